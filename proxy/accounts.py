@@ -1,0 +1,75 @@
+"""Integrated accounts: which integration, where, and credentials from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import Field
+
+from .errors import ConfigError
+from .manifest import _read_yaml, _Strict, validate_model
+
+_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class AccountSpec(_Strict):
+    integration: str
+    base_url: str | None = Field(None, pattern=r"^https?://")
+    credentials: dict[str, str] = Field(
+        default_factory=dict, description="Values must be ${ENV_VAR} references."
+    )
+
+
+class AccountsFile(_Strict):
+    accounts: dict[str, AccountSpec] = Field(default_factory=dict)
+
+
+class Account(_Strict):
+    """An account with its credentials resolved; never logged or rendered."""
+
+    id: str
+    integration: str
+    base_url: str | None
+    credentials: dict[str, str] = Field(repr=False)
+
+
+def load_accounts(
+    file: Path, env: Mapping[str, str] | None = None, *, resolve: bool = True
+) -> dict[str, Account]:
+    """Read the accounts file; a missing file means no accounts yet.
+
+    With `resolve=False` credentials stay empty: enough to mint a server from a
+    shell that does not hold the upstream secrets.
+    """
+    if not file.exists():
+        return {}
+    env = os.environ if env is None else env
+    data = _read_yaml(file) or {}
+    parsed: AccountsFile = validate_model(AccountsFile, data, str(file))
+    accounts = {}
+    for account_id, spec in parsed.accounts.items():
+        credentials = {}
+        for key, value in spec.credentials.items():
+            where = f"accounts.{account_id}.credentials.{key}"
+            ref = _REF.match(value)
+            if ref is None:
+                raise ConfigError(
+                    str(file), where, "must be an ${ENV_VAR} reference, not a literal secret"
+                )
+            if not resolve:
+                continue
+            if ref.group(1) not in env:
+                raise ConfigError(
+                    str(file), where, f"environment variable {ref.group(1)} is not set"
+                )
+            credentials[key] = env[ref.group(1)]
+        accounts[account_id] = Account(
+            id=account_id,
+            integration=spec.integration,
+            base_url=spec.base_url.rstrip("/") if spec.base_url else None,
+            credentials=credentials,
+        )
+    return accounts

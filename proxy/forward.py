@@ -1,0 +1,291 @@
+"""Forward one tool call: build the upstream request, send it once, map the answer.
+
+Every way a call can end becomes a `CallOutcome` here, in one place: a result for
+the model, the IETF rate-limit headers for the HTTP response, and what the audit
+log records. yamcp never retries: the caller decides.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from .accounts import Account
+from .errors import HookRefused, ToolArgumentError
+from .paging import decode_cursor, page_result, upstream_params
+from .ratelimit import normalise
+from .registry import Integration
+from .tools import Tool
+
+
+@dataclass(slots=True)
+class CallOutcome:
+    result: dict[str, Any]
+    outcome: str  # ok | invalid_arguments | refused | upstream_error | rate_limited | unreachable
+    upstream_status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    upstream_seconds: float | None = None
+
+
+def tool_result(structured: Any, text: str | None = None, *, error: bool = False) -> dict:
+    """A CallToolResult: a text item plus the same data as an object."""
+    if not isinstance(structured, dict):
+        structured = {"result": structured}
+    if text is None:
+        text = orjson.dumps(structured).decode()
+    return {
+        "content": [{"type": "text", "text": text}],
+        "structuredContent": structured,
+        "isError": error,
+    }
+
+
+def error_outcome(outcome: str, message: str, **details: Any) -> CallOutcome:
+    structured = {"error": {"type": outcome, "message": message, **details}}
+    return CallOutcome(tool_result(structured, message, error=True), outcome)
+
+
+def _query_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [_query_value(v) for v in value]
+    return value
+
+
+def _path_segment(name: str, value: Any) -> str:
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ToolArgumentError(f"{name}: {text!r} is not a valid identifier")
+    # safe="" so '/', '?', '#' and '%' cannot leave the declared path.
+    return quote(text, safe="")
+
+
+@dataclass(slots=True)
+class UpstreamRequest:
+    method: str
+    url: str
+    params: dict[str, Any]
+    body: bytes | None
+    headers: dict[str, str]
+
+
+def build_request(
+    integration: Integration,
+    account: Account,
+    tool: Tool,
+    arguments: dict[str, Any],
+    paging_params: dict[str, Any] | None = None,
+) -> UpstreamRequest:
+    path = tool.path
+    for name in tool.path_params:
+        path = path.replace("{" + name + "}", _path_segment(name, arguments[name]))
+    params: dict[str, Any] = {}
+    for name in tool.query_params:
+        if name not in arguments or arguments[name] is None:
+            continue
+        prefix = tool.query_prefixed.get(name)
+        if prefix is not None:
+            for key, value in arguments[name].items():
+                params[f"{prefix}{key}"] = _query_value(value)
+        else:
+            params[name] = _query_value(arguments[name])
+    if paging_params:
+        params.update(paging_params)
+    body = None
+    if tool.body_from is not None:
+        body = orjson.dumps(arguments.get(tool.body_from, []))
+    elif tool.body_params:
+        body = orjson.dumps({k: arguments[k] for k in tool.body_params if k in arguments})
+    profile = integration.credentials[tool.credential]
+    secret = account.credentials.get(profile.secret)
+    if secret is None:
+        raise ToolArgumentError(
+            f"the account {account.id!r} has no {profile.secret!r} credential, "
+            f"which this tool needs; add it to the accounts file"
+        )
+    headers = {"accept": "application/json", profile.header: profile.prefix + secret}
+    if body is not None:
+        headers["content-type"] = "application/json"
+    base = account.base_url or integration.base_url
+    return UpstreamRequest(tool.http_method, base + path, params, body, headers)
+
+
+async def _read_body(response: httpx.Response, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` bytes."""
+    length = response.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def forward(
+    client: httpx.AsyncClient,
+    integration: Integration,
+    account: Account,
+    tool: Tool,
+    arguments: dict[str, Any],
+    *,
+    max_body_bytes: int,
+) -> CallOutcome:
+    """Validate, send once, and map. Never raises for anything the upstream does."""
+    problems = tool.validate(arguments)
+    if problems:
+        message = f"Invalid arguments for {tool.name}:\n- " + "\n- ".join(problems)
+        return error_outcome("invalid_arguments", message, problems=problems)
+
+    limit = offset = 0
+    paging_params = None
+    try:
+        if tool.paging is not None:
+            limit = arguments.get("limit", tool.paging.default_limit)
+            cursor = arguments.get("next_cursor")
+            offset = decode_cursor(cursor) if cursor else 0
+            paging_params = upstream_params(tool.paging, limit, offset)
+        if tool.hook is not None:
+            await tool.hook(arguments)
+        request = build_request(integration, account, tool, arguments, paging_params)
+    except ToolArgumentError as exc:
+        return error_outcome("invalid_arguments", str(exc))
+    except HookRefused as exc:
+        return error_outcome("refused", str(exc))
+
+    started = time.perf_counter()
+    try:
+        async with client.stream(
+            request.method,
+            request.url,
+            params=request.params,
+            content=request.body,
+            headers=request.headers,
+        ) as response:
+            raw = await _read_body(response, max_body_bytes)
+    except httpx.TimeoutException as exc:
+        return _unreachable(integration, exc, started)
+    except httpx.TransportError as exc:
+        return _unreachable(integration, exc, started)
+    elapsed = time.perf_counter() - started
+
+    status = response.status_code
+    rate = normalise(response.headers, integration.rate_limit)
+    if raw is None:
+        outcome = error_outcome(
+            "upstream_error",
+            f"{integration.title} answered with a body larger than {max_body_bytes} bytes; "
+            "narrow the request (filters, a smaller limit).",
+            status=status,
+        )
+    elif status >= 400:
+        outcome = _upstream_error(integration, status, raw, rate)
+    else:
+        outcome = _success(integration, tool, raw, response, limit, offset)
+    outcome.upstream_status = status
+    outcome.headers = rate
+    outcome.upstream_seconds = elapsed
+    return outcome
+
+
+def _unreachable(integration: Integration, exc: Exception, started: float) -> CallOutcome:
+    if isinstance(exc, httpx.ConnectTimeout):
+        what = "timed out connecting to"
+    elif isinstance(exc, httpx.TimeoutException):
+        what = "timed out waiting for an answer from"
+    elif isinstance(exc, httpx.ConnectError):
+        what = "could not connect to"
+    else:
+        what = "lost the connection to"
+    message = (
+        f"yamcp {what} {integration.title}; nothing is known about whether the request took "
+        "effect. Check before repeating a write."
+    )
+    outcome = error_outcome("unreachable", message, reason=type(exc).__name__)
+    outcome.upstream_seconds = time.perf_counter() - started
+    return outcome
+
+
+def _upstream_error(
+    integration: Integration, status: int, raw: bytes, rate: dict[str, str]
+) -> CallOutcome:
+    code = message = None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        if integration.error_code is not None:
+            code = integration.error_code.search(body)
+        if integration.error_message is not None:
+            message = integration.error_message.search(body)
+    if message is None:
+        message = raw[:500].decode("utf-8", "replace").strip() or None
+    details: dict[str, Any] = {"status": status}
+    if code is not None:
+        details["code"] = code
+    if message:
+        details["upstream_message"] = message
+    text = f"{integration.title} answered HTTP {status}"
+    if code is not None:
+        text += f" (ErrorCode {code})" if integration.errors.code == "ErrorCode" else f" ({code})"
+    if message:
+        text += f": {message}"
+    kind = "upstream_error"
+    if status == 429:
+        kind = "rate_limited"
+        wait = rate.get("retry-after") or rate.get("ratelimit-reset")
+        details["retry_after_seconds"] = int(wait) if wait is not None else None
+        text += (
+            f". Rate limited: retry after {wait} seconds."
+            if wait is not None
+            else ". Rate limited: wait before retrying, and slow down."
+        )
+    if rate:
+        details["rate_limit"] = rate
+    return error_outcome(kind, text, **details)
+
+
+def _success(
+    integration: Integration,
+    tool: Tool,
+    raw: bytes,
+    response: httpx.Response,
+    limit: int,
+    offset: int,
+) -> CallOutcome:
+    if not raw.strip():
+        return CallOutcome(tool_result({"status": response.status_code}), "ok")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        if "json" in response.headers.get("content-type", ""):
+            return error_outcome(
+                "upstream_error",
+                f"{integration.title} answered HTTP {response.status_code} with a body that "
+                "is not valid JSON (truncated or corrupt); the request may have taken effect.",
+                status=response.status_code,
+            )
+        text = raw.decode("utf-8", "replace")
+        return CallOutcome(tool_result({"text": text}, text), "ok")
+    if tool.paging is not None:
+        page = page_result(tool.paging, body, limit, offset)
+        if tool.response is not None:
+            page["result"] = tool.response.search(page["result"])
+        return CallOutcome(tool_result(page), "ok")
+    mapped = tool.response.search(body) if tool.response is not None else body
+    text = None
+    if tool.text is not None:
+        value = tool.text.search(body)
+        text = value if isinstance(value, str) else None
+        if text == "":
+            text = "(empty: the upstream has no content for this item)"
+    return CallOutcome(tool_result(mapped, text), "ok")

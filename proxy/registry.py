@@ -1,0 +1,354 @@
+"""Compile loaded manifests into integrations of ready-to-call tools.
+
+All checks that need more than one key at a time live here: tool names, path
+parameters against the path, argument names that collide, JMESPath that does not
+compile, JSON Schemas that are not schemas, hooks that do not exist.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from .errors import ConfigError
+from .manifest import (
+    PATH_PARAM_RE,
+    CredentialProfile,
+    ErrorShape,
+    LoadedManifest,
+    Manifest,
+    Method,
+    MethodKind,
+    Pagination,
+    RateLimitHeaders,
+    discover,
+    load_manifest,
+)
+from .tools import Paging, Tool, annotations, definition, tool_name
+
+TOOL_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+PAGING_DEFAULTS = Pagination(
+    style="offset",
+    limit_param="limit",
+    offset_param="offset",
+    page_param="page",
+    first_page=1,
+    default_limit=50,
+    max_limit=100,
+)
+_VERBS = {"list": "List", "get": "Get", "create": "Create", "update": "Update", "delete": "Delete"}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Integration:
+    name: str
+    title: str
+    base_url: str
+    credentials: dict[str, CredentialProfile]
+    errors: ErrorShape
+    error_code: ParsedResult | None
+    error_message: ParsedResult | None
+    rate_limit: RateLimitHeaders
+    tools: dict[str, Tool]
+    folder: Path
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Registry:
+    """Every integration and every tool, by name."""
+
+    integrations: dict[str, Integration]
+    tools: dict[str, Tool]
+
+    def tool(self, name: str) -> Tool | None:
+        return self.tools.get(name)
+
+
+def load_registry(dirs: list[Path]) -> Registry:
+    """Load every `*/manifest.yaml` under `dirs`; raise ConfigError on the first problem."""
+    integrations: dict[str, Integration] = {}
+    tools: dict[str, Tool] = {}
+    for file in discover(dirs):
+        integration = compile_manifest(load_manifest(file))
+        if integration.name in integrations:
+            raise ConfigError(
+                str(file),
+                "name",
+                f"integration {integration.name!r} is already loaded from "
+                f"{integrations[integration.name].folder}",
+            )
+        for name, tool in integration.tools.items():
+            if name in tools:
+                raise ConfigError(str(file), "resources", f"tool {name!r} is declared twice")
+            tools[name] = tool
+        integrations[integration.name] = integration
+    return Registry(integrations=integrations, tools=tools)
+
+
+def _compile(expr: str | None, file: str, where: str) -> ParsedResult | None:
+    if expr is None:
+        return None
+    try:
+        return jmespath.compile(expr)
+    except JMESPathError as exc:
+        reason = str(exc).replace("\n", " ")
+        raise ConfigError(file, where, f"invalid JMESPath {expr!r}: {reason}") from None
+
+
+def _load_hooks(loaded: LoadedManifest) -> ModuleType | None:
+    m = loaded.manifest
+    if m.hooks is None:
+        return None
+    path = (loaded.folder / m.hooks).resolve()
+    if not path.is_file() or loaded.folder.resolve() not in path.parents:
+        raise ConfigError(str(loaded.folder / "manifest.yaml"), "hooks", "no such file here")
+    spec = importlib.util.spec_from_file_location(f"yamcp_hooks_{m.name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def compile_manifest(loaded: LoadedManifest) -> Integration:
+    m = loaded.manifest
+    hooks = _load_hooks(loaded)
+    main_file = str(loaded.folder / "manifest.yaml")
+    tools: dict[str, Tool] = {}
+    for rname, resource in m.resources.items():
+        file = loaded.resource_files[rname]
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", rname):
+            raise ConfigError(file, f"resources.{rname}", "resource names are [a-z0-9_]")
+        plural = resource.plural or f"{rname}s"
+        for kind, method in resource.methods.items():
+            where = f"resources.{rname}.methods.{kind}"
+            tool = _compile_method(
+                m, rname, plural, resource.tags, kind, method, hooks, file, where
+            )
+            if tool.name in tools:
+                raise ConfigError(file, where, f"tool {tool.name!r} is declared twice")
+            tools[tool.name] = tool
+    return Integration(
+        name=m.name,
+        title=m.title,
+        base_url=m.base_url.rstrip("/"),
+        credentials=dict(m.credentials),
+        errors=m.errors,
+        error_code=_compile(m.errors.code, main_file, "errors.code"),
+        error_message=_compile(m.errors.message, main_file, "errors.message"),
+        rate_limit=m.rate_limit,
+        tools=tools,
+        folder=loaded.folder,
+    )
+
+
+def _check_schema(schema: Any, file: str, where: str) -> None:
+    if not isinstance(schema, dict):
+        raise ConfigError(file, where, "must be a JSON Schema object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        path = ".".join(str(p) for p in exc.path)
+        raise ConfigError(file, f"{where}.{path}" if path else where, exc.message) from None
+
+
+def _resolve_paging(m: Manifest, method: Method, file: str, where: str) -> Paging:
+    merged: dict[str, Any] = PAGING_DEFAULTS.model_dump()
+    for layer in (m.pagination, method.pagination):
+        if layer is not None:
+            merged.update({k: v for k, v in layer.model_dump().items() if v is not None})
+    if merged["items"] is None and merged["style"] != "none":
+        raise ConfigError(file, f"{where}.pagination.items", "a list method needs `items`")
+    if merged["default_limit"] > merged["max_limit"]:
+        raise ConfigError(file, f"{where}.pagination", "default_limit is above max_limit")
+    return Paging(
+        style=merged["style"],
+        limit_param=merged["limit_param"],
+        offset_param=merged["offset_param"],
+        page_param=merged["page_param"],
+        first_page=merged["first_page"],
+        default_limit=merged["default_limit"],
+        max_limit=merged["max_limit"],
+        max_window=merged["max_window"],
+        items=_compile(merged["items"] or "@", file, f"{where}.pagination.items"),
+        total=_compile(merged["total"], file, f"{where}.pagination.total"),
+    )
+
+
+def _compile_method(
+    m: Manifest,
+    resource: str,
+    plural: str,
+    resource_tags: list[str],
+    kind: MethodKind,
+    method: Method,
+    hooks: ModuleType | None,
+    file: str,
+    where: str,
+) -> Tool:
+    name = tool_name(m.name, resource, plural, kind)
+    if not TOOL_NAME_RE.fullmatch(name):
+        raise ConfigError(
+            file, where, f"tool name {name!r} must be 1-64 characters of [a-z0-9_] ({len(name)})"
+        )
+    verb, _, path = method.http.partition(" ")
+    in_path = PATH_PARAM_RE.findall(path)
+    for param in in_path:
+        if param not in method.path:
+            raise ConfigError(file, f"{where}.http", f"path parameter {{{param}}} is not in `path`")
+    for param in method.path:
+        if param not in in_path:
+            raise ConfigError(file, f"{where}.path.{param}", f"not used in the path {path!r}")
+
+    properties: dict[str, Any] = {}
+    for section in ("path", "query", "body"):
+        for arg, schema in getattr(method, section).items():
+            _check_schema(schema, file, f"{where}.{section}.{arg}")
+            if arg in properties:
+                raise ConfigError(file, f"{where}.{section}.{arg}", "argument declared twice")
+            properties[arg] = schema
+    if method.body_from is not None and method.body_from not in method.body:
+        raise ConfigError(file, f"{where}.body_from", f"{method.body_from!r} is not in `body`")
+    for arg in method.query_prefixed:
+        if arg not in method.query:
+            raise ConfigError(file, f"{where}.query_prefixed.{arg}", "not in `query`")
+    required = list(dict.fromkeys([*in_path, *method.required]))
+    for arg in required:
+        if arg not in properties:
+            raise ConfigError(file, f"{where}.required", f"{arg!r} is not an argument")
+    for rule in ("one_of", "any_of"):
+        for index, group in enumerate(getattr(method, rule)):
+            for arg in group:
+                if arg not in properties:
+                    raise ConfigError(
+                        file, f"{where}.{rule}.{index}", f"{arg!r} is not an argument"
+                    )
+
+    paging = None
+    if kind == "list":
+        paging = _resolve_paging(m, method, file, where)
+        for arg in ("limit", "next_cursor"):
+            if arg in properties:
+                raise ConfigError(file, where, f"list tools add {arg!r} themselves")
+        properties["limit"] = {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": paging.max_limit,
+            "default": paging.default_limit,
+            "description": "Items per page.",
+        }
+        properties["next_cursor"] = {
+            "type": "string",
+            "description": "Cursor from the previous page's next_cursor; omit for the first page.",
+        }
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    schema["additionalProperties"] = False
+
+    credential = method.credential or next(iter(m.credentials))
+    if credential not in m.credentials:
+        raise ConfigError(file, f"{where}.credential", f"no credential profile {credential!r}")
+
+    hook = None
+    if method.hook is not None:
+        hook = getattr(hooks, method.hook, None) if hooks else None
+        if not callable(hook):
+            raise ConfigError(file, f"{where}.hook", f"no function {method.hook!r} in the hooks")
+
+    access = method.access or ("read" if kind in ("list", "get") else "write")
+    title = method.title or f"{_VERBS[kind]} {m.title} {(plural if kind == 'list' else resource)}"
+    title = title.replace("_", " ")
+    notes = annotations(
+        title=title,
+        access=access,
+        kind=kind,
+        destructive=method.destructive,
+        idempotent=method.idempotent,
+        open_world=m.open_world if method.open_world is None else method.open_world,
+    )
+    return Tool(
+        name=name,
+        integration=m.name,
+        resource=resource,
+        kind=kind,
+        access=access,
+        tags=frozenset([*resource_tags, *method.tags]),
+        http_method=verb,
+        path=path,
+        path_params=tuple(in_path),
+        query_params=tuple(method.query),
+        body_params=tuple(method.body),
+        body_from=method.body_from,
+        query_prefixed=dict(method.query_prefixed),
+        credential=credential,
+        input_schema=schema,
+        validate=make_validator(schema, method.one_of, method.any_of),
+        response=_compile(method.response, file, f"{where}.response"),
+        text=_compile(method.text, file, f"{where}.text"),
+        paging=paging,
+        hook=hook,
+        definition=definition(name, title, method.description.strip(), schema, notes),
+    )
+
+
+def make_validator(
+    schema: dict[str, Any],
+    one_of: list[list[str]] = (),  # type: ignore[assignment]
+    any_of: list[list[str]] = (),  # type: ignore[assignment]
+) -> Callable[[dict[str, Any]], list[str]]:
+    """A function returning one readable line per problem, or [] for valid arguments.
+
+    `one_of`/`any_of` groups are checked here rather than rendered as top-level
+    `oneOf`/`anyOf`, which several model APIs refuse in a function schema.
+    """
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+
+    def validate(arguments: dict[str, Any]) -> list[str]:
+        problems = []
+        if not validator.is_valid(arguments):
+            for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.path)):
+                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+                where = where.lstrip(".") or "arguments"
+                problems.append(f"{where}: {_message(error)}")
+        for group in one_of:
+            given = [arg for arg in group if arg in arguments]
+            if len(given) != 1:
+                problems.append(f"{' / '.join(group)}: give exactly one of them")
+        for group in any_of:
+            if not any(arg in arguments for arg in group):
+                problems.append(f"{' / '.join(group)}: give at least one of them")
+        return problems
+
+    return validate
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _message(error: Any) -> str:
+    # jsonschema echoes whole instances; a model needs the rule, not its own input back.
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties", "unknown argument(s)")
+    if error.validator == "type":
+        return f"expected {error.validator_value}, got {_json_type(error.instance)}"
+    if error.validator == "enum":
+        return f"must be one of {error.validator_value}"
+    return error.message

@@ -1,0 +1,59 @@
+"""Settings, read from `YAMCP_*` environment variables (and a `.env` file if present)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YAMCP_", env_file=".env", extra="ignore")
+
+    integrations_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: [Path("integrations")],
+        description="Comma-separated folders holding `<integration>/manifest.yaml`.",
+    )
+    accounts_file: Path = Field(Path("accounts.yaml"), description="The integrated accounts.")
+    policies_dir: Path = Field(Path("policies"), description="Guardrails and named policies.")
+    data_dir: Path = Field(Path("data"), description="Where the SQLite store lives.")
+    store_url: str | None = Field(
+        None, description="`redis://host:port/db` to share MCP servers between instances."
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Base of the MCP server URLs handed to users."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names accepted in `Host` besides the public URL's and loopback.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Browser origins allowed to call the MCP endpoint."
+    )
+    max_request_bytes: int = Field(4 * 1024 * 1024, description="Largest MCP request body.")
+    max_upstream_bytes: int = Field(
+        16 * 1024 * 1024, description="Largest upstream response body read."
+    )
+    connect_timeout: float = Field(5.0, description="Seconds to connect to an upstream.")
+    read_timeout: float = Field(30.0, description="Seconds to wait for upstream bytes.")
+    upstream_transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp", description="What carries httpx's requests; aiohttp is the fastest measured."
+    )
+    max_connections: int = Field(100, description="Upstream connection pool size.")
+    log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("integrations_dirs", "allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split(value)

@@ -1,0 +1,107 @@
+"""Tools: one manifest method compiled for the hot path, and its MCP definition.
+
+Everything a tool call needs is computed once, at load: the flat input schema, its
+validator, compiled JMESPath expressions, annotations and the MCP definition itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from jmespath.parser import ParsedResult
+
+from .manifest import MethodKind
+
+Access = Literal["read", "write"]
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """A list method's upstream paging, with every default resolved."""
+
+    style: Literal["offset", "page", "none"]
+    limit_param: str
+    offset_param: str
+    page_param: str
+    first_page: int
+    default_limit: int
+    max_limit: int
+    max_window: int | None
+    items: ParsedResult
+    total: ParsedResult | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Tool:
+    name: str
+    integration: str
+    resource: str
+    kind: MethodKind
+    access: Access
+    tags: frozenset[str]
+    http_method: str
+    path: str
+    path_params: tuple[str, ...]
+    query_params: tuple[str, ...]
+    body_params: tuple[str, ...]
+    body_from: str | None
+    query_prefixed: dict[str, str]
+    credential: str
+    input_schema: dict[str, Any]
+    validate: Callable[[dict[str, Any]], list[str]]
+    response: ParsedResult | None
+    text: ParsedResult | None
+    paging: Paging | None
+    hook: Callable[..., Any] | None
+    definition: dict[str, Any] = field(repr=False)
+
+    @property
+    def read_only(self) -> bool:
+        return self.access == "read"
+
+
+def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) -> str:
+    """The tool name DESIGN.md fixes for each method type."""
+    return {
+        "list": f"list_all_{integration}_{plural}",
+        "get": f"get_single_{integration}_{resource}_by_id",
+        "create": f"create_a_{integration}_{resource}",
+        "update": f"update_a_{integration}_{resource}_by_id",
+        "delete": f"delete_a_{integration}_{resource}_by_id",
+    }[kind]
+
+
+def annotations(
+    *,
+    title: str,
+    access: Access,
+    kind: MethodKind,
+    destructive: bool | None,
+    idempotent: bool | None,
+    open_world: bool,
+) -> dict[str, Any]:
+    """All four hints, set explicitly: clients assume the worst for any left out."""
+    read = access == "read"
+    if destructive is None:
+        destructive = not read and kind == "delete"
+    if idempotent is None:
+        idempotent = read or kind in ("update", "delete")
+    return {
+        "title": title,
+        "readOnlyHint": read,
+        "destructiveHint": bool(destructive) and not read,
+        "idempotentHint": bool(idempotent),
+        "openWorldHint": open_world,
+    }
+
+
+def definition(name: str, title: str, description: str, schema: dict, notes: dict) -> dict:
+    return {
+        "name": name,
+        "title": title,
+        "description": description,
+        "inputSchema": schema,
+        "annotations": notes,
+    }
