@@ -1,0 +1,148 @@
+"""The manifest loader refuses what it does not understand, and says file, key and reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from proxy.errors import ConfigError
+from proxy.registry import load_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """
+name: tiny
+title: Tiny
+base_url: http://127.0.0.1:9
+credentials:
+  main: {header: X-Api-Key, secret: api_key}
+resources:
+  widget:
+    tags: [widgets]
+    methods:
+      get:
+        http: GET /widgets/{id}
+        description: One widget.
+        path:
+          id: {type: integer}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "tiny", extra: dict[str, str] | None = None) -> Path:
+    folder = tmp_path / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.yaml").write_text(textwrap.dedent(text))
+    for file, body in (extra or {}).items():
+        (folder / file).write_text(textwrap.dedent(body))
+    return tmp_path
+
+
+def error_of(tmp_path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_registry([tmp_path])
+    return info.value
+
+
+def test_good_manifest_loads_into_named_tools(tmp_path: Path) -> None:
+    registry = load_registry([write(tmp_path, GOOD)])
+    tool = registry.tool("get_single_tiny_widget_by_id")
+    assert tool is not None
+    assert tool.http_method == "GET" and tool.path == "/widgets/{id}"
+    assert tool.definition["annotations"]["readOnlyHint"] is True
+    assert tool.input_schema["required"] == ["id"]
+
+
+def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("        description: One widget.", "        descripton: One widget.\n        description: x")))
+    assert err.file.endswith("tiny/manifest.yaml")
+    assert err.path == "resources.widget.methods.get.descripton"
+    assert err.reason == "unknown key"
+
+
+def test_unknown_method_type_is_refused(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("      get:", "      fetch:")))
+    assert err.path.startswith("resources.widget.methods.fetch")
+
+
+def test_bad_jmespath_is_refused_at_load(tmp_path: Path) -> None:
+    text = GOOD + "        response: 'Widgets[?'\n"
+    err = error_of(write(tmp_path, text))
+    assert err.path == "resources.widget.methods.get.response"
+    assert "invalid JMESPath" in err.reason
+
+
+def test_tool_name_over_64_characters_is_refused(tmp_path: Path) -> None:
+    long = "w" * 60
+    err = error_of(write(tmp_path, GOOD.replace("  widget:", f"  {long}:")))
+    assert "1-64 characters" in err.reason
+    assert err.path == f"resources.{long}.methods.get"
+
+
+def test_resource_name_outside_charset_is_refused(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("  widget:", "  Widget-X:")))
+    assert "[a-z0-9_]" in err.reason
+
+
+def test_path_parameter_missing_from_schema_is_refused(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("GET /widgets/{id}", "GET /widgets/{id}/{part}")))
+    assert err.path == "resources.widget.methods.get.http"
+    assert "{part}" in err.reason
+
+
+def test_duplicate_tool_names_across_files_are_refused(tmp_path: Path) -> None:
+    text = GOOD + "include: [more.yaml]\n"
+    more = """
+    resources:
+      widget:
+        methods:
+          list:
+            http: GET /widgets
+            description: All widgets.
+            pagination: {items: items}
+    """
+    err = error_of(write(tmp_path, text, extra={"more.yaml": more}))
+    assert err.file.endswith("more.yaml")
+    assert "already declared" in err.reason
+
+
+def test_duplicate_integration_names_across_folders_are_refused(tmp_path: Path) -> None:
+    write(tmp_path / "a", GOOD)
+    write(tmp_path / "b", GOOD)
+    with pytest.raises(ConfigError) as info:
+        load_registry([tmp_path / "a", tmp_path / "b"])
+    assert "already loaded" in info.value.reason
+
+
+def test_invalid_json_schema_is_refused(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("id: {type: integer}", "id: {type: integr}")))
+    assert err.path.startswith("resources.widget.methods.get.path.id")
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD + "  bad: [unclosed\n"))
+    assert "not valid YAML" in err.reason and err.path.startswith("line ")
+
+
+def test_the_shipped_manifests_load() -> None:
+    registry = load_registry([ROOT / "integrations"])
+    assert "postmark" in registry.integrations
+    for name in registry.tools:
+        assert len(name) <= 64
+
+
+def test_serve_refuses_to_start_on_a_broken_manifest(tmp_path: Path) -> None:
+    write(tmp_path / "ints", GOOD.replace("GET /widgets/{id}", "GET /widgets/{wid}"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", "serve", "--port", "0"],
+        cwd=tmp_path,
+        env={"YAMCP_INTEGRATIONS_DIRS": str(tmp_path / "ints"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "tiny/manifest.yaml: resources.widget.methods.get.http: path parameter {wid}" in proc.stderr
