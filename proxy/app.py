@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,16 +19,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import mcp
+from . import admin, mcp
 from .accounts import Account, load_accounts
 from .errors import ConfigError
 from .forward import CallOutcome, error_outcome, forward
 from .logs import log_call
 from .mcp import Reply, ServerView
-from .policy import allows
+from .policy import Effective, PolicySet, check_arguments, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .settings import Settings
-from .store import ServerRecord, Store, StoreUnavailable, open_store
+from .store import ServerRecord, Store, StoreUnavailable, open_store, utcnow
 from .tokens import hash_token
 from .upstream import make_client
 
@@ -39,6 +41,13 @@ NOT_FOUND = Response(
 )
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 TOOLS_PAGE_SIZE = 500
+
+
+@dataclass(slots=True, eq=False)
+class Served:
+    view: ServerView
+    effective: Effective
+    rules: dict[str, tuple]
 
 
 class Gateway:
@@ -56,9 +65,11 @@ class Gateway:
                     f"no integration {account.integration!r} is loaded "
                     f"(have: {', '.join(sorted(self.registry.integrations)) or 'none'})",
                 )
+        self.policies: PolicySet = load_policies(settings.policies_dir)
         self.store: Store = store or open_store(settings)
         self.client: httpx.AsyncClient | None = None
-        self._views: dict[tuple[str, bytes], ServerView] = {}
+        self._served: dict[tuple[str, bytes, bool], Served] = {}
+        self._touched: dict[str, float] = {}
         public = urlsplit(settings.public_base_url)
         self.allowed_hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *settings.allowed_hosts)}
         if public.hostname:
@@ -73,16 +84,36 @@ class Gateway:
             await self.client.aclose()
         await self.store.close()
 
-    def view(self, record: ServerRecord) -> ServerView | None:
-        """The server's tools under its policy, built once per account and policy."""
-        key = (record.account, orjson.dumps(record.config.model_dump()))
-        view = self._views.get(key)
-        if view is None:
+    def reload(self) -> None:
+        """Re-read the policies folder; requests in flight finish under the old set."""
+        policies = load_policies(self.settings.policies_dir)
+        self.policies, self._served = policies, {}
+        log.info("policies reloaded: %d named", len(policies.named))
+
+    def served(self, record: ServerRecord) -> Served | None:
+        """The server's tools under its effective policy, decided once per config."""
+        key = (
+            record.account,
+            orjson.dumps(record.config.model_dump()),
+            record.require_api_token_auth,
+        )
+        served = self._served.get(key)
+        if served is None:
             account = self.accounts.get(record.account)
             if account is None:
+                log.warning("server %s names unknown account %s", record.id, record.account)
+                return None
+            try:
+                effective = self.policies.effective(record.config, record)
+            except KeyError:
+                log.warning("server %s names unknown policy %s", record.id, record.config.policy)
                 return None
             integration = self.registry.integrations[account.integration]
-            tools = {n: t for n, t in integration.tools.items() if allows(record.config, t)}
+            tools = {
+                name: tool
+                for name, tool in integration.tools.items()
+                if decide(self.policies, effective, tool).allowed
+            }
             view = ServerView(
                 name=f"{integration.title} ({account.id})",
                 instructions=(
@@ -94,8 +125,10 @@ class Gateway:
                     [t.definition for t in tools.values()], TOOLS_PAGE_SIZE
                 ),
             )
-            self._views[key] = view
-        return view
+            rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
+            served = Served(view, effective, rules)
+            self._served[key] = served
+        return served
 
     def host_allowed(self, host: str | None) -> bool:
         if not host:
@@ -134,11 +167,21 @@ async def mcp_endpoint(request: Request) -> Response:
 
     try:
         record = await gw.store.resolve(hash_token(request.path_params["token"]))
+        served = gw.served(record) if record is not None else None
+        if served is None:
+            return NOT_FOUND
+        expires = gw.policies.expiry(record)
+        if expires is not None and expires <= utcnow():
+            return NOT_FOUND
+        if served.effective.require_api_token_auth and not await _api_token_ok(gw, request, record):
+            return _plain_error(
+                401,
+                "This MCP server needs Authorization: Bearer <API token>",
+                {"www-authenticate": 'Bearer realm="yamcp", error="invalid_token"'},
+            )
     except StoreUnavailable:
         return _plain_error(503, "The MCP server store is unavailable; try again shortly")
-    view = gw.view(record) if record is not None else None
-    if view is None:
-        return NOT_FOUND
+    view = served.view
 
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() != "application/json":
@@ -156,11 +199,18 @@ async def mcp_endpoint(request: Request) -> Response:
     async def call_tool(
         view: ServerView, tool: Any, arguments: dict[str, Any]
     ) -> tuple[dict, dict[str, str]]:
-        outcome = await _call(gw, record, tool, arguments)
+        outcome = await _call(gw, record, served, tool, arguments)
         return outcome.result, outcome.headers
 
     reply = await mcp.handle(message, view, request.headers.get("mcp-protocol-version"), call_tool)
     return _reply(reply)
+
+
+async def _api_token_ok(gw: Gateway, request: Request, record: ServerRecord) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    return await gw.store.check_api_token(record.id, hash_token(token.strip()))
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
@@ -177,21 +227,27 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 
 
 async def _call(
-    gw: Gateway, record: ServerRecord, tool: Any, arguments: dict[str, Any]
+    gw: Gateway, record: ServerRecord, served: Served, tool: Any, arguments: dict[str, Any]
 ) -> CallOutcome:
     started = time.perf_counter()
     account = gw.accounts[record.account]
     integration = gw.registry.integrations[account.integration]
     assert gw.client is not None
+    await _touch(gw, record)
+    denied = check_arguments(served.rules[tool.name], arguments)
     try:
-        outcome = await forward(
-            gw.client,
-            integration,
-            account,
-            tool,
-            arguments,
-            max_body_bytes=gw.settings.max_upstream_bytes,
-        )
+        if denied:
+            message = "Refused by policy, nothing was sent:\n- " + "\n- ".join(denied)
+            outcome = error_outcome("policy_denied", message, rules=denied)
+        else:
+            outcome = await forward(
+                gw.client,
+                integration,
+                account,
+                tool,
+                arguments,
+                max_body_bytes=gw.settings.max_upstream_bytes,
+            )
     except Exception:  # a bug of ours must not take the connection down with it
         log.exception("tool call failed inside yamcp (server=%s tool=%s)", record.id, tool.name)
         outcome = error_outcome("internal_error", "yamcp failed to handle this call; see its log.")
@@ -204,6 +260,15 @@ async def _call(
         ms=round((time.perf_counter() - started) * 1000, 2),
     )
     return outcome
+
+
+async def _touch(gw: Gateway, record: ServerRecord, every: float = 60.0) -> None:
+    """Record last use at most once a minute per server: a write per call would cost more."""
+    now = time.monotonic()
+    if now - gw._touched.get(record.id, -every) >= every:
+        gw._touched[record.id] = now
+        with contextlib.suppress(StoreUnavailable):
+            await gw.store.touch(record.id, utcnow())
 
 
 async def healthz(request: Request) -> Response:
@@ -222,15 +287,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await gateway.start()
         sweeper = asyncio.create_task(_sweep(gateway))
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, _reload_safely, gateway)
         try:
             yield
         finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGHUP)
             sweeper.cancel()
             await gateway.stop()
 
     app = Starlette(
         routes=[
             Route("/mcp/{token}", mcp_endpoint, methods=["GET", "POST", "DELETE", "PUT", "PATCH"]),
+            *admin.routes,
             Route("/healthz", healthz),
             Route("/.well-known/{rest:path}", not_found),
         ],
@@ -238,6 +309,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.gateway = gateway
     return app
+
+
+def _reload_safely(gateway: Gateway) -> None:
+    """SIGHUP: a broken policy file is logged and the running policies stay in force."""
+    try:
+        gateway.reload()
+    except ConfigError as exc:
+        log.error("policies not reloaded: %s", exc)
 
 
 async def _sweep(gateway: Gateway, every: float = 60.0) -> None:

@@ -1,17 +1,23 @@
-"""The `yamcp` command: serve, mint MCP server URLs, list tools, lint configuration."""
+"""The `yamcp` command: serve, mint and manage MCP servers, plan and lint configuration."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import fnmatch
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import ValidationError
 
 from .errors import ConfigError, YamcpError
 from .settings import Settings
+
+T = TypeVar("T")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -20,6 +26,37 @@ def _settings(args: argparse.Namespace) -> Settings:
         if getattr(args, key, None) is not None:
             overrides[key] = getattr(args, key)
     return Settings(**overrides)
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _print_json(data: Any) -> None:
+    print(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+
+
+def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from .store import open_store
+
+    async def run() -> T:
+        store = open_store(settings)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _known_account(settings: Settings, account: str) -> None:
+    from .accounts import load_accounts
+    from .servers import UnknownAccount
+
+    accounts = load_accounts(settings.accounts_file, resolve=False)
+    if account not in accounts:
+        known = ", ".join(sorted(accounts)) or "none"
+        raise UnknownAccount(f"no account {account!r} in {settings.accounts_file} (have: {known})")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -38,30 +75,159 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=args.access_log,
         server_header=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     return 0
 
 
-def _csv(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
 def cmd_mint(args: argparse.Namespace) -> int:
-    from .servers import ServerRequest, mint
+    from .policy import load_policies
+    from .servers import ServerRequest, create_server
 
     settings = _settings(args)
-    expires_at = datetime.fromisoformat(args.expires_at) if args.expires_at else None
+    _known_account(settings, args.account)
+    config: dict[str, Any] = {"methods": _csv(args.methods), "tags": _csv(args.tags)}
+    if args.policy:
+        config = {"policy": args.policy}
     request = ServerRequest(
         name=args.name or args.account,
-        config={"methods": _csv(args.methods), "tags": _csv(args.tags)},
-        expires_at=expires_at,
+        config=config,
+        expires_at=datetime.fromisoformat(args.expires_at) if args.expires_at else None,
+        require_api_token_auth=args.require_api_token_auth,
     )
-    created = asyncio.run(mint(settings, args.account, request))
+    policies = load_policies(settings.policies_dir)
+    created = _with_store(
+        settings, lambda store: create_server(store, settings, policies, args.account, request)
+    )
     if args.json:
-        print(orjson.dumps(created.model_dump(mode="json")).decode())
+        print(
+            orjson.dumps(
+                created.model_dump(mode="json", exclude={"require_api_token_auth"})
+            ).decode()
+        )
     else:
         print(created.url)
+    return 0
+
+
+def cmd_servers_list(args: argparse.Namespace) -> int:
+    from .servers import ServerInfo
+
+    records = _with_store(_settings(args), lambda store: store.list_servers(args.account))
+    rows = [ServerInfo.of(r).model_dump(mode="json") for r in records]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            config = row["config"]
+            if config["policy"]:
+                scope = f"policy={config['policy']}"
+            else:
+                methods = ",".join(config["methods"]) or "*"
+                scope = f"methods={methods} tags={','.join(config['tags']) or '*'}"
+            print(f"{row['id']}  {row['account']}  {row['name']!r}  {scope}", end="")
+            print(f"  expires={row['expires_at']}")
+    return 0
+
+
+def cmd_servers_revoke(args: argparse.Namespace) -> int:
+    if not _with_store(_settings(args), lambda store: store.delete_server(args.server_id)):
+        print(f"yamcp: no server {args.server_id!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.server_id}")
+    return 0
+
+
+def cmd_api_token_create(args: argparse.Namespace) -> int:
+    from .servers import CHATGPT_NOTE, create_api_token
+
+    async def work(store: Any) -> tuple[Any, str] | None:
+        if await store.get_server(args.server_id) is None:
+            return None
+        return await create_api_token(store, args.server_id)
+
+    made = _with_store(_settings(args), work)
+    if made is None:
+        print(f"yamcp: no server {args.server_id!r}", file=sys.stderr)
+        return 1
+    info, token = made
+    print(token)
+    print(f"api token {info.id} for {args.server_id}; shown once. {CHATGPT_NOTE}", file=sys.stderr)
+    return 0
+
+
+def cmd_api_token_revoke(args: argparse.Namespace) -> int:
+    gone = _with_store(
+        _settings(args), lambda store: store.delete_api_token(args.server_id, args.token_id)
+    )
+    if not gone:
+        print(f"yamcp: no api token {args.token_id!r} on {args.server_id!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.token_id}")
+    return 0
+
+
+def cmd_admin_token_create(args: argparse.Namespace) -> int:
+    from .servers import create_admin_token
+
+    token_id, token = _with_store(_settings(args), create_admin_token)
+    print(token)
+    print(f"admin token {token_id}; shown once", file=sys.stderr)
+    return 0
+
+
+def cmd_admin_token_revoke(args: argparse.Namespace) -> int:
+    if not _with_store(_settings(args), lambda store: store.delete_admin_token(args.token_id)):
+        print(f"yamcp: no admin token {args.token_id!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.token_id}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .policy import load_policies, plan
+    from .registry import load_registry
+    from .store import ServerConfig, ServerRecord, utcnow
+
+    settings = Settings()
+    path = Path(args.policy)
+    policies = load_policies(path.parent if path.parent != Path("") else settings.policies_dir)
+    if path.stem not in policies.named:
+        raise ConfigError(str(path), "", "not a policy file in a policies folder")
+    registry = load_registry(settings.integrations_dirs)
+    record = ServerRecord(
+        id="plan",
+        name="plan",
+        account="plan",
+        config=ServerConfig(policy=path.stem),
+        created_at=utcnow(),
+    )
+    effective = policies.effective(record.config, record)
+    tools = [
+        t
+        for t in registry.tools.values()
+        if not args.integration or t.integration == args.integration
+    ]
+    result = plan(policies, effective, tools)
+    named = policies.named[path.stem]
+    if args.json:
+        _print_json(
+            {"policy": path.stem, "require_api_token_auth": named.require_api_token_auth, **result}
+        )
+        return 0
+    print(f"policy {path.stem}: {len(result['tools'])} tools")
+    print(f"require_api_token_auth: {str(named.require_api_token_auth).lower()}")
+    if named.expires_at:
+        print(f"expires_at: {named.expires_at.isoformat()}")
+    for tool in result["tools"]:
+        print(f"+ {tool['name']}  ({tool['access']}; {', '.join(tool['tags'])})")
+        for rule in tool["constraints"]:
+            print(f"    constraint {rule}")
+    removed = [t for t in result["excluded"] if t["guardrail"]]
+    if removed:
+        print("removed by guardrails:")
+        for tool in removed:
+            print(f"- {tool['name']}  ({tool['reason']})")
     return 0
 
 
@@ -69,40 +235,55 @@ def cmd_tools(args: argparse.Namespace) -> int:
     from .registry import load_registry
 
     registry = load_registry(Settings().integrations_dirs)
-    rows = []
-    for tool in registry.tools.values():
-        if args.integration and tool.integration != args.integration:
-            continue
-        rows.append(
-            {
-                "name": tool.name,
-                "integration": tool.integration,
-                "method": tool.kind,
-                "access": tool.access,
-                "http_method": tool.http_method,
-                "path": tool.path,
-                "tags": sorted(tool.tags),
-                "annotations": tool.definition["annotations"],
-            }
-        )
+    rows = [
+        {
+            "name": tool.name,
+            "integration": tool.integration,
+            "method": tool.kind,
+            "access": tool.access,
+            "http_method": tool.http_method,
+            "path": tool.path,
+            "tags": sorted(tool.tags),
+            "annotations": tool.definition["annotations"],
+        }
+        for tool in registry.tools.values()
+        if not args.integration or tool.integration == args.integration
+    ]
     if args.json:
-        print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        _print_json(rows)
     else:
         for row in rows:
-            print(
-                f"{row['name']:<64} {row['http_method']:<6} {row['path']}  [{', '.join(row['tags'])}]"
-            )
+            tags = ", ".join(row["tags"])
+            print(f"{row['name']:<64} {row['http_method']:<6} {row['path']}  [{tags}]")
     return 0
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from .accounts import load_accounts
+    from .policy import load_policies
     from .registry import load_registry
 
     settings = Settings()
     registry = load_registry(settings.integrations_dirs)
-    load_accounts(settings.accounts_file)
-    print(f"ok: {len(registry.integrations)} integration(s), {len(registry.tools)} tools")
+    policies = load_policies(settings.policies_dir)
+    accounts = load_accounts(settings.accounts_file, resolve=False)
+    for account in accounts.values():
+        if account.integration not in registry.integrations:
+            raise ConfigError(
+                str(settings.accounts_file),
+                f"accounts.{account.id}.integration",
+                f"no integration {account.integration!r}",
+            )
+    known = set(registry.tools)
+    for name, rules in [("guardrails", policies.guardrail_rules), *policies.named_rules.items()]:
+        for rule in rules:
+            if not fnmatch.filter(known, rule.tool_glob):
+                file = settings.policies_dir / f"{name}.yaml"
+                raise ConfigError(str(file), f"constraints.{rule.tool_glob}", "matches no tool")
+    print(
+        f"ok: {len(registry.integrations)} integration(s), {len(registry.tools)} tools, "
+        f"{len(policies.named)} named policies, {len(accounts)} accounts"
+    )
     return 0
 
 
@@ -121,16 +302,55 @@ def build_parser() -> argparse.ArgumentParser:
     mint.add_argument("--name")
     mint.add_argument("--methods", help="Comma-separated: read, write, list, get, ...")
     mint.add_argument("--tags", help="Comma-separated tags; a tool needs one of them.")
+    mint.add_argument("--policy", help="A named policy (policies/<name>.yaml) instead.")
     mint.add_argument("--expires-at", help="ISO 8601 time with zone, e.g. 2026-12-31T00:00:00Z")
+    mint.add_argument(
+        "--require-api-token-auth",
+        action="store_true",
+        help="Clients must also send Authorization: Bearer <api token> (not ChatGPT).",
+    )
     mint.add_argument("--json", action="store_true")
     mint.set_defaults(func=cmd_mint)
+
+    servers = sub.add_parser("servers", help="List or revoke MCP servers.")
+    servers_sub = servers.add_subparsers(dest="action", required=True)
+    listing = servers_sub.add_parser("list")
+    listing.add_argument("--account")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_servers_list)
+    revoke = servers_sub.add_parser("revoke")
+    revoke.add_argument("server_id")
+    revoke.set_defaults(func=cmd_servers_revoke)
+
+    api = sub.add_parser("api-token", help="API tokens for servers with API-token auth.")
+    api_sub = api.add_subparsers(dest="action", required=True)
+    create = api_sub.add_parser("create")
+    create.add_argument("--server", dest="server_id", required=True)
+    create.set_defaults(func=cmd_api_token_create)
+    revoke = api_sub.add_parser("revoke")
+    revoke.add_argument("--server", dest="server_id", required=True)
+    revoke.add_argument("token_id")
+    revoke.set_defaults(func=cmd_api_token_revoke)
+
+    admin = sub.add_parser("admin-token", help="Tokens for the admin API.")
+    admin_sub = admin.add_subparsers(dest="action", required=True)
+    admin_sub.add_parser("create").set_defaults(func=cmd_admin_token_create)
+    revoke = admin_sub.add_parser("revoke")
+    revoke.add_argument("token_id")
+    revoke.set_defaults(func=cmd_admin_token_revoke)
+
+    plan = sub.add_parser("plan", help="Print exactly what a policy file grants.")
+    plan.add_argument("policy", help="policies/<name>.yaml")
+    plan.add_argument("--integration")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(func=cmd_plan)
 
     tools = sub.add_parser("tools", help="List the tools every integration declares.")
     tools.add_argument("--integration")
     tools.add_argument("--json", action="store_true")
     tools.set_defaults(func=cmd_tools)
 
-    lint = sub.add_parser("lint", help="Check every manifest and the accounts file.")
+    lint = sub.add_parser("lint", help="Check manifests, policies and the accounts file.")
     lint.set_defaults(func=cmd_lint)
     return parser
 
@@ -142,7 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"yamcp: {exc}", file=sys.stderr)
         return 2
-    except YamcpError as exc:
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        print(f"yamcp: {where}: {err['msg']}", file=sys.stderr)
+        return 2
+    except (YamcpError, ValueError) as exc:
         print(f"yamcp: {exc}", file=sys.stderr)
         return 1
 

@@ -1,4 +1,4 @@
-"""Uniform paging for list tools: `limit` and an opaque `next_cursor`, whatever the upstream does."""
+"""Uniform paging for list tools: `limit` and an opaque `next_cursor`, whatever the upstream."""
 
 from __future__ import annotations
 

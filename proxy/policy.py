@@ -1,36 +1,345 @@
-"""Policies and the one decision function behind both `tools/list` and `tools/call`."""
+"""Policies, guardrails, and the one decision function behind `tools/list` and `tools/call`.
+
+A server's *effective policy* is its own config (inline, or a named file in
+`policies/`) under the guardrails every server obeys. `decide` says whether a tool
+is exposed, and why not; the same answer filters the listing and authorises calls,
+so hiding a tool is never the only protection. `check_arguments` enforces the
+argument constraints of a call that is allowed.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import ConfigError
+from .manifest import _read_yaml, validate_model
+from .store import ServerConfig, ServerRecord
+from .store.base import METHOD_WORDS
 from .tools import Tool
 
-METHOD_WORDS = {"read", "write", "list", "get", "create", "update", "delete"}
 
-
-class Policy(BaseModel):
-    """What an MCP server may do. Empty `methods` or `tags` means no restriction by that rule."""
+class Constraint(BaseModel):
+    """A rule for one argument of a call: allowed values and/or a pattern."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    methods: list[str] = Field(
-        default_factory=list,
-        description="read, write, or method types list/get/create/update/delete.",
+    enum: list[Any] | None = Field(None, description="The only values allowed.")
+    pattern: str | None = Field(None, description="A regular expression each value must match.")
+    split: str | None = Field(
+        None, description='Check each part of a list in one string, e.g. "," for To.'
     )
-    tags: list[str] = Field(default_factory=list, description="Any-of: a tool needs one of these.")
+    required: bool = Field(False, description="Refuse calls that leave the argument out.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_rule(self) -> Constraint:
+        if self.enum is None and self.pattern is None and not self.required:
+            raise ValueError("a constraint needs enum, pattern or required")
+        return self
+
+
+# tool name or glob -> argument (a JMESPath over the arguments) -> rule
+Constraints = dict[str, dict[str, Constraint]]
+
+
+class PolicyFile(BaseModel):
+    """A named policy, `policies/<name>.yaml`, that servers reference by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str | None = None
+    methods: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    deny_tools: list[str] = Field(
+        default_factory=list,
+        description="Tool names or globs taken out of what methods/tags grant.",
+    )
+    constraints: Constraints = Field(default_factory=dict)
+    require_api_token_auth: bool = False
+    expires_at: datetime | None = Field(
+        None, description="After this time no server using the policy answers."
+    )
 
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - METHOD_WORDS)
-        if unknown:
-            raise ValueError(f"unknown method(s) {unknown}; use {sorted(METHOD_WORDS)}")
-        return value
+        return _check_methods(value)
 
 
-def allows(policy: Policy, tool: Tool) -> bool:
-    """Whether `policy` exposes `tool`: the same answer for listing and for calling."""
-    if policy.methods and not (tool.access in policy.methods or tool.kind in policy.methods):
-        return False
-    return not policy.tags or not tool.tags.isdisjoint(policy.tags)
+class Guardrails(BaseModel):
+    """`policies/guardrails.yaml`: rules every server obeys, whatever its own config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_lifetime_days: float | None = Field(
+        None, gt=0, description="Longest a server may live; also the default expiry."
+    )
+    require_api_token_for_tags: list[str] = Field(
+        default_factory=list,
+        description="Tools with any of these tags are exposed only with API-token auth.",
+    )
+    deny_tools: list[str] = Field(
+        default_factory=list, description="Tool names or globs no server may expose."
+    )
+    constraints: Constraints = Field(default_factory=dict)
+
+
+def _check_methods(value: list[str]) -> list[str]:
+    unknown = [m for m in value if m not in METHOD_WORDS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; use {list(METHOD_WORDS)}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One compiled constraint, with where it came from for error messages."""
+
+    source: str  # "policy 'x'", "server config" or "guardrails"
+    tool_glob: str
+    argument: str
+    expression: ParsedResult
+    constraint: Constraint
+    regex: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """What one server may do, all sources merged."""
+
+    methods: tuple[str, ...]
+    tags: tuple[str, ...]
+    deny_tools: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    require_api_token_auth: bool
+    expires_at: datetime | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str | None = None
+    by_guardrail: bool = False
+
+
+@dataclass(slots=True)
+class PolicySet:
+    """Guardrails and named policies as loaded from the policies folder."""
+
+    guardrails: Guardrails = field(default_factory=Guardrails)
+    named: dict[str, PolicyFile] = field(default_factory=dict)
+    guardrail_rules: tuple[Rule, ...] = ()
+    named_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    folder: Path | None = None
+
+    def effective(self, config: ServerConfig, record: ServerRecord | None = None) -> Effective:
+        """The policy a server runs under. Raises KeyError for an unknown policy name."""
+        if config.policy is not None:
+            named = self.named[config.policy]
+            rules = self.named_rules[config.policy] + compile_rules(
+                config.constraints, "server config", "server config"
+            )
+            expires = _earliest(named.expires_at, record.expires_at if record else None)
+            return Effective(
+                methods=tuple(named.methods),
+                tags=tuple(named.tags),
+                deny_tools=tuple(named.deny_tools),
+                rules=rules,
+                require_api_token_auth=named.require_api_token_auth
+                or bool(record and record.require_api_token_auth),
+                expires_at=self._capped(expires, record),
+                source=f"policy {config.policy!r}",
+            )
+        return Effective(
+            methods=tuple(config.methods),
+            tags=tuple(config.tags),
+            deny_tools=(),
+            rules=compile_rules(config.constraints, "server config", "server config"),
+            require_api_token_auth=bool(record and record.require_api_token_auth),
+            expires_at=self._capped(record.expires_at if record else None, record),
+            source="server config",
+        )
+
+    def expiry(self, record: ServerRecord) -> datetime | None:
+        """When the server stops answering: its own expiry, its policy's, the guardrail's."""
+        named = self.named.get(record.config.policy) if record.config.policy else None
+        return self._capped(_earliest(record.expires_at, named and named.expires_at), record)
+
+    def _capped(self, expires: datetime | None, record: ServerRecord | None) -> datetime | None:
+        days = self.guardrails.max_lifetime_days
+        if days is None or record is None:
+            return expires
+        return _earliest(expires, record.created_at + timedelta(days=days))
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
+
+
+def compile_rules(constraints: Constraints | dict, source: str, file: str) -> tuple[Rule, ...]:
+    rules = []
+    for tool_glob, arguments in constraints.items():
+        for argument, constraint in arguments.items():
+            if not isinstance(constraint, Constraint):
+                constraint = validate_model(Constraint, constraint, file)
+            try:
+                expression = jmespath.compile(argument)
+            except JMESPathError:
+                raise ConfigError(
+                    file, f"constraints.{tool_glob}.{argument}", "not an argument name or JMESPath"
+                ) from None
+            regex = re.compile(constraint.pattern) if constraint.pattern else None
+            rules.append(Rule(source, tool_glob, argument, expression, constraint, regex))
+    return tuple(rules)
+
+
+def load_policies(folder: Path) -> PolicySet:
+    """Read `guardrails.yaml` and every other `*.yaml` in the folder (a missing folder: none)."""
+    if not folder.is_dir():
+        return PolicySet(folder=folder)
+    guardrails = Guardrails()
+    rules: tuple[Rule, ...] = ()
+    file = folder / "guardrails.yaml"
+    if file.exists():
+        guardrails = validate_model(Guardrails, _read_yaml(file) or {}, str(file))
+        rules = compile_rules(guardrails.constraints, "guardrails", str(file))
+    named, named_rules = {}, {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "guardrails.yaml":
+            continue
+        name = path.stem
+        policy = validate_model(PolicyFile, _read_yaml(path) or {}, str(path))
+        named[name] = policy
+        named_rules[name] = compile_rules(policy.constraints, f"policy {name!r}", str(path))
+    return PolicySet(guardrails, named, rules, named_rules, folder)
+
+
+def load_policy_file(path: Path) -> PolicyFile:
+    return validate_model(PolicyFile, _read_yaml(path) or {}, str(path))
+
+
+def decide(policies: PolicySet, effective: Effective, tool: Tool) -> Decision:
+    """Whether a server under `effective` exposes `tool`, and if not, why.
+
+    The server's own policy is asked first, so a guardrail is only named as the reason
+    when it takes away something the policy would have granted.
+    """
+    if effective.methods and not (
+        tool.access in effective.methods or tool.kind in effective.methods
+    ):
+        return Decision(
+            False, f"method {tool.kind} ({tool.access}) not in {list(effective.methods)}"
+        )
+    if effective.tags and tool.tags.isdisjoint(effective.tags):
+        return Decision(False, f"tags {sorted(tool.tags)} not in {list(effective.tags)}")
+    for pattern in effective.deny_tools:
+        if fnmatch.fnmatchcase(tool.name, pattern):
+            return Decision(False, f"{effective.source} deny_tools: {pattern}")
+    guardrails = policies.guardrails
+    for pattern in guardrails.deny_tools:
+        if fnmatch.fnmatchcase(tool.name, pattern):
+            return Decision(False, f"guardrail deny_tools: {pattern}", by_guardrail=True)
+    if not effective.require_api_token_auth:
+        needs_token = sorted(tool.tags.intersection(guardrails.require_api_token_for_tags))
+        if needs_token:
+            return Decision(
+                False,
+                f"guardrail require_api_token_for_tags: {needs_token[0]} "
+                "(server has no API-token auth)",
+                by_guardrail=True,
+            )
+    return Decision(True)
+
+
+def rules_for(policies: PolicySet, effective: Effective, tool: Tool) -> tuple[Rule, ...]:
+    """The constraints that apply to calls of `tool`, guardrails first."""
+    return tuple(
+        rule
+        for rule in (*policies.guardrail_rules, *effective.rules)
+        if fnmatch.fnmatchcase(tool.name, rule.tool_glob)
+    )
+
+
+def check_arguments(rules: tuple[Rule, ...], arguments: dict[str, Any]) -> list[str]:
+    """One line per broken rule; [] when the call may go ahead."""
+    problems = []
+    for rule in rules:
+        value = rule.expression.search(arguments)
+        c = rule.constraint
+        if value is None or value == []:
+            if c.required:
+                problems.append(f"{rule.source}: {rule.argument} is required")
+            continue
+        values = value if isinstance(value, list) else [value]
+        if c.split is not None:
+            values = [
+                part.strip() for v in values for part in str(v).split(c.split) if part.strip()
+            ]
+        for item in values:
+            if c.enum is not None and item not in c.enum:
+                problems.append(f"{rule.source}: {rule.argument} {item!r} is not one of {c.enum}")
+            elif rule.regex is not None and not rule.regex.search(str(item)):
+                problems.append(
+                    f"{rule.source}: {rule.argument} {item!r} does not match {c.pattern!r}"
+                )
+    return problems
+
+
+def describe_rule(rule: Rule) -> str:
+    c = rule.constraint
+    parts = []
+    if c.enum is not None:
+        parts.append(f"enum {c.enum}")
+    if c.pattern is not None:
+        parts.append(f"pattern {c.pattern!r}")
+    if c.split is not None:
+        parts.append(f"each part split by {c.split!r}")
+    if c.required:
+        parts.append("required")
+    return f"{rule.argument}: {', '.join(parts)} ({rule.source})"
+
+
+def plan(policies: PolicySet, effective: Effective, tools: Iterable[Tool]) -> dict[str, Any]:
+    """What a policy grants, stably sorted: the tools with their constraints, and what
+    is left out and why. `yamcp plan` prints it; the admin preview returns it."""
+    granted, excluded = [], []
+    for tool in sorted(tools, key=lambda t: t.name):
+        decision = decide(policies, effective, tool)
+        if decision.allowed:
+            granted.append(
+                {
+                    "name": tool.name,
+                    "access": tool.access,
+                    "tags": sorted(tool.tags),
+                    "constraints": [
+                        describe_rule(rule) for rule in rules_for(policies, effective, tool)
+                    ],
+                }
+            )
+        else:
+            excluded.append(
+                {"name": tool.name, "reason": decision.reason, "guardrail": decision.by_guardrail}
+            )
+    return {"tools": granted, "excluded": excluded}

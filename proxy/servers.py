@@ -1,17 +1,22 @@
-"""Creating MCP servers: one code path for the CLI and the admin API."""
+"""The MCP server lifecycle: create, update, revoke, API tokens. One code path for the
+CLI and the admin API, so both refuse the same things with the same words."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .accounts import load_accounts
 from .errors import YamcpError
-from .policy import Policy
+from .policy import PolicySet
 from .settings import Settings
-from .store import ServerRecord, Store, open_store, utcnow
+from .store import ApiTokenInfo, ServerConfig, ServerRecord, Store, utcnow
 from .tokens import hash_token, new_id, new_token
+
+CHATGPT_NOTE = (
+    "ChatGPT's connector cannot send an Authorization header; a server that requires "
+    "API-token auth serves mcp-remote, agent frameworks and the SDKs."
+)
 
 
 class UnknownAccount(YamcpError):
@@ -19,26 +24,50 @@ class UnknownAccount(YamcpError):
 
 
 class InvalidServer(YamcpError):
+    """A request the lifecycle refuses; `field` names what to fix."""
+
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("needs a time zone, e.g. 2026-12-31T00:00:00Z")
+    return value.astimezone(UTC) if value is not None else None
+
+
 class ServerRequest(BaseModel):
+    """`{"name","config":{"methods","tags"},"expires_at","require_api_token_auth"}`."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    config: Policy = Policy()
+    config: ServerConfig = ServerConfig()
     expires_at: datetime | None = None
     require_api_token_auth: bool = False
 
     @field_validator("expires_at")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a time zone, e.g. 2026-12-31T00:00:00Z")
-        return value.astimezone(UTC) if value is not None else None
+    def _expires_aware(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
+
+
+class ServerPatch(BaseModel):
+    """A partial update; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    config: ServerConfig | None = None
+    expires_at: datetime | None = None
+    require_api_token_auth: bool | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expires_aware(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
 
 
 class CreatedServer(BaseModel):
@@ -46,25 +75,74 @@ class CreatedServer(BaseModel):
 
     id: str
     name: str
-    config: Policy
+    config: ServerConfig
     expires_at: datetime | None
+    require_api_token_auth: bool = False
     url: str
 
 
-async def create_server(
-    store: Store, settings: Settings, account: str, request: ServerRequest
-) -> CreatedServer:
-    if request.expires_at is not None and request.expires_at <= utcnow():
+class ServerInfo(BaseModel):
+    """A server as listed: everything but its URL, which is never shown again."""
+
+    id: str
+    name: str
+    account: str
+    config: ServerConfig
+    expires_at: datetime | None
+    require_api_token_auth: bool
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, record: ServerRecord) -> ServerInfo:
+        return cls.model_validate(record.model_dump())
+
+
+def _check(
+    policies: PolicySet,
+    config: ServerConfig,
+    expires_at: datetime | None,
+    now: datetime,
+    created_at: datetime | None = None,
+) -> datetime | None:
+    """Refuse what the guardrails refuse; return the expiry to store."""
+    if config.policy is not None and config.policy not in policies.named:
+        known = ", ".join(sorted(policies.named)) or "none"
+        raise InvalidServer("config.policy", f"no policy {config.policy!r} (have: {known})")
+    if expires_at is not None and expires_at <= now:
         raise InvalidServer("expires_at", "is in the past")
+    days = policies.guardrails.max_lifetime_days
+    if days is not None:
+        latest = (created_at or now) + timedelta(days=days)
+        if expires_at is None:
+            return latest
+        if expires_at > latest:
+            raise InvalidServer(
+                "expires_at",
+                f"is beyond the guardrail's longest lifetime of {days:g} days "
+                f"(latest allowed: {latest.isoformat()})",
+            )
+    return expires_at
+
+
+async def create_server(
+    store: Store,
+    settings: Settings,
+    policies: PolicySet,
+    account: str,
+    request: ServerRequest,
+) -> CreatedServer:
+    now = utcnow()
+    expires_at = _check(policies, request.config, request.expires_at, now)
     token = new_token()
     record = ServerRecord(
         id=new_id("srv"),
         name=request.name,
         account=account,
         config=request.config,
-        expires_at=request.expires_at,
+        expires_at=expires_at,
         require_api_token_auth=request.require_api_token_auth,
-        created_at=utcnow(),
+        created_at=now,
     )
     await store.create_server(record, hash_token(token))
     return CreatedServer(
@@ -72,18 +150,37 @@ async def create_server(
         name=record.name,
         config=record.config,
         expires_at=record.expires_at,
+        require_api_token_auth=record.require_api_token_auth,
         url=f"{settings.public_base_url.rstrip('/')}/mcp/{token}",
     )
 
 
-async def mint(settings: Settings, account: str, request: ServerRequest) -> CreatedServer:
-    """Create a server from the command line, against the configured store."""
-    accounts = load_accounts(settings.accounts_file, resolve=False)
-    if account not in accounts:
-        known = ", ".join(sorted(accounts)) or "none"
-        raise UnknownAccount(f"no account {account!r} in {settings.accounts_file} (have: {known})")
-    store = open_store(settings)
-    try:
-        return await create_server(store, settings, account, request)
-    finally:
-        await store.close()
+async def update_server(
+    store: Store, policies: PolicySet, record: ServerRecord, patch: ServerPatch
+) -> ServerRecord:
+    changes = patch.model_dump(exclude_unset=True)
+    updated = record.model_copy(update={k: v for k, v in changes.items() if k != "config"})
+    if patch.config is not None:
+        updated = updated.model_copy(update={"config": patch.config})
+    expires_at = updated.expires_at
+    if "expires_at" in changes or patch.config is not None:
+        expires_at = _check(policies, updated.config, expires_at, utcnow(), record.created_at)
+    updated = updated.model_copy(update={"expires_at": expires_at})
+    if not await store.update_server(updated):
+        raise InvalidServer("id", "no such server (revoked or expired)")
+    return updated
+
+
+async def create_api_token(store: Store, server_id: str) -> tuple[ApiTokenInfo, str]:
+    """A new bearer token for a server with API-token auth; the plaintext is shown once."""
+    token = new_token()
+    info = ApiTokenInfo(id=new_id("tok"), server_id=server_id, created_at=utcnow())
+    await store.create_api_token(info, hash_token(token))
+    return info, token
+
+
+async def create_admin_token(store: Store) -> tuple[str, str]:
+    token = new_token()
+    token_id = new_id("adm")
+    await store.create_admin_token(token_id, hash_token(token))
+    return token_id, token

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     store_url: str | None = Field(
         None, description="`redis://host:port/db` to share MCP servers between instances."
     )
+    store_prefix: str = Field("yamcp:", description="Prefix of every Redis key yamcp writes.")
     public_base_url: str = Field(
         "http://127.0.0.1:8000", description="Base of the MCP server URLs handed to users."
     )
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
         "aiohttp", description="What carries httpx's requests; aiohttp is the fastest measured."
     )
     max_connections: int = Field(100, description="Upstream connection pool size.")
+    shutdown_grace_seconds: float = Field(
+        30.0, description="On SIGTERM, how long in-flight calls may take to finish."
+    )
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
 

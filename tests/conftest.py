@@ -23,7 +23,6 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from referencing import Registry, Resource
 
-from proxy.policy import Policy
 from proxy.servers import ServerRequest, create_server
 from proxy.settings import Settings
 from proxy.store import SQLiteStore
@@ -245,10 +244,6 @@ async def mcp_client(
         Client(streamable_http_client(url, http_client=http), mode=mode, cache=None) as client,
     ):
         yield client
-
-
-def policy(**kw: Any) -> dict[str, Any]:
-    return Policy(**kw).model_dump()
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,26 @@
-"""MCP server records: SQLite by default, Redis when several instances share them."""
+"""MCP servers and tokens: SQLite by default, Redis when several instances share them."""
 
 from __future__ import annotations
 
 from ..settings import Settings
-from .base import ServerRecord, Store, StoreUnavailable, utcnow
+from .base import ApiTokenInfo, ServerConfig, ServerRecord, Store, StoreUnavailable, utcnow
 from .sqlite import SQLiteStore
 
-__all__ = ["SQLiteStore", "ServerRecord", "Store", "StoreUnavailable", "open_store", "utcnow"]
+__all__ = [
+    "ApiTokenInfo",
+    "SQLiteStore",
+    "ServerConfig",
+    "ServerRecord",
+    "Store",
+    "StoreUnavailable",
+    "open_store",
+    "utcnow",
+]
 
 
 def open_store(settings: Settings) -> Store:
     if settings.store_url and settings.store_url.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisStore
 
-        return RedisStore(settings.store_url)
+        return RedisStore(settings.store_url, prefix=settings.store_prefix)
     return SQLiteStore(settings.data_dir)

@@ -1,17 +1,52 @@
-"""What a store keeps: MCP server records, keyed by the hash of their token."""
+"""What a store keeps: MCP servers keyed by the hash of their token, API and admin tokens.
+
+No store ever sees a token itself: callers hash first (`proxy.tokens.hash_token`).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..policy import Policy
+METHOD_WORDS = ("read", "write", "list", "get", "create", "update", "delete")
 
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; callers answer 503 and try again later."""
+
+
+class ServerConfig(BaseModel):
+    """What a server may do: a named policy, or methods/tags/constraints inline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    methods: list[str] = Field(
+        default_factory=list,
+        description="read, write, or method types list/get/create/update/delete; empty: all.",
+    )
+    tags: list[str] = Field(
+        default_factory=list, description="A tool needs one of these tags; empty: any."
+    )
+    policy: str | None = Field(None, description="Name of a policy file in the policies folder.")
+    constraints: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict, description="Per tool (glob), per argument: enum or pattern."
+    )
+
+    @field_validator("methods")
+    @classmethod
+    def _known_methods(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in METHOD_WORDS]
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; use {list(METHOD_WORDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _policy_or_inline(self) -> ServerConfig:
+        if self.policy is not None and (self.methods or self.tags):
+            raise ValueError("give either `policy` or `methods`/`tags`, not both")
+        return self
 
 
 class ServerRecord(BaseModel):
@@ -22,13 +57,20 @@ class ServerRecord(BaseModel):
     id: str
     name: str
     account: str
-    config: Policy
+    config: ServerConfig
     expires_at: datetime | None = None
     require_api_token_auth: bool = False
     created_at: datetime
+    last_used_at: datetime | None = None
 
     def expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or utcnow())
+
+
+class ApiTokenInfo(BaseModel):
+    id: str
+    server_id: str
+    created_at: datetime
 
 
 def utcnow() -> datetime:
@@ -46,8 +88,38 @@ class Store(Protocol):
 
     async def list_servers(self, account: str | None = None) -> list[ServerRecord]: ...
 
-    async def delete_server(self, server_id: str) -> bool: ...
+    async def update_server(self, record: ServerRecord) -> bool:
+        """Replace a live server's record (same id and token); False if it is gone."""
+        ...
 
-    async def ping(self) -> None: ...
+    async def delete_server(self, server_id: str) -> bool:
+        """Revoke: the server and its API tokens are gone everywhere at once."""
+        ...
+
+    async def touch(self, server_id: str, when: datetime) -> None:
+        """Record that the server was used (best effort; callers throttle)."""
+        ...
+
+    async def create_api_token(self, info: ApiTokenInfo, token_hash: str) -> None: ...
+
+    async def check_api_token(self, server_id: str, token_hash: str) -> bool: ...
+
+    async def list_api_tokens(self, server_id: str) -> list[ApiTokenInfo]: ...
+
+    async def delete_api_token(self, server_id: str, token_id: str) -> bool: ...
+
+    async def create_admin_token(self, token_id: str, token_hash: str) -> None: ...
+
+    async def check_admin_token(self, token_hash: str) -> bool: ...
+
+    async def delete_admin_token(self, token_id: str) -> bool: ...
+
+    async def sweep(self) -> int:
+        """Delete expired records; lookups refuse them anyway. Returns how many went."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable if the store cannot answer."""
+        ...
 
     async def close(self) -> None: ...

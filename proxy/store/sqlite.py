@@ -1,7 +1,8 @@
 """The embedded store: one SQLite file (WAL) in the data folder, nothing else to run.
 
-Queries are point lookups on an indexed key that take microseconds, so they run
-inline on the event loop rather than paying a thread hop per call.
+Queries are point lookups on indexed keys that take microseconds, so they run inline
+on the event loop rather than paying a thread hop per call. Several processes may
+share the file (uvicorn workers): WAL lets readers and one writer work at once.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from ..policy import Policy
-from .base import ServerRecord, utcnow
+from .base import ApiTokenInfo, ServerConfig, ServerRecord, StoreUnavailable, utcnow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS servers (
@@ -24,11 +24,24 @@ CREATE TABLE IF NOT EXISTS servers (
     config BLOB NOT NULL,
     expires_at REAL,
     require_api_token_auth INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    last_used_at REAL
 );
 CREATE INDEX IF NOT EXISTS servers_account ON servers(account);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id TEXT PRIMARY KEY,
+    server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_tokens_server ON api_tokens(server_id);
+CREATE TABLE IF NOT EXISTS admin_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
 """
-_COLUMNS = "id, name, account, config, expires_at, require_api_token_auth, created_at"
+_COLUMNS = "id, name, account, config, expires_at, require_api_token_auth, created_at, last_used_at"
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -40,15 +53,16 @@ def _dt(value: float | None) -> datetime | None:
 
 
 def _record(row: tuple) -> ServerRecord:
-    sid, name, account, config, expires_at, api_auth, created_at = row
+    sid, name, account, config, expires_at, api_auth, created_at, last_used_at = row
     return ServerRecord(
         id=sid,
         name=name,
         account=account,
-        config=Policy.model_validate(orjson.loads(config)),
+        config=ServerConfig.model_validate(orjson.loads(config)),
         expires_at=_dt(expires_at),
         require_api_token_auth=bool(api_auth),
         created_at=_dt(created_at),
+        last_used_at=_dt(last_used_at),
     )
 
 
@@ -60,11 +74,20 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
 
+    def _run(self, sql: str, args: tuple | list = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk gone, ...
+            raise StoreUnavailable(str(exc)) from exc
+
+    # --- servers ---
+
     async def create_server(self, record: ServerRecord, token_hash: str) -> None:
-        self._db.execute(
-            f"INSERT INTO servers ({_COLUMNS}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self._run(
+            f"INSERT INTO servers ({_COLUMNS}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.name,
@@ -73,14 +96,22 @@ class SQLiteStore:
                 _ts(record.expires_at),
                 int(record.require_api_token_auth),
                 _ts(record.created_at),
+                _ts(record.last_used_at),
                 token_hash,
             ),
         )
 
     async def resolve(self, token_hash: str) -> ServerRecord | None:
-        row = self._db.execute(
+        row = self._run(
             f"SELECT {_COLUMNS} FROM servers WHERE token_hash = ?", (token_hash,)
         ).fetchone()
+        return await self._live(row)
+
+    async def get_server(self, server_id: str) -> ServerRecord | None:
+        row = self._run(f"SELECT {_COLUMNS} FROM servers WHERE id = ?", (server_id,)).fetchone()
+        return await self._live(row)
+
+    async def _live(self, row: tuple | None) -> ServerRecord | None:
         if row is None:
             return None
         record = _record(row)
@@ -89,33 +120,88 @@ class SQLiteStore:
             return None
         return record
 
-    async def get_server(self, server_id: str) -> ServerRecord | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM servers WHERE id = ?", (server_id,)
-        ).fetchone()
-        return _record(row) if row and not _record(row).expired() else None
-
     async def list_servers(self, account: str | None = None) -> list[ServerRecord]:
-        now = utcnow().timestamp()
-        where, args = "(expires_at IS NULL OR expires_at > ?)", [now]
+        where, args = "(expires_at IS NULL OR expires_at > ?)", [utcnow().timestamp()]
         if account is not None:
             where += " AND account = ?"
             args.append(account)
-        rows = self._db.execute(
+        rows = self._run(
             f"SELECT {_COLUMNS} FROM servers WHERE {where} ORDER BY created_at, id", args
         ).fetchall()
         return [_record(row) for row in rows]
 
+    async def update_server(self, record: ServerRecord) -> bool:
+        cursor = self._run(
+            "UPDATE servers SET name = ?, config = ?, expires_at = ?, require_api_token_auth = ?"
+            " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (
+                record.name,
+                orjson.dumps(record.config.model_dump()),
+                _ts(record.expires_at),
+                int(record.require_api_token_auth),
+                record.id,
+                utcnow().timestamp(),
+            ),
+        )
+        return cursor.rowcount > 0
+
     async def delete_server(self, server_id: str) -> bool:
-        return self._db.execute("DELETE FROM servers WHERE id = ?", (server_id,)).rowcount > 0
+        return self._run("DELETE FROM servers WHERE id = ?", (server_id,)).rowcount > 0
+
+    async def touch(self, server_id: str, when: datetime) -> None:
+        self._run("UPDATE servers SET last_used_at = ? WHERE id = ?", (_ts(when), server_id))
+
+    # --- API tokens (for servers with require_api_token_auth) ---
+
+    async def create_api_token(self, info: ApiTokenInfo, token_hash: str) -> None:
+        self._run(
+            "INSERT INTO api_tokens (id, server_id, token_hash, created_at) VALUES (?, ?, ?, ?)",
+            (info.id, info.server_id, token_hash, _ts(info.created_at)),
+        )
+
+    async def check_api_token(self, server_id: str, token_hash: str) -> bool:
+        row = self._run(
+            "SELECT 1 FROM api_tokens WHERE token_hash = ? AND server_id = ?",
+            (token_hash, server_id),
+        ).fetchone()
+        return row is not None
+
+    async def list_api_tokens(self, server_id: str) -> list[ApiTokenInfo]:
+        rows = self._run(
+            "SELECT id, created_at FROM api_tokens WHERE server_id = ? ORDER BY created_at, id",
+            (server_id,),
+        ).fetchall()
+        return [ApiTokenInfo(id=i, server_id=server_id, created_at=_dt(c)) for i, c in rows]
+
+    async def delete_api_token(self, server_id: str, token_id: str) -> bool:
+        cursor = self._run(
+            "DELETE FROM api_tokens WHERE id = ? AND server_id = ?", (token_id, server_id)
+        )
+        return cursor.rowcount > 0
+
+    # --- admin tokens ---
+
+    async def create_admin_token(self, token_id: str, token_hash: str) -> None:
+        self._run(
+            "INSERT INTO admin_tokens (id, token_hash, created_at) VALUES (?, ?, ?)",
+            (token_id, token_hash, utcnow().timestamp()),
+        )
+
+    async def check_admin_token(self, token_hash: str) -> bool:
+        row = self._run("SELECT 1 FROM admin_tokens WHERE token_hash = ?", (token_hash,))
+        return row.fetchone() is not None
+
+    async def delete_admin_token(self, token_id: str) -> bool:
+        return self._run("DELETE FROM admin_tokens WHERE id = ?", (token_id,)).rowcount > 0
+
+    # --- housekeeping ---
 
     async def sweep(self) -> int:
-        """Delete every expired server; lookups refuse them anyway, this frees the rows."""
         now = utcnow().timestamp()
-        return self._db.execute("DELETE FROM servers WHERE expires_at <= ?", (now,)).rowcount
+        return self._run("DELETE FROM servers WHERE expires_at <= ?", (now,)).rowcount
 
     async def ping(self) -> None:
-        self._db.execute("SELECT 1")
+        self._run("SELECT 1")
 
     async def close(self) -> None:
         self._db.close()

@@ -1,0 +1,409 @@
+"""The shared store: Redis, so that several yamcp instances see the same servers and tokens.
+
+Nothing is cached in the process: every lookup asks Redis, so a server minted on one
+instance works on every other at once and a revocation is seen everywhere at once.
+
+Keys (all under the configured prefix `p`):
+
+    {p}server:{id}                  hash: record (JSON), token (hash), last_used_at (ISO)
+    {p}token:{token_hash}           server id
+    {p}servers                      hash: server id -> account (index of every server)
+    {p}account:{account}            set of server ids
+    {p}apitoken:{token_hash}        JSON {server, id}
+    {p}server-apitokens:{server}    hash: token id -> JSON {hash, created_at}
+    {p}admintoken:{token_hash}      admin token id
+    {p}admintoken-id:{id}           JSON {hash, created_at}
+
+A server with `expires_at` has PEXPIREAT on each of its own keys, so Redis drops them at
+that instant on its own; index entries (`servers`, `account:*`) cannot expire per member,
+so reads skip and prune members whose record is gone, and `sweep` prunes the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import orjson
+import redis.asyncio
+from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .base import ApiTokenInfo, ServerRecord, StoreUnavailable, utcnow
+
+T = TypeVar("T")
+
+# ReadOnlyError: we are talking to a replica after a failover; it passes like an outage.
+_DOWN = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError)
+
+# Only sets last_used_at on a server that still exists: a plain HSET after a revocation
+# or an expiry would bring back a bare hash without a TTL.
+_TOUCH = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1])
+end
+return 0
+"""
+
+
+@contextmanager
+def _guarded() -> Iterator[None]:
+    try:
+        yield
+    except _DOWN as exc:
+        # The type only: a message could carry a host name or worse from the URL.
+        raise StoreUnavailable(f"Redis is unreachable ({type(exc).__name__})") from exc
+
+
+def _ms(when: datetime) -> int:
+    # Round up so that Redis never drops a key before the record itself says it expired.
+    return math.ceil(when.timestamp() * 1000)
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str = "yamcp:") -> None:
+        self.prefix = prefix
+        self._redis: redis.asyncio.Redis = redis.asyncio.from_url(
+            url,
+            decode_responses=False,
+            # Fail fast: a request waiting on a dead Redis should get its 503 quickly.
+            socket_connect_timeout=1,
+            socket_timeout=2,
+            # One quick retry on a fresh connection absorbs pooled sockets that died with a
+            # Redis restart; the health check catches those that sat idle.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+            health_check_interval=15,
+        )
+        self._touch = self._redis.register_script(_TOUCH)
+
+    # --- keys ---
+
+    def _server(self, server_id: str) -> str:
+        return f"{self.prefix}server:{server_id}"
+
+    def _token(self, token_hash: str) -> str:
+        return f"{self.prefix}token:{token_hash}"
+
+    def _index(self) -> str:
+        return f"{self.prefix}servers"
+
+    def _account(self, account: str) -> str:
+        return f"{self.prefix}account:{account}"
+
+    def _apitoken(self, token_hash: str) -> str:
+        return f"{self.prefix}apitoken:{token_hash}"
+
+    def _server_apitokens(self, server_id: str) -> str:
+        return f"{self.prefix}server-apitokens:{server_id}"
+
+    def _admintoken(self, token_hash: str) -> str:
+        return f"{self.prefix}admintoken:{token_hash}"
+
+    def _admintoken_id(self, token_id: str) -> str:
+        return f"{self.prefix}admintoken-id:{token_id}"
+
+    # --- helpers ---
+
+    async def _transact(self, keys: list[str], body: Callable[[Pipeline], Awaitable[T]]) -> T:
+        """Run body under WATCH keys, again if another instance changed them meanwhile.
+
+        body reads in immediate mode, then calls pipe.multi() and pipe.execute(); leaving
+        without executing just drops the watch (the pipeline resets on exit).
+        """
+        with _guarded():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(*keys)
+                        return await body(pipe)
+                    except WatchError:
+                        await pipe.reset()
+
+    @staticmethod
+    def _record(raw: bytes | None, last_used: bytes | None) -> ServerRecord | None:
+        if raw is None:
+            return None
+        data = orjson.loads(raw)
+        if last_used is not None:
+            data["last_used_at"] = last_used.decode()
+        return ServerRecord.model_validate(data)
+
+    def _expire(self, pipe: Pipeline, keys: list[str], expires_at: datetime | None) -> None:
+        for key in keys:
+            if expires_at is None:
+                pipe.persist(key)
+            else:
+                pipe.pexpireat(key, _ms(expires_at))
+
+    async def _live(self, record: ServerRecord | None) -> ServerRecord | None:
+        # Redis drops expired keys itself; this covers clock skew between us and Redis.
+        if record is not None and record.expired():
+            await self.delete_server(record.id)
+            return None
+        return record
+
+    async def _collect(self, members: list[tuple[str, str]]) -> tuple[list[ServerRecord], int]:
+        """Live records of (id, account) index members; prunes the dead. Returns (live, gone)."""
+        with _guarded():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for server_id, _ in members:
+                    pipe.hmget(self._server(server_id), ["record", "last_used_at"])
+                rows = await pipe.execute()
+        live: list[ServerRecord] = []
+        stale: list[tuple[str, str]] = []
+        expired: list[str] = []
+        for (server_id, account), (raw, last_used) in zip(members, rows, strict=True):
+            record = self._record(raw, last_used)
+            if record is None:
+                stale.append((server_id, account))
+            elif record.expired():
+                expired.append(record.id)
+            else:
+                live.append(record)
+        if stale:
+            with _guarded():
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    for server_id, account in stale:
+                        pipe.hdel(self._index(), server_id)
+                        pipe.srem(self._account(account), server_id)
+                    await pipe.execute()
+        for server_id in expired:
+            await self.delete_server(server_id)
+        return live, len(stale) + len(expired)
+
+    # --- servers ---
+
+    async def create_server(self, record: ServerRecord, token_hash: str) -> None:
+        server_key, token_key = self._server(record.id), self._token(token_hash)
+
+        async def body(pipe: Pipeline) -> None:
+            if await pipe.exists(server_key, token_key):
+                raise ValueError("a server with this id or token already exists")
+            fields: dict[str, Any] = {
+                "record": orjson.dumps(record.model_dump(mode="json", exclude={"last_used_at"})),
+                "token": token_hash,
+            }
+            if record.last_used_at is not None:
+                fields["last_used_at"] = record.last_used_at.isoformat()
+            pipe.multi()
+            pipe.hset(server_key, mapping=fields)
+            pipe.set(token_key, record.id)
+            pipe.hset(self._index(), record.id, record.account)
+            pipe.sadd(self._account(record.account), record.id)
+            if record.expires_at is not None:
+                self._expire(pipe, [server_key, token_key], record.expires_at)
+            await pipe.execute()
+
+        await self._transact([server_key, token_key], body)
+
+    async def resolve(self, token_hash: str) -> ServerRecord | None:
+        with _guarded():
+            server_id = await self._redis.get(self._token(token_hash))
+        if server_id is None:
+            return None
+        return await self.get_server(server_id.decode())
+
+    async def get_server(self, server_id: str) -> ServerRecord | None:
+        with _guarded():
+            raw, last_used = await self._redis.hmget(
+                self._server(server_id), ["record", "last_used_at"]
+            )
+        return await self._live(self._record(raw, last_used))
+
+    async def list_servers(self, account: str | None = None) -> list[ServerRecord]:
+        with _guarded():
+            if account is None:
+                index = await self._redis.hgetall(self._index())
+                members = [(k.decode(), v.decode()) for k, v in index.items()]
+            else:
+                ids = await self._redis.smembers(self._account(account))
+                members = [(i.decode(), account) for i in ids]
+        live, _ = await self._collect(members)
+        return sorted(live, key=lambda r: (r.created_at, r.id))
+
+    async def update_server(self, record: ServerRecord) -> bool:
+        server_key, tokens_key = self._server(record.id), self._server_apitokens(record.id)
+
+        async def body(pipe: Pipeline) -> bool:
+            raw, token_hash, last_used = await pipe.hmget(
+                server_key, ["record", "token", "last_used_at"]
+            )
+            current = self._record(raw, last_used)
+            if current is None or current.expired() or token_hash is None:
+                return False
+            api_tokens = await pipe.hvals(tokens_key)
+            # Same fields as the SQLite store may change; id, account, created_at stay.
+            updated = current.model_copy(
+                update={
+                    "name": record.name,
+                    "config": record.config,
+                    "expires_at": record.expires_at,
+                    "require_api_token_auth": record.require_api_token_auth,
+                }
+            )
+            keys = [server_key, self._token(token_hash.decode()), tokens_key]
+            keys += [self._apitoken(orjson.loads(v)["hash"]) for v in api_tokens]
+            pipe.multi()
+            pipe.hset(
+                server_key,
+                "record",
+                orjson.dumps(updated.model_dump(mode="json", exclude={"last_used_at"})),
+            )
+            self._expire(pipe, keys, updated.expires_at)
+            await pipe.execute()
+            return True
+
+        return await self._transact([server_key, tokens_key], body)
+
+    async def delete_server(self, server_id: str) -> bool:
+        server_key, tokens_key = self._server(server_id), self._server_apitokens(server_id)
+
+        async def body(pipe: Pipeline) -> bool:
+            raw, token_hash = await pipe.hmget(server_key, ["record", "token"])
+            if raw is None:
+                return False
+            account = orjson.loads(raw)["account"]
+            api_tokens = await pipe.hvals(tokens_key)
+            pipe.multi()
+            pipe.delete(server_key, tokens_key)
+            if token_hash is not None:
+                pipe.delete(self._token(token_hash.decode()))
+            for value in api_tokens:
+                pipe.delete(self._apitoken(orjson.loads(value)["hash"]))
+            pipe.hdel(self._index(), server_id)
+            pipe.srem(self._account(account), server_id)
+            await pipe.execute()
+            return True
+
+        return await self._transact([server_key, tokens_key], body)
+
+    async def touch(self, server_id: str, when: datetime) -> None:
+        with _guarded():
+            await self._touch(keys=[self._server(server_id)], args=[when.isoformat()])
+
+    # --- API tokens (for servers with require_api_token_auth) ---
+
+    async def create_api_token(self, info: ApiTokenInfo, token_hash: str) -> None:
+        server_key, tokens_key = (
+            self._server(info.server_id),
+            self._server_apitokens(info.server_id),
+        )
+        token_key = self._apitoken(token_hash)
+
+        async def body(pipe: Pipeline) -> None:
+            raw, last_used = await pipe.hmget(server_key, ["record", "last_used_at"])
+            server = self._record(raw, last_used)
+            if server is None or server.expired():
+                raise LookupError(f"no server {info.server_id}")
+            if await pipe.exists(token_key) or await pipe.hexists(tokens_key, info.id):
+                raise ValueError("an API token with this id or hash already exists")
+            pipe.multi()
+            pipe.set(token_key, orjson.dumps({"server": info.server_id, "id": info.id}))
+            pipe.hset(
+                tokens_key,
+                info.id,
+                orjson.dumps({"hash": token_hash, "created_at": info.created_at.isoformat()}),
+            )
+            # The token lives exactly as long as its server.
+            if server.expires_at is not None:
+                self._expire(pipe, [token_key, tokens_key], server.expires_at)
+            await pipe.execute()
+
+        await self._transact([server_key, tokens_key, token_key], body)
+
+    async def check_api_token(self, server_id: str, token_hash: str) -> bool:
+        with _guarded():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._apitoken(token_hash))
+                pipe.hmget(self._server(server_id), ["record", "last_used_at"])
+                value, (raw, last_used) = await pipe.execute()
+        if value is None or orjson.loads(value)["server"] != server_id:
+            return False
+        return await self._live(self._record(raw, last_used)) is not None
+
+    async def list_api_tokens(self, server_id: str) -> list[ApiTokenInfo]:
+        with _guarded():
+            values = await self._redis.hgetall(self._server_apitokens(server_id))
+        tokens = [
+            ApiTokenInfo(
+                id=token_id.decode(),
+                server_id=server_id,
+                created_at=orjson.loads(value)["created_at"],
+            )
+            for token_id, value in values.items()
+        ]
+        return sorted(tokens, key=lambda t: (t.created_at, t.id))
+
+    async def delete_api_token(self, server_id: str, token_id: str) -> bool:
+        tokens_key = self._server_apitokens(server_id)
+
+        async def body(pipe: Pipeline) -> bool:
+            value = await pipe.hget(tokens_key, token_id)
+            if value is None:
+                return False
+            pipe.multi()
+            pipe.delete(self._apitoken(orjson.loads(value)["hash"]))
+            pipe.hdel(tokens_key, token_id)
+            await pipe.execute()
+            return True
+
+        return await self._transact([tokens_key], body)
+
+    # --- admin tokens ---
+
+    async def create_admin_token(self, token_id: str, token_hash: str) -> None:
+        hash_key, id_key = self._admintoken(token_hash), self._admintoken_id(token_id)
+
+        async def body(pipe: Pipeline) -> None:
+            # Overwriting an id would leave the old hash valid with nothing pointing at it.
+            if await pipe.exists(hash_key, id_key):
+                raise ValueError("an admin token with this id or hash already exists")
+            pipe.multi()
+            pipe.set(hash_key, token_id)
+            pipe.set(id_key, orjson.dumps({"hash": token_hash, "created_at": utcnow().isoformat()}))
+            await pipe.execute()
+
+        await self._transact([hash_key, id_key], body)
+
+    async def check_admin_token(self, token_hash: str) -> bool:
+        with _guarded():
+            return bool(await self._redis.exists(self._admintoken(token_hash)))
+
+    async def delete_admin_token(self, token_id: str) -> bool:
+        id_key = self._admintoken_id(token_id)
+
+        async def body(pipe: Pipeline) -> bool:
+            value = await pipe.get(id_key)
+            if value is None:
+                return False
+            pipe.multi()
+            pipe.delete(id_key, self._admintoken(orjson.loads(value)["hash"]))
+            await pipe.execute()
+            return True
+
+        return await self._transact([id_key], body)
+
+    # --- housekeeping ---
+
+    async def sweep(self) -> int:
+        """Prune index entries of servers Redis already expired, delete skew-expired ones."""
+        members: list[tuple[str, str]] = []
+        with _guarded():
+            async for server_id, account in self._redis.hscan_iter(self._index()):
+                members.append((server_id.decode(), account.decode()))
+        _, gone = await self._collect(members)
+        return gone
+
+    async def ping(self) -> None:
+        with _guarded():
+            await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
