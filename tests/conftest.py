@@ -23,6 +23,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from referencing import Registry, Resource
 
+from proxy.policy import load_policies
 from proxy.servers import ServerRequest, create_server
 from proxy.settings import Settings
 from proxy.store import SQLiteStore
@@ -67,7 +68,11 @@ class Yamcp:
         store = SQLiteStore(self.settings.data_dir)
         try:
             created = await create_server(
-                store, self.settings, account, ServerRequest.model_validate(request)
+                store,
+                self.settings,
+                load_policies(self.settings.policies_dir),
+                account,
+                ServerRequest.model_validate(request),
             )
         finally:
             await store.close()
@@ -131,6 +136,7 @@ def start_yamcp(
         public_base_url=base,
         accounts_file=workdir / "accounts.yaml",
         integrations_dirs=[ROOT / "integrations"],
+        policies_dir=Path(env["YAMCP_POLICIES_DIR"]),
     )
     return Yamcp(base, workdir, env, proc, log_file, settings)
 

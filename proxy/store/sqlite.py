@@ -161,8 +161,10 @@ class SQLiteStore:
 
     async def check_api_token(self, server_id: str, token_hash: str) -> bool:
         row = self._run(
-            "SELECT 1 FROM api_tokens WHERE token_hash = ? AND server_id = ?",
-            (token_hash, server_id),
+            "SELECT 1 FROM api_tokens t JOIN servers s ON s.id = t.server_id"
+            " WHERE t.token_hash = ? AND t.server_id = ?"
+            " AND (s.expires_at IS NULL OR s.expires_at > ?)",
+            (token_hash, server_id, utcnow().timestamp()),
         ).fetchone()
         return row is not None
 

@@ -1,0 +1,300 @@
+"""Self-tests of the fake Postmark: the proxy's tests trust it to behave like Postmark.
+
+Each test states one behaviour the proxy's tests rely on: token checks, search filters and
+paging limits, send validation, template lookup, and every injected fault.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fake_postmark import (
+    BULK_ID,
+    INBOUND_BLOCKED_ID,
+    INBOUND_FAILED_ID,
+    INBOUND_PROCESSED_ID,
+    RECEIPT_MESSAGE_ID,
+    FakePostmark,
+)
+
+REFERENCE = Path("/work/shared/postmark")
+
+
+@pytest.fixture
+def fake(postmark: FakePostmark) -> FakePostmark:
+    """The session's fake (conftest), reset for this test."""
+    return postmark
+
+
+@pytest.fixture
+def client(fake: FakePostmark) -> Any:
+    headers = {"X-Postmark-Server-Token": fake.server_token, "Accept": "application/json"}
+    with httpx.Client(base_url=fake.url, headers=headers, timeout=5) as c:
+        yield c
+
+
+def _bounce_ids(response: httpx.Response) -> list[int]:
+    assert response.status_code == 200, response.text
+    return [b["ID"] for b in response.json()["Bounces"]]
+
+
+def test_tokens_are_checked_like_postmark(fake: FakePostmark, client: httpx.Client) -> None:
+    paging = {"count": 10, "offset": 0}
+    missing = httpx.get(fake.url + "/bounces", params=paging)
+    wrong = client.get("/bounces", params=paging, headers={"X-Postmark-Server-Token": "nope"})
+    for response in (missing, wrong):
+        assert response.status_code == 401
+        assert response.json() == {"ErrorCode": 10,
+                                   "Message": "Request does not contain a valid Server token."}
+    # Account endpoints want the account token; the server token is not enough.
+    servers = client.get("/servers", params=paging)
+    assert servers.status_code == 401
+    assert "Account token" in servers.json()["Message"]
+    ok = client.get("/servers", params=paging,
+                    headers={"X-Postmark-Account-Token": fake.account_token})
+    assert ok.status_code == 200
+    assert [s["ID"] for s in ok.json()["Servers"]] == [23, 24]
+    # Rejected requests are recorded too.
+    assert fake.count("GET", "/bounces") == 2
+    assert fake.last("GET", "/bounces").headers["x-postmark-server-token"] == "nope"
+
+
+def test_routing_is_case_insensitive_and_errors_are_postmark_shaped(
+        client: httpx.Client) -> None:
+    assert client.get("/Templates/WELCOME").json()["TemplateId"] == 1234
+    unknown = client.get("/no/such/endpoint")
+    assert unknown.status_code == 404
+    assert unknown.json()["ErrorCode"] == 12
+    bad_json = client.post("/email", content=b"{not json",
+                           headers={"Content-Type": "application/json"})
+    assert bad_json.status_code == 422
+    assert bad_json.json()["ErrorCode"] == 402
+
+
+def test_bounce_search_filters_and_pages(fake: FakePostmark, client: httpx.Client) -> None:
+    page = {"count": 50, "offset": 0}
+    assert _bounce_ids(client.get("/bounces", params={**page, "emailFilter": "JIM"})) == [
+        692560173, 692560177]
+    assert _bounce_ids(client.get("/bounces", params={
+        **page, "type": "HardBounce", "inactive": "true", "tag": "welcome"})) == [
+        692560173, 692560177]
+    assert _bounce_ids(client.get("/bounces", params={**page, "messagestream": "broadcasts"})
+                       ) == [692560175]
+    assert _bounce_ids(client.get("/bounces", params={
+        **page, "messageID": "d12c2f1c-60f3-4258-b163-d17052546ae4", "inactive": "false"})
+    ) == [692560174]
+
+    first = client.get("/bounces", params={"count": 2, "offset": 0}).json()
+    second = client.get("/bounces", params={"count": 2, "offset": 2}).json()
+    assert first["TotalCount"] == second["TotalCount"] == 6
+    assert [b["ID"] for b in first["Bounces"] + second["Bounces"]] == list(
+        range(692560173, 692560177))
+    assert fake.last("GET", "/bounces").query == {"count": ["2"], "offset": ["2"]}
+
+    for bad in ({"offset": 0}, {"count": 501, "offset": 0}, {"count": 500, "offset": 9600}):
+        response = client.get("/bounces", params=bad)
+        assert response.status_code == 422, bad
+        assert response.json()["ErrorCode"] == 1000
+
+
+def test_activation_follows_can_activate(client: httpx.Client) -> None:
+    activated = client.put("/bounces/692560173/activate")
+    assert activated.status_code == 200
+    example = REFERENCE / "examples" / "activate_bounce.200.json"
+    if example.exists():
+        assert activated.json() == json.loads(example.read_text())
+    refused = client.put("/bounces/692560175/activate")
+    assert refused.status_code == 422
+    assert refused.json()["ErrorCode"] == 1003
+    stats = client.get("/deliverystats").json()
+    assert stats["InactiveMails"] == 3
+    assert stats["Bounces"][0] == {"Name": "All", "Count": 6}
+
+
+def test_send_succeeds_and_fails_like_postmark(client: httpx.Client) -> None:
+    message = {"From": "sender@example.com", "To": "Receiver <receiver@example.com>",
+               "Subject": "Hi", "TextBody": "Hello", "MessageStream": "outbound"}
+    sent = client.post("/email", json=message)
+    assert sent.status_code == 200
+    body = sent.json()
+    assert body["To"] == "Receiver <receiver@example.com>"
+    assert (body["ErrorCode"], body["Message"]) == (0, "OK")
+    uuid.UUID(body["MessageID"])
+    details = client.get(f"/messages/outbound/{body['MessageID']}/details").json()
+    assert details["Subject"] == "Hi"
+    assert details["Recipients"] == ["receiver@example.com"]
+
+    failures = {
+        406: {**message, "To": "someone.inactive@example.com"},
+        1235: {**message, "MessageStream": "no-such-stream"},
+        300: {k: v for k, v in message.items() if k != "To"},
+    }
+    for code, bad in failures.items():
+        response = client.post("/email", json=bad)
+        assert response.status_code == 422, code
+        assert response.json()["ErrorCode"] == code
+    assert client.post("/email", json={**message, "From": None}).json()["ErrorCode"] == 300
+    assert "someone.inactive@example.com" in client.post(
+        "/email", json=failures[406]).json()["Message"]
+
+    batch = client.post("/email/batch", json=[message, failures[406]])
+    assert batch.status_code == 200
+    assert [r["ErrorCode"] for r in batch.json()] == [0, 406]
+
+
+def test_templates_by_alias_validate_and_send(client: httpx.Client) -> None:
+    template = client.get("/templates/welcome").json()
+    assert template["TemplateId"] == 1234
+    assert template["LayoutTemplate"] == "basic-layout"
+    validated = client.post("/templates/validate", json={
+        k: template[k] for k in ("Subject", "HtmlBody", "TextBody")}).json()
+    assert validated["AllContentIsValid"] is True
+    assert validated["SuggestedTemplateModel"] == {
+        "product_name": "product_name_Value", "name": "name_Value",
+        "items": [{"title": "title_Value"}], "company": {"address": "address_Value"}}
+
+    same_as_example = client.post("/templates/validate", json={
+        "Subject": "{{MyName}}", "HtmlBody": "{{MyName}}", "TextBody": "{{MyName}}"}).json()
+    example = REFERENCE / "examples" / "validate_template.200_valid.json"
+    if example.exists():
+        assert same_as_example == json.loads(example.read_text())
+    invalid = client.post("/templates/validate", json={"HtmlBody": "<p>{{#each items}}</p>",
+                                                       "TextBody": "{{name"})
+    assert invalid.status_code == 200
+    assert invalid.json()["AllContentIsValid"] is False
+    assert invalid.json()["SuggestedTemplateModel"] is None
+    assert invalid.json()["TextBody"]["ValidationErrors"][0]["CharacterPosition"] == 1
+
+    send = {"From": "sender@example.com", "To": "receiver@example.com",
+            "TemplateAlias": "welcome", "TemplateModel": {
+                "name": "Jo", "product_name": "Acme", "items": [{"title": "A"}, {"title": "B"}],
+                "company": {"address": "1 Main St"}}}
+    sent = client.post("/email/withTemplate", json=send).json()
+    rendered = client.get(f"/messages/outbound/{sent['MessageID']}/details").json()
+    assert rendered["Subject"] == "Welcome to Acme, Jo!"
+    assert "<li>A</li><li>B</li>" in rendered["HtmlBody"]
+    assert rendered["HtmlBody"].startswith("<html><body>")  # wrapped in its layout
+    unknown = client.post("/email/withTemplate", json={**send, "TemplateAlias": "nope"})
+    assert (unknown.status_code, unknown.json()["ErrorCode"]) == (422, 1101)
+
+
+def test_status_fault_answers_once_with_given_headers(
+        fake: FakePostmark, client: httpx.Client) -> None:
+    fake.fail_next("status", path="/deliverystats", status=429, headers={
+        "X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "30",
+        "Retry-After": "30"})
+    assert client.get("/server").status_code == 200  # other paths are not affected
+    limited = client.get("/deliverystats")
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "30"
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+    assert limited.json()["ErrorCode"] == 429
+    assert client.get("/deliverystats").status_code == 200
+    assert fake.count("GET", "/deliverystats") == 2
+
+
+def test_non_json_and_huge_faults(fake: FakePostmark, client: httpx.Client) -> None:
+    fake.fail_next("non_json")
+    page = client.get("/server")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(page.content)
+    fake.fail_next("huge", size=3_000_000)
+    huge = client.get("/server")
+    assert len(huge.content) == 3_000_000
+    assert set(huge.json()) == {"Padding"}
+
+
+def test_truncated_fault_is_an_incomplete_read(fake: FakePostmark, client: httpx.Client
+                                               ) -> None:
+    fake.fail_next("truncated", path="/bounces")
+    with pytest.raises(httpx.RemoteProtocolError, match="complete message body"):
+        client.get("/bounces", params={"count": 10, "offset": 0})
+    assert client.get("/bounces", params={"count": 10, "offset": 0}).status_code == 200
+
+
+def test_reset_fault_is_a_read_error(fake: FakePostmark, client: httpx.Client) -> None:
+    fake.fail_next("reset", method="POST")
+    with pytest.raises(httpx.ReadError):
+        client.post("/email", json={"From": "sender@example.com", "To": "a@example.com",
+                                    "TextBody": "x"})
+    assert fake.count("POST", "/email") == 1
+    assert fake.last("POST", "/email").json["To"] == "a@example.com"
+    assert client.get("/server").status_code == 200
+
+
+def test_stall_fault_holds_one_request_until_released(
+        fake: FakePostmark, client: httpx.Client) -> None:
+    fake.fail_next("stall", path="/server")
+    results: list[int] = []
+    waiter = threading.Thread(target=lambda: results.append(
+        httpx.get(fake.url + "/server", timeout=10,
+                  headers={"X-Postmark-Server-Token": fake.server_token}).status_code))
+    waiter.start()
+    fake.wait_stalled()
+    # The server keeps answering other requests meanwhile.
+    assert client.get("/deliverystats").status_code == 200
+    assert results == []
+    assert fake.release() == 1
+    waiter.join(timeout=5)
+    assert results == [200]
+
+
+def test_stall_fault_times_out_the_client_and_stop_ends_it() -> None:
+    with FakePostmark() as fake:
+        fake.fail_next("stall")
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(fake.url + "/server", timeout=0.3,
+                      headers={"X-Postmark-Server-Token": fake.server_token})
+        fake.fail_next("stall")
+        stalled = threading.Thread(target=lambda: httpx.get(fake.url + "/server", timeout=10))
+        stalled.start()
+        fake.wait_stalled()
+        started = time.monotonic()
+    assert time.monotonic() - started < 5
+    stalled.join(timeout=5)
+    assert not stalled.is_alive()
+
+
+_PATH_VALUES = {
+    "bounceid": "692560173", "templateIdOrAlias": "welcome", "bulkRequestId": BULK_ID,
+    "stream_ID": "broadcasts", "id": "1234567", "triggerid": "3", "serverid": "24",
+    "domainid": "36735", "signatureid": "36501",
+    "messageid": RECEIPT_MESSAGE_ID,
+}
+_PATH_OVERRIDES = {
+    "/messages/inbound/{messageid}/details": f"/messages/inbound/{INBOUND_PROCESSED_ID}/details",
+    "/messages/inbound/{messageid}/bypass": f"/messages/inbound/{INBOUND_BLOCKED_ID}/bypass",
+    "/messages/inbound/{messageid}/retry": f"/messages/inbound/{INBOUND_FAILED_ID}/retry",
+    "/data-removals/{id}": "/data-removals/1234",
+}
+
+
+@pytest.mark.skipif(not (REFERENCE / "endpoints.tsv").exists(), reason="no reference data")
+def test_every_documented_endpoint_is_served(fake: FakePostmark) -> None:
+    """All 87 endpoints answer (GETs with 200); none is unknown, unauthorised or crashing."""
+    rows = (REFERENCE / "endpoints.tsv").read_text().splitlines()[1:]
+    assert len(rows) == 87
+    for row in rows:
+        token, method, template = row.split("\t")[:3]
+        path = _PATH_OVERRIDES.get(template, template)
+        for name, value in _PATH_VALUES.items():
+            path = path.replace("{" + name + "}", value)
+        headers = {f"X-Postmark-{token.title()}-Token": getattr(fake, f"{token}_token")}
+        fake.reset()
+        response = httpx.request(method, fake.url + path, headers=headers, timeout=5,
+                                 params={"count": 10, "offset": 0} if method == "GET" else None,
+                                 json={} if method in ("POST", "PUT", "PATCH") else None)
+        assert response.status_code not in (401, 404, 405, 500), (method, path, response.text)
+        assert response.json() is not None
+        if method == "GET":
+            assert response.status_code == 200, (method, path, response.text)

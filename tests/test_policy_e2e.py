@@ -1,0 +1,105 @@
+"""Each policy feature through the official MCP client against a running yamcp."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from mcp import MCPError
+
+from tests.conftest import Yamcp, mcp_client
+from tests.fake_postmark import FakePostmark
+
+SEND = {"From": "sender@example.com", "To": "a@example.com", "TextBody": "hi"}
+
+
+async def test_read_only_server_cannot_send_email(yamcp: Yamcp, postmark: FakePostmark) -> None:
+    url = await yamcp.mint(config={"policy": "bounce-triage"})
+    async with mcp_client(url) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "list_all_postmark_bounces" in names
+        assert not any(name.startswith(("create_", "update_", "delete_")) for name in names)
+        with pytest.raises(MCPError) as info:
+            await client.call_tool("create_a_postmark_email", SEND)
+        assert info.value.error.code == -32602
+        ok = await client.call_tool("list_all_postmark_bounces", {"limit": 2})
+        assert not ok.is_error
+    assert [r.path for r in postmark.requests] == ["/bounces"]
+
+
+async def test_constraint_breach_is_a_tool_error_naming_the_rule_and_sends_nothing(
+    yamcp: Yamcp, postmark: FakePostmark
+) -> None:
+    url = await yamcp.mint(config={"policy": "transactional-sender"})
+    async with mcp_client(url) as client:
+        wrong_stream = await client.call_tool(
+            "create_a_postmark_email", SEND | {"MessageStream": "broadcasts"}
+        )
+        assert wrong_stream.is_error
+        assert "MessageStream 'broadcasts' is not one of ['outbound']" in wrong_stream.content[0].text
+        assert "transactional-sender" in wrong_stream.content[0].text
+        wrong_domain = await client.call_tool(
+            "create_a_postmark_email", SEND | {"To": "a@example.com, b@elsewhere.org"}
+        )
+        assert wrong_domain.is_error and "b@elsewhere.org" in wrong_domain.content[0].text
+        assert postmark.requests == []
+        allowed = await client.call_tool("create_a_postmark_email", SEND | {"MessageStream": "outbound"})
+        assert not allowed.is_error, allowed.content[0].text
+    assert [r.path for r in postmark.requests] == ["/email"]
+
+
+async def test_inline_constraints_on_a_server(yamcp: Yamcp, postmark: FakePostmark) -> None:
+    url = await yamcp.mint(
+        config={"tags": ["sending"], "constraints": {"create_a_postmark_email": {"Tag": {"enum": ["receipts"]}}}}
+    )
+    async with mcp_client(url) as client:
+        refused = await client.call_tool("create_a_postmark_email", SEND | {"Tag": "promo"})
+        assert refused.is_error and "server config: Tag 'promo'" in refused.content[0].text
+    assert postmark.requests == []
+
+
+async def test_api_token_required_for_every_method(yamcp: Yamcp) -> None:
+    url = await yamcp.mint(require_api_token_auth=True)
+    server_id = yamcp.cli("servers", "list", "--json").stdout
+    record = next(s for s in __import__("json").loads(server_id) if s["require_api_token_auth"])
+    with pytest.raises(Exception):  # noqa: B017 - the SDK surfaces the 401 as its own error type
+        async with mcp_client(url) as client:
+            await client.list_tools()
+    token = yamcp.cli("api-token", "create", "--server", record["id"]).stdout.strip()
+    async with mcp_client(url, headers={"authorization": f"Bearer {token}"}) as client:
+        assert (await client.list_tools()).tools
+    for method in ("initialize", "ping", "tools/list"):
+        response = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": {}})
+        assert response.status_code == 401, method
+
+
+async def test_guardrail_tags_need_api_token_auth(yamcp: Yamcp) -> None:
+    plain = await yamcp.mint()
+    async with mcp_client(plain) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+    assert "list_all_postmark_domains" not in names
+    assert "create_a_postmark_data_removal" not in names
+
+
+async def test_expired_server_is_404_like_unknown(yamcp: Yamcp) -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    url = await yamcp.mint(expires_at=soon.isoformat())
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    assert httpx.post(url, json=ping).status_code == 200
+    await asyncio.sleep(1.3)
+    expired = httpx.post(url, json=ping)
+    unknown = httpx.post(url[:-3] + "xyz", json=ping)
+    assert expired.status_code == unknown.status_code == 404
+    assert expired.content == unknown.content
+
+
+async def test_revoked_server_is_404(yamcp: Yamcp) -> None:
+    out = yamcp.cli("mint", "--account", "acme", "--json").stdout
+    created = __import__("json").loads(out)
+    async with mcp_client(created["url"]) as client:
+        await client.list_tools()
+    assert yamcp.cli("servers", "revoke", created["id"]).returncode == 0
+    response = httpx.post(created["url"], json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert response.status_code == 404

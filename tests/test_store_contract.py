@@ -1,0 +1,504 @@
+"""One contract, two stores: SQLite and Redis must answer every question the same way.
+
+Redis is expected at 127.0.0.1:6379; without it these tests fail rather than skip, because
+a green run without Redis would say nothing about the store several instances share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio
+
+from proxy.store import ApiTokenInfo, ServerConfig, ServerRecord, SQLiteStore, StoreUnavailable
+from proxy.store.base import Store, utcnow
+from proxy.store.redis import RedisStore
+from proxy.tokens import hash_token, new_id, new_token
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass
+class Backend:
+    kind: str
+    store: Store
+    raw: redis.asyncio.Redis | None = None  # Redis only: to look behind the store
+    prefix: str = ""
+    path: Path | None = None  # SQLite only: the database file
+
+    async def keys(self) -> list[str]:
+        assert self.raw is not None
+        return sorted([k.decode() async for k in self.raw.scan_iter(match=f"{self.prefix}*")])
+
+    async def contents(self) -> bytes:
+        """Every byte the store keeps: file (and WAL) for SQLite, keys and values for Redis."""
+        if self.path is not None:
+            wal = self.path.with_name(self.path.name + "-wal")
+            return self.path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        assert self.raw is not None
+        out: list[bytes] = []
+        for key in await self.keys():
+            out.append(key.encode())
+            kind = (await self.raw.type(key)).decode()
+            if kind == "string":
+                out.append(await self.raw.get(key))
+            elif kind == "hash":
+                for field, value in (await self.raw.hgetall(key)).items():
+                    out += [field, value]
+            elif kind == "set":
+                out += list(await self.raw.smembers(key))
+            else:
+                raise AssertionError(f"unexpected {kind} at {key}")
+        return b"\n".join(out)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        sqlite = SQLiteStore(tmp_path)
+        yield Backend("sqlite", sqlite, path=sqlite.path)
+        await sqlite.close()
+        return
+    prefix = f"yamcp-test-{uuid.uuid4().hex}:"
+    raw = redis.asyncio.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
+    await raw.ping()  # no Redis: fail here, loudly
+    store = RedisStore(REDIS_URL, prefix=prefix)
+    try:
+        yield Backend("redis", store, raw=raw, prefix=prefix)
+    finally:
+        await store.close()
+        async for key in raw.scan_iter(match=f"{prefix}*"):
+            await raw.delete(key)
+        await raw.aclose()
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    return backend.store
+
+
+def record(
+    account: str = "acct-1",
+    *,
+    name: str = "srv",
+    expires_in: float | None = None,
+    created_at: datetime | None = None,
+    server_id: str | None = None,
+    api_auth: bool = False,
+) -> ServerRecord:
+    now = utcnow()
+    return ServerRecord(
+        id=server_id or new_id("srv"),
+        name=name,
+        account=account,
+        config=ServerConfig(methods=["read"], tags=["email"]),
+        expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
+        require_api_token_auth=api_auth,
+        created_at=created_at or now,
+    )
+
+
+async def mint(store: Store, rec: ServerRecord) -> str:
+    token_hash = hash_token(new_token())
+    await store.create_server(rec, token_hash)
+    return token_hash
+
+
+async def api_token(store: Store, server_id: str) -> tuple[ApiTokenInfo, str]:
+    info = ApiTokenInfo(id=new_id("tok"), server_id=server_id, created_at=utcnow())
+    token_hash = hash_token(new_token())
+    await store.create_api_token(info, token_hash)
+    return info, token_hash
+
+
+# --- servers ---
+
+
+async def test_create_and_resolve_by_token_hash(store: Store) -> None:
+    rec = record()
+    token_hash = await mint(store, rec)
+    assert await store.resolve(token_hash) == rec
+    assert await store.get_server(rec.id) == rec
+
+
+async def test_unknown_token_hash_and_id_are_none(store: Store) -> None:
+    await mint(store, record())
+    assert await store.resolve(hash_token(new_token())) is None
+    assert await store.get_server("srv_unknown") is None
+
+
+async def test_list_servers_by_account_and_overall_sorted(store: Store) -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    late = record("acct-1", created_at=t0 + timedelta(hours=2), server_id="srv_late")
+    tie_b = record("acct-1", created_at=t0, server_id="srv_b")
+    tie_a = record("acct-1", created_at=t0, server_id="srv_a")
+    other = record("acct-2", created_at=t0 + timedelta(hours=1), server_id="srv_other")
+    for rec in (late, tie_b, other, tie_a):
+        await mint(store, rec)
+    assert await store.list_servers("acct-1") == [tie_a, tie_b, late]
+    assert await store.list_servers("acct-2") == [other]
+    assert await store.list_servers("nobody") == []
+    assert await store.list_servers() == [tie_a, tie_b, other, late]
+
+
+async def test_update_changes_record_and_keeps_token(backend: Backend) -> None:
+    store = backend.store
+    rec = record(api_auth=True)
+    token_hash = await mint(store, rec)
+    _, api_hash = await api_token(store, rec.id)
+    expires = utcnow() + timedelta(hours=1)
+    changed = rec.model_copy(
+        update={
+            "name": "renamed",
+            "config": ServerConfig(policy="postmark-readonly"),
+            "expires_at": expires,
+            "require_api_token_auth": False,
+        }
+    )
+    assert await store.update_server(changed) is True
+    assert await store.resolve(token_hash) == changed
+    assert await store.get_server(rec.id) == changed
+    assert await store.check_api_token(rec.id, api_hash) is True
+    if backend.raw is not None:  # the new expiry reaches every key of the server
+        keys = await backend.keys()
+        assert len(keys) == 6  # server, token, servers index, account, apitoken, its index
+        for key in keys:
+            if key.endswith(("servers", "account:acct-1")):
+                continue
+            ttl_ms = await backend.raw.pttl(key)
+            assert 3_590_000 < ttl_ms <= 3_600_000, key
+
+    forever = changed.model_copy(update={"expires_at": None})
+    assert await store.update_server(forever) is True
+    assert await store.resolve(token_hash) == forever
+    if backend.raw is not None:
+        for key in await backend.keys():
+            assert await backend.raw.pttl(key) == -1, key
+
+
+async def test_update_does_not_move_account_or_created_at(store: Store) -> None:
+    rec = record("acct-1")
+    token_hash = await mint(store, rec)
+    moved = rec.model_copy(update={"account": "acct-2", "created_at": utcnow(), "name": "n"})
+    assert await store.update_server(moved) is True
+    assert await store.resolve(token_hash) == rec.model_copy(update={"name": "n"})
+    assert [r.id for r in await store.list_servers("acct-1")] == [rec.id]
+    assert await store.list_servers("acct-2") == []
+
+
+async def test_update_of_deleted_or_unknown_server_is_false(store: Store) -> None:
+    rec = record()
+    token_hash = await mint(store, rec)
+    assert await store.delete_server(rec.id) is True
+    assert await store.update_server(rec.model_copy(update={"name": "x"})) is False
+    assert await store.update_server(record()) is False
+    assert await store.resolve(token_hash) is None
+    assert await store.get_server(rec.id) is None
+
+
+async def test_delete_revokes_server_and_its_api_tokens(backend: Backend) -> None:
+    store = backend.store
+    keep = record()
+    keep_hash = await mint(store, keep)
+    rec = record(api_auth=True)
+    token_hash = await mint(store, rec)
+    _, api_hash = await api_token(store, rec.id)
+
+    assert await store.delete_server(rec.id) is True
+    assert await store.resolve(token_hash) is None
+    assert await store.get_server(rec.id) is None
+    assert await store.check_api_token(rec.id, api_hash) is False
+    assert await store.list_api_tokens(rec.id) == []
+    assert await store.list_servers() == [keep]
+    assert await store.delete_server(rec.id) is False
+    assert await store.resolve(keep_hash) == keep
+    if backend.raw is not None:  # nothing of it is left behind
+        assert [k for k in await backend.keys() if rec.id in k or token_hash in k] == []
+        assert rec.id.encode() not in await backend.contents()
+
+
+async def test_expired_server_is_gone(backend: Backend) -> None:
+    store = backend.store
+    rec = record(expires_in=1, api_auth=True)
+    token_hash = await mint(store, rec)
+    _, api_hash = await api_token(store, rec.id)
+    live = record()
+    live_hash = await mint(store, live)
+    # Keys written without a TTL (or a Redis clock behind ours) must be refused all the
+    # same, by each kind of read on its own: resolve, check_api_token, list_servers.
+    stale: list[tuple[ServerRecord, str, str]] = []
+    for _ in range(3):
+        old = record(expires_in=1, api_auth=True)
+        old_hash = await mint(store, old)
+        stale.append((old, old_hash, (await api_token(store, old.id))[1]))
+    if backend.raw is not None:
+        for key in await backend.keys():
+            if any(old.id in key or h in key or a in key for old, h, a in stale):
+                await backend.raw.persist(key)
+
+    assert await store.resolve(token_hash) == rec
+    assert await store.check_api_token(rec.id, api_hash) is True
+    assert await store.list_servers() == [rec, live, *(old for old, _, _ in stale)]
+
+    await asyncio.sleep(1.2)
+    if backend.raw is not None:  # Redis dropped the expiring server's keys by itself...
+        p = backend.prefix
+        assert (
+            await backend.raw.exists(
+                f"{p}server:{rec.id}",
+                f"{p}token:{token_hash}",
+                f"{p}apitoken:{api_hash}",
+                f"{p}server-apitokens:{rec.id}",
+            )
+            == 0
+        )
+        # ...while the keys without a TTL are still there, for the reads below to refuse.
+        for old, old_hash, _ in stale:
+            assert await backend.raw.exists(f"{p}server:{old.id}", f"{p}token:{old_hash}") == 2
+
+    (by_token, by_token_hash, _), (by_api, _, by_api_hash), (by_list, _, _) = stale
+    assert await store.resolve(by_token_hash) is None
+    assert await store.check_api_token(by_api.id, by_api_hash) is False
+    assert await store.list_servers() == [live]
+    assert await store.list_servers("acct-1") == [live]
+    for gone in (rec, by_token, by_api, by_list):
+        assert await store.get_server(gone.id) is None
+    assert await store.resolve(token_hash) is None
+    assert await store.check_api_token(rec.id, api_hash) is False
+    if backend.raw is not None:  # the reads deleted the rest, indexes included
+        expected = ["servers", "account:acct-1", f"server:{live.id}", f"token:{live_hash}"]
+        assert await backend.keys() == sorted(p + key for key in expected)
+
+
+async def test_sweep_removes_expired_servers(backend: Backend) -> None:
+    store = backend.store
+    live = record()
+    live_hash = await mint(store, live)
+    for _ in range(2):
+        await mint(store, record(expires_in=0.5))
+    assert await store.sweep() == 0
+    await asyncio.sleep(0.7)
+    assert await store.sweep() == 2
+    assert await store.sweep() == 0
+    assert await store.resolve(live_hash) == live
+    assert await store.list_servers() == [live]
+    if backend.raw is not None:  # the indexes hold the live server only
+        assert await backend.raw.hkeys(f"{backend.prefix}servers") == [live.id.encode()]
+        assert await backend.raw.smembers(f"{backend.prefix}account:acct-1") == {live.id.encode()}
+
+
+async def test_touch_sets_last_used_at(backend: Backend) -> None:
+    store = backend.store
+    rec = record()
+    token_hash = await mint(store, rec)
+    assert (await store.get_server(rec.id)).last_used_at is None
+    when = utcnow()
+    await store.touch(rec.id, when)
+    assert (await store.get_server(rec.id)).last_used_at == when
+    assert (await store.resolve(token_hash)).last_used_at == when
+    # A touch that arrives after the revocation must not bring anything back.
+    await store.touch("srv_unknown", when)
+    assert await store.get_server("srv_unknown") is None
+    if backend.raw is not None:
+        assert await backend.raw.exists(f"{backend.prefix}server:srv_unknown") == 0
+
+
+# --- API tokens ---
+
+
+async def test_api_tokens_create_check_list_delete(store: Store) -> None:
+    rec = record(api_auth=True)
+    await mint(store, rec)
+    other = record(api_auth=True)
+    await mint(store, other)
+    first, first_hash = await api_token(store, rec.id)
+    second, second_hash = await api_token(store, rec.id)
+
+    assert await store.check_api_token(rec.id, first_hash) is True
+    assert await store.check_api_token(rec.id, second_hash) is True
+    assert await store.check_api_token(other.id, first_hash) is False
+    assert await store.check_api_token(rec.id, hash_token(new_token())) is False
+
+    listed = await store.list_api_tokens(rec.id)
+    assert listed == sorted([first, second], key=lambda t: (t.created_at, t.id))
+    dumped = str([t.model_dump() for t in listed])
+    assert first_hash not in dumped
+    assert second_hash not in dumped
+    assert await store.list_api_tokens(other.id) == []
+
+    assert await store.delete_api_token(other.id, first.id) is False
+    assert await store.delete_api_token(rec.id, first.id) is True
+    assert await store.check_api_token(rec.id, first_hash) is False
+    assert await store.check_api_token(rec.id, second_hash) is True
+    assert await store.list_api_tokens(rec.id) == [second]
+    assert await store.delete_api_token(rec.id, first.id) is False
+
+
+# --- admin tokens ---
+
+
+async def test_admin_tokens_create_check_delete(store: Store) -> None:
+    token_hash = hash_token(new_token())
+    other_hash = hash_token(new_token())
+    await store.create_admin_token("adm_1", token_hash)
+    await store.create_admin_token("adm_2", other_hash)
+    assert await store.check_admin_token(token_hash) is True
+    assert await store.check_admin_token(hash_token(new_token())) is False
+    assert await store.delete_admin_token("adm_1") is True
+    assert await store.check_admin_token(token_hash) is False
+    assert await store.check_admin_token(other_hash) is True
+    assert await store.delete_admin_token("adm_1") is False
+    assert await store.delete_admin_token("adm_unknown") is False
+
+
+# --- secrets ---
+
+
+async def test_no_token_plaintext_is_stored(backend: Backend) -> None:
+    store = backend.store
+    plaintexts: list[str] = []
+    hashes: list[str] = []
+    for i in range(3):
+        rec = record(f"acct-{i}", api_auth=True)
+        token = new_token()
+        await store.create_server(rec, hash_token(token))
+        api = new_token()
+        info = ApiTokenInfo(id=new_id("tok"), server_id=rec.id, created_at=utcnow())
+        await store.create_api_token(info, hash_token(api))
+        plaintexts += [token, api]
+        hashes += [hash_token(token), hash_token(api)]
+    admin = new_token()
+    await store.create_admin_token("adm_1", hash_token(admin))
+    plaintexts.append(admin)
+    hashes.append(hash_token(admin))
+
+    contents = await backend.contents()
+    assert contents  # we are looking at the right place...
+    for token_hash in hashes:  # ...which holds the hashes...
+        assert token_hash.encode() in contents
+    for token in plaintexts:  # ...and never a token itself
+        assert token.encode() not in contents
+
+
+# --- Redis only ---
+
+
+@pytest.mark.parametrize("backend", ["redis"], indirect=True)
+async def test_redis_instances_share_servers_and_revocations(backend: Backend) -> None:
+    one = backend.store
+    two = RedisStore(REDIS_URL, prefix=backend.prefix)
+    try:
+        rec = record(api_auth=True)
+        token_hash = await mint(one, rec)
+        _, api_hash = await api_token(one, rec.id)
+        assert await two.resolve(token_hash) == rec
+        assert await two.check_api_token(rec.id, api_hash) is True
+        assert await two.delete_server(rec.id) is True
+        assert await one.resolve(token_hash) is None
+        assert await one.check_api_token(rec.id, api_hash) is False
+    finally:
+        await two.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _redis_server(port: int, password: str) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--requirepass", password],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def _until_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(250):
+        assert proc.poll() is None, "redis-server exited"
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"redis-server did not listen on {port}")
+
+
+async def test_redis_unavailable_raises_store_unavailable_and_recovers() -> None:
+    port, password = _free_port(), f"pw-{uuid.uuid4().hex}"
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    store = RedisStore(url, prefix="yamcp-test:")
+    try:
+        with pytest.raises(StoreUnavailable):  # nothing listens yet
+            await store.ping()
+
+        with _redis_server(port, password) as proc:
+            await _until_listening(port, proc)
+            await store.ping()
+            rec = record()
+            token_hash = await mint(store, rec)
+            assert await store.resolve(token_hash) == rec
+
+        # Down: every kind of call answers StoreUnavailable, fast, and without the secret.
+        calls: list[Callable[[], Awaitable[object]]] = [
+            store.ping,
+            lambda: store.resolve(token_hash),
+            store.list_servers,
+            lambda: store.create_server(record(), hash_token(new_token())),
+            lambda: store.delete_server(rec.id),
+            lambda: store.touch(rec.id, utcnow()),
+            lambda: store.check_admin_token(hash_token(new_token())),
+        ]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for call in calls:
+            with pytest.raises(StoreUnavailable) as caught:
+                await call()
+            assert password not in str(caught.value)
+        assert loop.time() - started < 3
+
+        # Back (empty: it kept nothing): the same store object works again by itself.
+        with _redis_server(port, password) as proc:
+            await _until_listening(port, proc)
+            await store.ping()
+            assert await store.resolve(token_hash) is None
+            rec = record()
+            token_hash = await mint(store, rec)
+            assert await store.resolve(token_hash) == rec
+            assert await store.delete_server(rec.id) is True
+
+        # A restart between two calls leaves dead sockets in the pool: the next call
+        # must still succeed, not surface a spurious 503.
+        with _redis_server(port, password) as proc:
+            await _until_listening(port, proc)
+            rec = record()
+            token_hash = await mint(store, rec)
+            proc.terminate()
+            proc.wait(timeout=5)
+        with _redis_server(port, password) as proc:
+            await _until_listening(port, proc)
+            assert await store.resolve(token_hash) is None
+            assert await store.update_server(rec) is False
+            await mint(store, record())
+    finally:
+        await store.close()
