@@ -63,6 +63,9 @@ def error_body(id_: Any, code: int, message: str, data: Any = None) -> bytes:
     error: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
+    # MCP's schema wants no `id` (rather than null) when the request's id is unknown.
+    if id_ is None:
+        return orjson.dumps({"jsonrpc": "2.0", "error": error})
     return orjson.dumps({"jsonrpc": "2.0", "id": id_, "error": error})
 
 

@@ -4,8 +4,9 @@ CLI and the admin API, so both refuse the same things with the same words."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from .errors import YamcpError
 from .policy import PolicySet
@@ -80,6 +81,10 @@ class CreatedServer(BaseModel):
     require_api_token_auth: bool = False
     url: str
 
+    @field_serializer("config")
+    def _config(self, config: ServerConfig) -> dict[str, Any]:
+        return config.public()
+
 
 class ServerInfo(BaseModel):
     """A server as listed: everything but its URL, which is never shown again."""
@@ -92,6 +97,10 @@ class ServerInfo(BaseModel):
     require_api_token_auth: bool
     created_at: datetime
     last_used_at: datetime | None
+
+    @field_serializer("config")
+    def _config(self, config: ServerConfig) -> dict[str, Any]:
+        return config.public()
 
     @classmethod
     def of(cls, record: ServerRecord) -> ServerInfo:

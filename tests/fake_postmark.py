@@ -105,44 +105,115 @@ INBOUND_FAILED_ID = "3a4b5c6d-7e8f-4a0b-8c1d-2e3f4a5b6c7e"  # retry works on it
 
 
 def _bounce(
-    bid: int, kind: str, email: str, *, details: str, at: str, inactive: bool,
-    can_activate: bool, dump: bool, tag: str = "welcome", message_id: str = WELCOME_MESSAGE_ID,
-    stream: str = "outbound", sender: str = "sender@example.com",
+    bid: int,
+    kind: str,
+    email: str,
+    *,
+    details: str,
+    at: str,
+    inactive: bool,
+    can_activate: bool,
+    dump: bool,
+    tag: str = "welcome",
+    message_id: str = WELCOME_MESSAGE_ID,
+    stream: str = "outbound",
+    sender: str = "sender@example.com",
     subject: str = "Hello from our app!",
 ) -> dict[str, Any]:
     code, name = BOUNCE_TYPES[kind]
     return {
-        "RecordType": "Bounce", "ID": bid, "Type": kind, "TypeCode": code, "Name": name,
-        "Tag": tag, "MessageID": message_id, "ServerID": SERVER_ID, "MessageStream": stream,
-        "Description": _BOUNCE_DESCRIPTIONS[kind], "Details": details, "Email": email,
-        "From": sender, "BouncedAt": at, "DumpAvailable": dump, "Inactive": inactive,
-        "CanActivate": can_activate, "Subject": subject,
+        "RecordType": "Bounce",
+        "ID": bid,
+        "Type": kind,
+        "TypeCode": code,
+        "Name": name,
+        "Tag": tag,
+        "MessageID": message_id,
+        "ServerID": SERVER_ID,
+        "MessageStream": stream,
+        "Description": _BOUNCE_DESCRIPTIONS[kind],
+        "Details": details,
+        "Email": email,
+        "From": sender,
+        "BouncedAt": at,
+        "DumpAvailable": dump,
+        "Inactive": inactive,
+        "CanActivate": can_activate,
+        "Subject": subject,
     }
 
 
 _EXAMPLE_AT = "2024-01-15T16:09:19.6421112-05:00"
 SEED_BOUNCES = [  # newest first, as Postmark lists them
-    _bounce(692560173, "HardBounce", "jim@example.com", at=_EXAMPLE_AT, inactive=True,
-            can_activate=True, dump=True,
-            details="smtp;550 5.1.1 The email account that you tried to reach does not exist."),
-    _bounce(692560174, "SoftBounce", "ann@example.com", at=_EXAMPLE_AT, inactive=False,
-            can_activate=True, dump=False,
-            details="smtp;452 4.2.2 The email account that you tried to reach is over quota."),
-    _bounce(692560175, "SpamComplaint", "complainer@example.net",
-            at="2024-01-14T09:12:44.1234567-05:00", inactive=True, can_activate=False,
-            dump=False, tag="newsletter", message_id=NEWSLETTER_MESSAGE_ID, stream="broadcasts",
-            sender="news@example.com", subject="January newsletter",
-            details="Test spam complaint details"),
-    _bounce(692560176, "Transient", "bob@example.org", at="2024-01-13T11:00:00.0000000-05:00",
-            inactive=False, can_activate=True, dump=True, tag="password-reset",
-            message_id=RESET_MESSAGE_ID, subject="Reset your password",
-            details="smtp;421 4.4.2 Connection timed out"),
-    _bounce(692560177, "HardBounce", "jim.old@example.com",
-            at="2024-01-12T08:30:00.0000000-05:00", inactive=True, can_activate=True,
-            dump=False, details="smtp;550 5.1.1 User unknown"),
-    _bounce(692560178, "BadEmailAddress", "dave@bad-domain.invalid",
-            at="2024-01-11T07:45:00.0000000-05:00", inactive=True, can_activate=False,
-            dump=False, tag="", details="Invalid email address"),
+    _bounce(
+        692560173,
+        "HardBounce",
+        "jim@example.com",
+        at=_EXAMPLE_AT,
+        inactive=True,
+        can_activate=True,
+        dump=True,
+        details="smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+    ),
+    _bounce(
+        692560174,
+        "SoftBounce",
+        "ann@example.com",
+        at=_EXAMPLE_AT,
+        inactive=False,
+        can_activate=True,
+        dump=False,
+        details="smtp;452 4.2.2 The email account that you tried to reach is over quota.",
+    ),
+    _bounce(
+        692560175,
+        "SpamComplaint",
+        "complainer@example.net",
+        at="2024-01-14T09:12:44.1234567-05:00",
+        inactive=True,
+        can_activate=False,
+        dump=False,
+        tag="newsletter",
+        message_id=NEWSLETTER_MESSAGE_ID,
+        stream="broadcasts",
+        sender="news@example.com",
+        subject="January newsletter",
+        details="Test spam complaint details",
+    ),
+    _bounce(
+        692560176,
+        "Transient",
+        "bob@example.org",
+        at="2024-01-13T11:00:00.0000000-05:00",
+        inactive=False,
+        can_activate=True,
+        dump=True,
+        tag="password-reset",
+        message_id=RESET_MESSAGE_ID,
+        subject="Reset your password",
+        details="smtp;421 4.4.2 Connection timed out",
+    ),
+    _bounce(
+        692560177,
+        "HardBounce",
+        "jim.old@example.com",
+        at="2024-01-12T08:30:00.0000000-05:00",
+        inactive=True,
+        can_activate=True,
+        dump=False,
+        details="smtp;550 5.1.1 User unknown",
+    ),
+    _bounce(
+        692560178,
+        "BadEmailAddress",
+        "dave@bad-domain.invalid",
+        at="2024-01-11T07:45:00.0000000-05:00",
+        inactive=True,
+        can_activate=False,
+        dump=False,
+        tag="",
+        details="Invalid email address",
+    ),
 ]
 SEED_BOUNCE_CONTENT = {692560173: "Return-Path: <>\r\nReceived: from mx.example.com ...\r\n"}
 SEED_BOUNCE_DUMPS = {
@@ -168,86 +239,182 @@ WELCOME_TEXT = (
 )
 
 
-def _template(tid: int, name: str, alias: str, kind: str, layout: str | None, subject: str | None,
-              html_body: str, text_body: str) -> dict[str, Any]:
+def _template(
+    tid: int,
+    name: str,
+    alias: str,
+    kind: str,
+    layout: str | None,
+    subject: str | None,
+    html_body: str,
+    text_body: str,
+) -> dict[str, Any]:
     return {
-        "TemplateId": tid, "Name": name, "Subject": subject, "HtmlBody": html_body,
-        "TextBody": text_body, "AssociatedServerId": SERVER_ID, "Active": True, "Alias": alias,
-        "TemplateType": kind, "LayoutTemplate": layout,
+        "TemplateId": tid,
+        "Name": name,
+        "Subject": subject,
+        "HtmlBody": html_body,
+        "TextBody": text_body,
+        "AssociatedServerId": SERVER_ID,
+        "Active": True,
+        "Alias": alias,
+        "TemplateType": kind,
+        "LayoutTemplate": layout,
     }
 
 
 SEED_TEMPLATES = [
-    _template(1234, "Welcome", "welcome", "Standard", "basic-layout",
-              "Welcome to {{product_name}}, {{name}}!", WELCOME_HTML, WELCOME_TEXT),
-    _template(1235, "Password reset", "password-reset", "Standard", None,
-              "Reset your {{product_name}} password",
-              '<p>Hi {{name}}, <a href="{{action_url}}">reset your password</a>.</p>',
-              "Hi {{name}}, reset your password: {{action_url}}"),
-    _template(1236, "Basic layout", "basic-layout", "Layout", None, None,
-              "<html><body>{{{@content}}}<footer>{{company.address}}</footer></body></html>",
-              "{{{@content}}}\n--\n{{company.address}}"),
+    _template(
+        1234,
+        "Welcome",
+        "welcome",
+        "Standard",
+        "basic-layout",
+        "Welcome to {{product_name}}, {{name}}!",
+        WELCOME_HTML,
+        WELCOME_TEXT,
+    ),
+    _template(
+        1235,
+        "Password reset",
+        "password-reset",
+        "Standard",
+        None,
+        "Reset your {{product_name}} password",
+        '<p>Hi {{name}}, <a href="{{action_url}}">reset your password</a>.</p>',
+        "Hi {{name}}, reset your password: {{action_url}}",
+    ),
+    _template(
+        1236,
+        "Basic layout",
+        "basic-layout",
+        "Layout",
+        None,
+        None,
+        "<html><body>{{{@content}}}<footer>{{company.address}}</footer></body></html>",
+        "{{{@content}}}\n--\n{{company.address}}",
+    ),
 ]
 
 
-def _stream(sid: str, name: str, kind: str, description: str | None, created: str,
-            unsubscribe: str) -> dict[str, Any]:
+def _stream(
+    sid: str, name: str, kind: str, description: str | None, created: str, unsubscribe: str
+) -> dict[str, Any]:
     return {
-        "ID": sid, "ServerID": SERVER_ID, "Name": name, "Description": description,
-        "MessageStreamType": kind, "CreatedAt": created, "UpdatedAt": None, "ArchivedAt": None,
+        "ID": sid,
+        "ServerID": SERVER_ID,
+        "Name": name,
+        "Description": description,
+        "MessageStreamType": kind,
+        "CreatedAt": created,
+        "UpdatedAt": None,
+        "ArchivedAt": None,
         "ExpectedPurgeDate": None,
         "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": unsubscribe},
     }
 
 
 SEED_STREAMS = [
-    _stream("outbound", "Default Transactional Stream", "Transactional", None,
-            "2020-07-09T04:44:46-04:00", "None"),
-    _stream("inbound", "Default Inbound Stream", "Inbound", None, "2020-07-09T04:44:46-04:00",
-            "None"),
-    _stream("broadcasts", "Broadcasts", "Broadcasts", "Newsletters and announcements",
-            "2020-07-10T08:00:00-04:00", "Postmark"),
+    _stream(
+        "outbound",
+        "Default Transactional Stream",
+        "Transactional",
+        None,
+        "2020-07-09T04:44:46-04:00",
+        "None",
+    ),
+    _stream(
+        "inbound", "Default Inbound Stream", "Inbound", None, "2020-07-09T04:44:46-04:00", "None"
+    ),
+    _stream(
+        "broadcasts",
+        "Broadcasts",
+        "Broadcasts",
+        "Newsletters and announcements",
+        "2020-07-10T08:00:00-04:00",
+        "Postmark",
+    ),
 ]
 SEED_SUPPRESSIONS = {
     "outbound": [
-        {"EmailAddress": "jim@example.com", "SuppressionReason": "HardBounce",
-         "Origin": "Recipient", "CreatedAt": "2024-01-15T16:09:19-05:00"},
-        {"EmailAddress": "ann@example.com", "SuppressionReason": "ManualSuppression",
-         "Origin": "Customer", "CreatedAt": "2024-01-16T10:00:00-05:00"},
+        {
+            "EmailAddress": "jim@example.com",
+            "SuppressionReason": "HardBounce",
+            "Origin": "Recipient",
+            "CreatedAt": "2024-01-15T16:09:19-05:00",
+        },
+        {
+            "EmailAddress": "ann@example.com",
+            "SuppressionReason": "ManualSuppression",
+            "Origin": "Customer",
+            "CreatedAt": "2024-01-16T10:00:00-05:00",
+        },
     ],
     "broadcasts": [
-        {"EmailAddress": "complainer@example.net", "SuppressionReason": "SpamComplaint",
-         "Origin": "Recipient", "CreatedAt": "2024-01-14T09:12:44-05:00"},
+        {
+            "EmailAddress": "complainer@example.net",
+            "SuppressionReason": "SpamComplaint",
+            "Origin": "Recipient",
+            "CreatedAt": "2024-01-14T09:12:44-05:00",
+        },
     ],
 }
 _ALL_TRIGGERS_OFF = {
-    "Open": {"Enabled": False, "PostFirstOpenOnly": False}, "Click": {"Enabled": False},
-    "Delivery": {"Enabled": False}, "Bounce": {"Enabled": False, "IncludeContent": False},
+    "Open": {"Enabled": False, "PostFirstOpenOnly": False},
+    "Click": {"Enabled": False},
+    "Delivery": {"Enabled": False},
+    "Bounce": {"Enabled": False, "IncludeContent": False},
     "SpamComplaint": {"Enabled": False, "IncludeContent": False},
     "SubscriptionChange": {"Enabled": False},
 }
-SEED_WEBHOOKS = [{
-    "ID": 1234567, "Url": "https://hooks.example.com/postmark", "MessageStream": "outbound",
-    "HttpAuth": {"Username": "hook-user", "Password": "hook-pass"},
-    "HttpHeaders": [{"Name": "X-Example", "Value": "fake"}],
-    "Triggers": {
-        "Open": {"Enabled": True, "PostFirstOpenOnly": False}, "Click": {"Enabled": True},
-        "Delivery": {"Enabled": True}, "Bounce": {"Enabled": True, "IncludeContent": False},
-        "SpamComplaint": {"Enabled": False, "IncludeContent": False},
-        "SubscriptionChange": {"Enabled": False},
-    },
-}]
+SEED_WEBHOOKS = [
+    {
+        "ID": 1234567,
+        "Url": "https://hooks.example.com/postmark",
+        "MessageStream": "outbound",
+        "HttpAuth": {"Username": "hook-user", "Password": "hook-pass"},
+        "HttpHeaders": [{"Name": "X-Example", "Value": "fake"}],
+        "Triggers": {
+            "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+            "Click": {"Enabled": True},
+            "Delivery": {"Enabled": True},
+            "Bounce": {"Enabled": True, "IncludeContent": False},
+            "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+            "SubscriptionChange": {"Enabled": False},
+        },
+    }
+]
 
 
-def _outbound(mid: str, to: str, subject: str, tag: str, at: str, *, stream: str = "outbound",
-              sender: str = "sender@example.com", metadata: dict[str, str] | None = None,
-              events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _outbound(
+    mid: str,
+    to: str,
+    subject: str,
+    tag: str,
+    at: str,
+    *,
+    stream: str = "outbound",
+    sender: str = "sender@example.com",
+    metadata: dict[str, str] | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     return {
-        "MessageID": mid, "MessageStream": stream, "Tag": tag,
-        "To": [{"Email": to, "Name": None}], "Cc": [], "Bcc": [], "Recipients": [to],
-        "ReceivedAt": at, "From": sender, "Subject": subject, "Attachments": [],
-        "Status": "Sent", "TrackOpens": True, "TrackLinks": "HtmlAndText",
-        "Metadata": metadata or {}, "Sandboxed": False,
+        "MessageID": mid,
+        "MessageStream": stream,
+        "Tag": tag,
+        "To": [{"Email": to, "Name": None}],
+        "Cc": [],
+        "Bcc": [],
+        "Recipients": [to],
+        "ReceivedAt": at,
+        "From": sender,
+        "Subject": subject,
+        "Attachments": [],
+        "Status": "Sent",
+        "TrackOpens": True,
+        "TrackLinks": "HtmlAndText",
+        "Metadata": metadata or {},
+        "Sandboxed": False,
         "TextBody": f"{subject}\n\nThis is the text body.",
         "HtmlBody": f"<html><body><p>{html.escape(subject)}</p></body></html>",
         "Body": f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\n"
@@ -261,102 +428,240 @@ def _event(kind: str, recipient: str, at: str, **details: str) -> dict[str, Any]
 
 
 SEED_OUTBOUND = [
-    _outbound(RECEIPT_MESSAGE_ID, "receiver@example.com", "Your receipt", "receipt",
-              "2024-01-15T10:30:00.4178645-05:00", metadata={"order_id": "1001"}, events=[
-                  _event("Delivered", "receiver@example.com", "2024-01-15T10:30:02-05:00",
-                         DeliveryMessage="smtp;250 2.0.0 OK", DestinationServer="mx.example.com",
-                         DestinationIP="192.0.2.25"),
-                  _event("Opened", "receiver@example.com", "2024-01-15T10:35:00-05:00",
-                         Summary="Email opened with Chrome"),
-                  _event("LinkClicked", "receiver@example.com", "2024-01-15T10:36:00-05:00",
-                         Summary="Clicked https://example.com/receipt/1001"),
-              ]),
-    _outbound(WELCOME_MESSAGE_ID, "jim@example.com", "Hello from our app!", "welcome",
-              "2024-01-15T16:09:17.0000000-05:00", events=[
-                  _event("Bounced", "jim@example.com", _EXAMPLE_AT, BounceID="692560173",
-                         Summary="The email account that you tried to reach does not exist."),
-              ]),
-    _outbound(NEWSLETTER_MESSAGE_ID, "complainer@example.net", "January newsletter",
-              "newsletter", "2024-01-14T09:00:00.0000000-05:00", stream="broadcasts",
-              sender="news@example.com"),
-    _outbound(RESET_MESSAGE_ID, "bob@example.org", "Reset your password", "password-reset",
-              "2024-01-13T10:58:00.0000000-05:00"),
+    _outbound(
+        RECEIPT_MESSAGE_ID,
+        "receiver@example.com",
+        "Your receipt",
+        "receipt",
+        "2024-01-15T10:30:00.4178645-05:00",
+        metadata={"order_id": "1001"},
+        events=[
+            _event(
+                "Delivered",
+                "receiver@example.com",
+                "2024-01-15T10:30:02-05:00",
+                DeliveryMessage="smtp;250 2.0.0 OK",
+                DestinationServer="mx.example.com",
+                DestinationIP="192.0.2.25",
+            ),
+            _event(
+                "Opened",
+                "receiver@example.com",
+                "2024-01-15T10:35:00-05:00",
+                Summary="Email opened with Chrome",
+            ),
+            _event(
+                "LinkClicked",
+                "receiver@example.com",
+                "2024-01-15T10:36:00-05:00",
+                Summary="Clicked https://example.com/receipt/1001",
+            ),
+        ],
+    ),
+    _outbound(
+        WELCOME_MESSAGE_ID,
+        "jim@example.com",
+        "Hello from our app!",
+        "welcome",
+        "2024-01-15T16:09:17.0000000-05:00",
+        events=[
+            _event(
+                "Bounced",
+                "jim@example.com",
+                _EXAMPLE_AT,
+                BounceID="692560173",
+                Summary="The email account that you tried to reach does not exist.",
+            ),
+        ],
+    ),
+    _outbound(
+        NEWSLETTER_MESSAGE_ID,
+        "complainer@example.net",
+        "January newsletter",
+        "newsletter",
+        "2024-01-14T09:00:00.0000000-05:00",
+        stream="broadcasts",
+        sender="news@example.com",
+    ),
+    _outbound(
+        RESET_MESSAGE_ID,
+        "bob@example.org",
+        "Reset your password",
+        "password-reset",
+        "2024-01-13T10:58:00.0000000-05:00",
+    ),
 ]
-_GEO = {"CountryISOCode": "US", "Country": "United States", "RegionISOCode": "NY",
-        "Region": "New York", "City": "New York", "Zip": "10001",
-        "Coords": "40.7506,-73.9971", "IP": "198.51.100.7"}
-_DESKTOP = {"UserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/120.0",
-            "Platform": "Desktop", "Client": {"Name": "Chrome 120", "Company": "Google",
-                                              "Family": "Chrome"},
-            "OS": {"Name": "OS X 10.15 Catalina", "Company": "Apple Computer, Inc.",
-                   "Family": "OS X"}, "Geo": _GEO}
-_MOBILE = {"UserAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X)",
-           "Platform": "Mobile", "Client": {"Name": "Apple Mail", "Company": "Apple",
-                                            "Family": "Apple Mail"},
-           "OS": {"Name": "iOS 17.2", "Company": "Apple Computer, Inc.", "Family": "iOS"},
-           "Geo": {**_GEO, "City": "Brooklyn", "Zip": "11201"}}
+_GEO = {
+    "CountryISOCode": "US",
+    "Country": "United States",
+    "RegionISOCode": "NY",
+    "Region": "New York",
+    "City": "New York",
+    "Zip": "10001",
+    "Coords": "40.7506,-73.9971",
+    "IP": "198.51.100.7",
+}
+_DESKTOP = {
+    "UserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/120.0",
+    "Platform": "Desktop",
+    "Client": {"Name": "Chrome 120", "Company": "Google", "Family": "Chrome"},
+    "OS": {"Name": "OS X 10.15 Catalina", "Company": "Apple Computer, Inc.", "Family": "OS X"},
+    "Geo": _GEO,
+}
+_MOBILE = {
+    "UserAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X)",
+    "Platform": "Mobile",
+    "Client": {"Name": "Apple Mail", "Company": "Apple", "Family": "Apple Mail"},
+    "OS": {"Name": "iOS 17.2", "Company": "Apple Computer, Inc.", "Family": "iOS"},
+    "Geo": {**_GEO, "City": "Brooklyn", "Zip": "11201"},
+}
 SEED_OPENS = [
-    {"RecordType": "Open", "MessageID": RECEIPT_MESSAGE_ID, "MessageStream": "outbound",
-     "ReceivedAt": "2024-01-15T10:35:00-05:00", "Recipient": "receiver@example.com",
-     "Tag": "receipt", "FirstOpen": True, "ReadSeconds": 12, **_DESKTOP},
-    {"RecordType": "Open", "MessageID": RECEIPT_MESSAGE_ID, "MessageStream": "outbound",
-     "ReceivedAt": "2024-01-15T18:02:00-05:00", "Recipient": "receiver@example.com",
-     "Tag": "receipt", "FirstOpen": False, "ReadSeconds": 4, **_MOBILE},
+    {
+        "RecordType": "Open",
+        "MessageID": RECEIPT_MESSAGE_ID,
+        "MessageStream": "outbound",
+        "ReceivedAt": "2024-01-15T10:35:00-05:00",
+        "Recipient": "receiver@example.com",
+        "Tag": "receipt",
+        "FirstOpen": True,
+        "ReadSeconds": 12,
+        **_DESKTOP,
+    },
+    {
+        "RecordType": "Open",
+        "MessageID": RECEIPT_MESSAGE_ID,
+        "MessageStream": "outbound",
+        "ReceivedAt": "2024-01-15T18:02:00-05:00",
+        "Recipient": "receiver@example.com",
+        "Tag": "receipt",
+        "FirstOpen": False,
+        "ReadSeconds": 4,
+        **_MOBILE,
+    },
 ]
 SEED_CLICKS = [
-    {"RecordType": "Click", "MessageID": RECEIPT_MESSAGE_ID, "MessageStream": "outbound",
-     "ReceivedAt": "2024-01-15T10:36:00-05:00", "Recipient": "receiver@example.com",
-     "Tag": "receipt", "ClickLocation": "HTML",
-     "OriginalLink": "https://example.com/receipt/1001", **_DESKTOP},
+    {
+        "RecordType": "Click",
+        "MessageID": RECEIPT_MESSAGE_ID,
+        "MessageStream": "outbound",
+        "ReceivedAt": "2024-01-15T10:36:00-05:00",
+        "Recipient": "receiver@example.com",
+        "Tag": "receipt",
+        "ClickLocation": "HTML",
+        "OriginalLink": "https://example.com/receipt/1001",
+        **_DESKTOP,
+    },
 ]
 
 
-def _inbound(mid: str, sender: str, name: str, subject: str, status: str, mailbox: str,
-             at: str, blocked: str = "") -> dict[str, Any]:
+def _inbound(
+    mid: str,
+    sender: str,
+    name: str,
+    subject: str,
+    status: str,
+    mailbox: str,
+    at: str,
+    blocked: str = "",
+) -> dict[str, Any]:
     to = f"451d9b70cf9364d23ff6f9d51d870251+{mailbox}@inbound.postmarkapp.com"
     return {
-        "MessageID": mid, "From": sender, "FromName": name,
-        "FromFull": {"Email": sender, "Name": name, "MailboxHash": ""}, "To": to,
-        "ToFull": [{"Email": to, "Name": "", "MailboxHash": mailbox}], "Cc": "", "CcFull": [],
-        "ReplyTo": "", "OriginalRecipient": to, "Subject": subject, "Date": at,
-        "MailboxHash": mailbox, "Tag": "", "Status": status, "Attachments": [],
-        "TextBody": f"{subject}\n-- \n{name}", "HtmlBody": f"<p>{html.escape(subject)}</p>",
-        "Headers": [{"Name": "X-Spam-Status", "Value": "No"}], "BlockedReason": blocked,
+        "MessageID": mid,
+        "From": sender,
+        "FromName": name,
+        "FromFull": {"Email": sender, "Name": name, "MailboxHash": ""},
+        "To": to,
+        "ToFull": [{"Email": to, "Name": "", "MailboxHash": mailbox}],
+        "Cc": "",
+        "CcFull": [],
+        "ReplyTo": "",
+        "OriginalRecipient": to,
+        "Subject": subject,
+        "Date": at,
+        "MailboxHash": mailbox,
+        "Tag": "",
+        "Status": status,
+        "Attachments": [],
+        "TextBody": f"{subject}\n-- \n{name}",
+        "HtmlBody": f"<p>{html.escape(subject)}</p>",
+        "Headers": [{"Name": "X-Spam-Status", "Value": "No"}],
+        "BlockedReason": blocked,
         "MessageEvents": [],
     }
 
 
 SEED_INBOUND = [
-    _inbound(INBOUND_PROCESSED_ID, "customer@example.net", "Casey Customer",
-             "Question about my order", "Processed", "ticket42",
-             "2024-01-15T09:00:00.0000000-05:00"),
-    _inbound(INBOUND_BLOCKED_ID, "promo@spammy-domain.example", "Promo",
-             "You won a prize", "Blocked", "", "2024-01-14T12:00:00.0000000-05:00",
-             blocked="Blocked by inbound rule: spammy-domain.example"),
-    _inbound(INBOUND_FAILED_ID, "partner@example.org", "Pat Partner",
-             "Invoice attached", "Failed", "billing", "2024-01-13T15:30:00.0000000-05:00"),
+    _inbound(
+        INBOUND_PROCESSED_ID,
+        "customer@example.net",
+        "Casey Customer",
+        "Question about my order",
+        "Processed",
+        "ticket42",
+        "2024-01-15T09:00:00.0000000-05:00",
+    ),
+    _inbound(
+        INBOUND_BLOCKED_ID,
+        "promo@spammy-domain.example",
+        "Promo",
+        "You won a prize",
+        "Blocked",
+        "",
+        "2024-01-14T12:00:00.0000000-05:00",
+        blocked="Blocked by inbound rule: spammy-domain.example",
+    ),
+    _inbound(
+        INBOUND_FAILED_ID,
+        "partner@example.org",
+        "Pat Partner",
+        "Invoice attached",
+        "Failed",
+        "billing",
+        "2024-01-13T15:30:00.0000000-05:00",
+    ),
 ]
-SEED_INBOUND_RULES = [{"ID": 3, "Rule": "someone@example.com"},
-                      {"ID": 5, "Rule": "spammy-domain.example"}]
+SEED_INBOUND_RULES = [
+    {"ID": 3, "Rule": "someone@example.com"},
+    {"ID": 5, "Rule": "spammy-domain.example"},
+]
 BULK_ID = "f24af63c-533d-4b7a-ad65-4a7b3202d3a7"
-SEED_BULK = {BULK_ID: {
-    "Id": BULK_ID, "SubmittedAt": "2024-03-17T07:25:01.4178645-05:00",
-    "TotalMessages": 1000, "PercentageCompleted": 45.5, "Status": "Processing",
-    "Subject": "Hello {{FirstName}}",
-}}
+SEED_BULK = {
+    BULK_ID: {
+        "Id": BULK_ID,
+        "SubmittedAt": "2024-03-17T07:25:01.4178645-05:00",
+        "TotalMessages": 1000,
+        "PercentageCompleted": 45.5,
+        "Status": "Processing",
+        "Subject": "Hello {{FirstName}}",
+    }
+}
 
 
 def _server(sid: int, name: str, token: str, color: str, delivery: str) -> dict[str, Any]:
     inbound_hash = f"{sid:02d}a7c3e1b9d5f4e6a8c0b2d4f6e8a0c2"
     return {
-        "ID": sid, "Name": name, "ApiTokens": [token], "Color": color,
-        "SmtpApiActivated": True, "RawEmailEnabled": False, "DeliveryType": delivery,
+        "ID": sid,
+        "Name": name,
+        "ApiTokens": [token],
+        "Color": color,
+        "SmtpApiActivated": True,
+        "RawEmailEnabled": False,
+        "DeliveryType": delivery,
         "ServerLink": f"https://account.postmarkapp.com/servers/{sid}/streams",
-        "InboundAddress": f"{inbound_hash}@inbound.postmarkapp.com", "InboundHookUrl": "",
-        "BounceHookUrl": "", "OpenHookUrl": "", "DeliveryHookUrl": "", "ClickHookUrl": "",
-        "PostFirstOpenOnly": False, "InboundDomain": "", "InboundHash": inbound_hash,
-        "InboundSpamThreshold": 0, "TrackOpens": False, "TrackLinks": "None",
-        "IncludeBounceContentInHook": True, "EnableSmtpApiErrorHooks": False,
+        "InboundAddress": f"{inbound_hash}@inbound.postmarkapp.com",
+        "InboundHookUrl": "",
+        "BounceHookUrl": "",
+        "OpenHookUrl": "",
+        "DeliveryHookUrl": "",
+        "ClickHookUrl": "",
+        "PostFirstOpenOnly": False,
+        "InboundDomain": "",
+        "InboundHash": inbound_hash,
+        "InboundSpamThreshold": 0,
+        "TrackOpens": False,
+        "TrackLinks": "None",
+        "IncludeBounceContentInHook": True,
+        "EnableSmtpApiErrorHooks": False,
     }
 
 
@@ -364,44 +669,71 @@ def _domain(did: int, name: str, *, verified: bool, return_path: str) -> dict[st
     key = "k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDfake" + name.replace(".", "")
     host = f"20240115000000pm._domainkey.{name}"
     return {
-        "ID": did, "Name": name, "SPFVerified": verified, "SPFHost": name,
-        "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all", "DKIMVerified": verified,
-        "WeakDKIM": False, "DKIMHost": host if verified else "",
-        "DKIMTextValue": key if verified else "", "DKIMPendingHost": "" if verified else host,
-        "DKIMPendingTextValue": "" if verified else key, "DKIMRevokedHost": "",
-        "DKIMRevokedTextValue": "", "SafeToRemoveRevokedKeyFromDNS": False,
+        "ID": did,
+        "Name": name,
+        "SPFVerified": verified,
+        "SPFHost": name,
+        "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
+        "DKIMVerified": verified,
+        "WeakDKIM": False,
+        "DKIMHost": host if verified else "",
+        "DKIMTextValue": key if verified else "",
+        "DKIMPendingHost": "" if verified else host,
+        "DKIMPendingTextValue": "" if verified else key,
+        "DKIMRevokedHost": "",
+        "DKIMRevokedTextValue": "",
+        "SafeToRemoveRevokedKeyFromDNS": False,
         "DKIMUpdateStatus": "Verified" if verified else "Pending",
-        "ReturnPathDomain": return_path, "ReturnPathDomainVerified": verified and bool(return_path),
+        "ReturnPathDomain": return_path,
+        "ReturnPathDomainVerified": verified and bool(return_path),
         "ReturnPathDomainCNAMEValue": "pm.mtasv.net",
     }
 
 
-def _sender(sid: int, email: str, name: str, domain: dict[str, Any], *, confirmed: bool
-            ) -> dict[str, Any]:
+def _sender(
+    sid: int, email: str, name: str, domain: dict[str, Any], *, confirmed: bool
+) -> dict[str, Any]:
     fields = {k: v for k, v in domain.items() if k not in ("ID", "Name")}
-    return {"ID": sid, "Name": name, "Domain": domain["Name"], "EmailAddress": email,
-            "ReplyToEmailAddress": "", "Confirmed": confirmed, "ConfirmationPersonalNote": "",
-            **fields}
+    return {
+        "ID": sid,
+        "Name": name,
+        "Domain": domain["Name"],
+        "EmailAddress": email,
+        "ReplyToEmailAddress": "",
+        "Confirmed": confirmed,
+        "ConfirmationPersonalNote": "",
+        **fields,
+    }
 
 
 # Per-day statistics, one row per date of _STAT_DATES; totals are sums of the returned days.
 _STAT_DATES = ("2024-01-13", "2024-01-14", "2024-01-15")
 _STAT_SERIES: dict[str, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]] = {
     "sends": (("Sent",), ((120,), (95,), (140,))),
-    "bounces": (("HardBounce", "SoftBounce", "SMTPApiError", "Transient"),
-                ((2, 1, 0, 1), (1, 0, 1, 0), (3, 1, 0, 2))),
+    "bounces": (
+        ("HardBounce", "SoftBounce", "SMTPApiError", "Transient"),
+        ((2, 1, 0, 1), (1, 0, 1, 0), (3, 1, 0, 2)),
+    ),
     "spam": (("SpamComplaint",), ((0,), (1,), (0,))),
     "tracked": (("Tracked",), ((100,), (80,), (120,))),
     "opens": (("Opens", "Unique"), ((60, 45), (52, 40), (75, 58))),
-    "opens/platforms": (("Desktop", "Mobile", "WebMail", "Unknown"),
-                        ((20, 18, 5, 2), (15, 20, 4, 1), (25, 25, 6, 2))),
-    "opens/emailclients": (("Apple Mail", "Gmail", "Outlook"),
-                           ((20, 18, 7), (22, 12, 6), (30, 20, 8))),
-    "opens/readtimes": (("0s", "1s", "2s", "5s", "10s", "20s+"),
-                        ((5, 10, 8, 9, 8, 5), (4, 9, 8, 8, 6, 5), (6, 14, 12, 11, 9, 6))),
+    "opens/platforms": (
+        ("Desktop", "Mobile", "WebMail", "Unknown"),
+        ((20, 18, 5, 2), (15, 20, 4, 1), (25, 25, 6, 2)),
+    ),
+    "opens/emailclients": (
+        ("Apple Mail", "Gmail", "Outlook"),
+        ((20, 18, 7), (22, 12, 6), (30, 20, 8)),
+    ),
+    "opens/readtimes": (
+        ("0s", "1s", "2s", "5s", "10s", "20s+"),
+        ((5, 10, 8, 9, 8, 5), (4, 9, 8, 8, 6, 5), (6, 14, 12, 11, 9, 6)),
+    ),
     "clicks": (("Clicks", "Unique"), ((30, 22), (25, 19), (41, 30))),
-    "clicks/browserfamilies": (("Chrome", "Safari", "Firefox"),
-                               ((12, 8, 2), (10, 7, 2), (16, 11, 3))),
+    "clicks/browserfamilies": (
+        ("Chrome", "Safari", "Firefox"),
+        ((12, 8, 2), (10, 7, 2), (16, 11, 3)),
+    ),
     "clicks/platforms": (("Desktop", "Mobile", "Unknown"), ((12, 9, 1), (10, 8, 1), (15, 14, 1))),
     "clicks/location": (("HTML", "Text"), ((20, 2), (18, 1), (28, 2))),
 }
@@ -444,8 +776,7 @@ class PostmarkState:
 
 def seed_state(server_token: str) -> PostmarkState:
     """A fresh copy of the seeded data; nothing is shared with earlier copies."""
-    example_com = _domain(36735, "example.com", verified=True,
-                          return_path="pm-bounces.example.com")
+    example_com = _domain(36735, "example.com", verified=True, return_path="pm-bounces.example.com")
     example_org = _domain(36736, "example.org", verified=False, return_path="")
     c = copy.deepcopy
     return PostmarkState(
@@ -469,10 +800,10 @@ def seed_state(server_token: str) -> PostmarkState:
         bulk=c(SEED_BULK),
         domains={36735: example_com, 36736: example_org},
         senders={
-            36500: _sender(36500, "sender@example.com", "Example Sender", example_com,
-                           confirmed=True),
-            36501: _sender(36501, "news@example.org", "Example News", example_org,
-                           confirmed=False),
+            36500: _sender(
+                36500, "sender@example.com", "Example Sender", example_com, confirmed=True
+            ),
+            36501: _sender(36501, "news@example.org", "Example News", example_org, confirmed=False),
         },
         data_removals={1234: {"ID": 1234, "Status": "Done"}},
     )
@@ -537,8 +868,9 @@ class _Query:
         return values[0].strip() if values else None
 
     def with_prefix(self, prefix: str) -> dict[str, str]:
-        return {k[len(prefix):]: v[0] for k, v in self._values.items()
-                if k.startswith(prefix) and v}
+        return {
+            k[len(prefix) :]: v[0] for k, v in self._values.items() if k.startswith(prefix) and v
+        }
 
 
 @dataclass
@@ -569,12 +901,12 @@ class _Route:
 ROUTES: list[_Route] = []
 
 
-def _route(method: str, template: str, *, token: str = "server", sending: bool = False
-           ) -> Callable[[Handler], Handler]:
+def _route(
+    method: str, template: str, *, token: str = "server", sending: bool = False
+) -> Callable[[Handler], Handler]:
     """Register a handler. Order matters: literal segments before `{param}` ones."""
     parts = re.split(r"(\{\w+\})", template)
-    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p)
-                    for p in parts)
+    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     pattern = re.compile(f"^{regex}/?$", re.IGNORECASE)
 
     def register(handler: Handler) -> Handler:
@@ -657,7 +989,7 @@ def _date_range(q: _Query, code: int) -> tuple[str, str]:
             continue
         if not _DATE.match(raw):
             raise ApiError(code, f"The '{name}' parameter should be a date (YYYY-MM-DD).")
-        bounds.append((raw + fill[len(raw) - 10:])[:19] if len(raw) > 10 else raw + fill)
+        bounds.append((raw + fill[len(raw) - 10 :])[:19] if len(raw) > 10 else raw + fill)
     return bounds[0], bounds[1]
 
 
@@ -682,7 +1014,7 @@ def _int_id(raw: str, code: int, message: str) -> int:
 
 def _page(rows: list[Any], q: _Query, code: int, key: str) -> dict[str, Any]:
     count, offset = _paging(q, code)
-    return {"TotalCount": len(rows), key: rows[offset:offset + count]}
+    return {"TotalCount": len(rows), key: rows[offset : offset + count]}
 
 
 # ======================================================================== templating
@@ -703,8 +1035,10 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
 
 
-_EACH_WITHOUT_PATH = ("The 'each' block being opened requires a model path to be specified in "
-                      "the form '{#each <name>}'.")
+_EACH_WITHOUT_PATH = (
+    "The 'each' block being opened requires a model path to be specified in "
+    "the form '{#each <name>}'."
+)
 
 
 def parse_template(text: str) -> list[_Node]:
@@ -731,9 +1065,8 @@ def parse_template(text: str) -> list[_Node]:
         opener, closer = ("{{{", "}}}") if triple else ("{{", "}}")
         end = text.find(closer, start + len(opener))
         if end < 0:
-            raise fail(f"A tag was opened with '{opener}' but never closed with '{closer}'.",
-                       start)
-        inner = text[start + len(opener):end]
+            raise fail(f"A tag was opened with '{opener}' but never closed with '{closer}'.", start)
+        inner = text[start + len(opener) : end]
         if "{" in inner or "}" in inner:
             raise fail("Unbalanced braces in a tag.", start)
         pos = end + len(closer)
@@ -772,8 +1105,11 @@ def parse_template(text: str) -> list[_Node]:
             current.append(_Node("var", tag))
     if stack:
         node, at, _ = stack[-1]
-        raise fail(f"A scope block to the following path was opened but not closed: "
-                   f"'{node.value}', please close it using the appropriate syntax.", at)
+        raise fail(
+            f"A scope block to the following path was opened but not closed: "
+            f"'{node.value}', please close it using the appropriate syntax.",
+            at,
+        )
     return root
 
 
@@ -823,8 +1159,9 @@ def _lookup(scopes: list[Any], path: str) -> Any:
     return None
 
 
-def render_template(nodes: list[_Node], scopes: list[Any], *, escape: bool,
-                    content: str = "") -> str:
+def render_template(
+    nodes: list[_Node], scopes: list[Any], *, escape: bool, content: str = ""
+) -> str:
     out: list[str] = []
     for node in nodes:
         if node.kind == "text":
@@ -833,8 +1170,11 @@ def render_template(nodes: list[_Node], scopes: list[Any], *, escape: bool,
             out.append(content)
         elif node.kind in ("var", "raw"):
             value = _lookup(scopes, node.value)
-            text = "" if value is None else (
-                json.dumps(value) if isinstance(value, dict | list) else str(value))
+            text = (
+                ""
+                if value is None
+                else (json.dumps(value) if isinstance(value, dict | list) else str(value))
+            )
             out.append(html.escape(text) if escape and node.kind == "var" else text)
         else:
             value = _lookup(scopes, node.value)
@@ -842,8 +1182,9 @@ def render_template(nodes: list[_Node], scopes: list[Any], *, escape: bool,
                 if not value:
                     out.append(render_template(node.children, scopes, escape=escape))
             elif isinstance(value, list):
-                out.extend(render_template(node.children, [*scopes, item], escape=escape)
-                           for item in value)
+                out.extend(
+                    render_template(node.children, [*scopes, item], escape=escape) for item in value
+                )
             elif value and node.kind == "section":
                 inner = [*scopes, value] if isinstance(value, dict) else scopes
                 out.append(render_template(node.children, inner, escape=escape))
@@ -883,8 +1224,10 @@ def _send_stream(state: PostmarkState, msg: dict[str, Any]) -> str:
     if stream is None or stream["ArchivedAt"] is not None:
         raise ApiError(1235, f"The stream provided: '{stream_id}' does not exist on this server.")
     if stream["MessageStreamType"] == "Inbound":
-        raise ApiError(1236, f"Sending is not supported on the '{stream['ID']}' stream: it is "
-                             "an Inbound stream.")
+        raise ApiError(
+            1236,
+            f"Sending is not supported on the '{stream['ID']}' stream: it is an Inbound stream.",
+        )
     return str(stream["ID"])
 
 
@@ -908,18 +1251,24 @@ def _check_recipients(msg: dict[str, Any], *, need_to: bool = True) -> list[str]
     if need_to and not _split_addresses(str(_get(msg, "To") or "")):
         raise ApiError(300, "Zero recipients specified")
     if len(recipients) > 50:
-        raise ApiError(300, f"You may not send to more than 50 recipients (To, Cc and Bcc); "
-                            f"this message has {len(recipients)}.")
+        raise ApiError(
+            300,
+            f"You may not send to more than 50 recipients (To, Cc and Bcc); "
+            f"this message has {len(recipients)}.",
+        )
     return recipients
 
 
 def _check_inactive(recipients: list[str]) -> None:
     inactive = [a for a in recipients if "inactive" in a.lower()]
     if inactive:
-        raise ApiError(406, "You tried to send to recipient(s) that have been marked as inactive. "
-                            f"Found inactive addresses: {', '.join(inactive)}. Inactive recipients "
-                            "are ones that have generated a hard bounce, a spam complaint, or a "
-                            "manual suppression.")
+        raise ApiError(
+            406,
+            "You tried to send to recipient(s) that have been marked as inactive. "
+            f"Found inactive addresses: {', '.join(inactive)}. Inactive recipients "
+            "are ones that have generated a hard bounce, a spam complaint, or a "
+            "manual suppression.",
+        )
 
 
 def _resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, Any]:
@@ -931,16 +1280,17 @@ def _resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, An
     key = "TemplateId" if tid is not None else "TemplateAlias"
     template = _find_template_or_none(state, str(tid if tid is not None else alias))
     if template is None or template["TemplateType"] != "Standard" or not template["Active"]:
-        raise ApiError(1101, f"The '{key}' associated with this request is not valid or was "
-                             "not found.")
+        raise ApiError(
+            1101, f"The '{key}' associated with this request is not valid or was not found."
+        )
     return template
 
 
-def _render_for_send(state: PostmarkState, template: dict[str, Any], model: dict[str, Any]
-                     ) -> tuple[str, str, str]:
+def _render_for_send(
+    state: PostmarkState, template: dict[str, Any], model: dict[str, Any]
+) -> tuple[str, str, str]:
     def render(text: str | None, escape: bool, content: str = "") -> str:
-        return render_template(parse_template(text or ""), [model], escape=escape,
-                               content=content)
+        return render_template(parse_template(text or ""), [model], escape=escape, content=content)
 
     subject = render(template["Subject"], False)
     html_body = render(template["HtmlBody"], True)
@@ -970,19 +1320,34 @@ def _send_one(call: _Call, msg: Any, *, templated: bool) -> dict[str, Any]:
         if not html_body and not text_body:
             raise ApiError(300, "Provide either email TextBody or HtmlBody or both.")
     _check_inactive(recipients)
-    result = {"To": _get(msg, "To"), "SubmittedAt": _now(), "MessageID": str(uuid.uuid4()),
-              "ErrorCode": 0, "Message": "OK"}
+    result = {
+        "To": _get(msg, "To"),
+        "SubmittedAt": _now(),
+        "MessageID": str(uuid.uuid4()),
+        "ErrorCode": 0,
+        "Message": "OK",
+    }
     if call.test_mode:
         return result
     to = _split_addresses(str(_get(msg, "To")))
-    sent = _outbound(result["MessageID"], to[0], subject, str(_get(msg, "Tag") or ""),
-                     result["SubmittedAt"], stream=stream, sender=str(_get(msg, "From")),
-                     metadata=_get(msg, "Metadata") or {})
+    sent = _outbound(
+        result["MessageID"],
+        to[0],
+        subject,
+        str(_get(msg, "Tag") or ""),
+        result["SubmittedAt"],
+        stream=stream,
+        sender=str(_get(msg, "From")),
+        metadata=_get(msg, "Metadata") or {},
+    )
     sent.update(
-        To=[{"Email": a, "Name": None} for a in to], Recipients=recipients, Status="Queued",
+        To=[{"Email": a, "Name": None} for a in to],
+        Recipients=recipients,
+        Status="Queued",
         Cc=[{"Email": a, "Name": None} for a in _split_addresses(str(_get(msg, "Cc") or ""))],
         Bcc=[{"Email": a, "Name": None} for a in _split_addresses(str(_get(msg, "Bcc") or ""))],
-        TextBody=text_body or "", HtmlBody=html_body or "",
+        TextBody=text_body or "",
+        HtmlBody=html_body or "",
         TrackOpens=bool(_get(msg, "TrackOpens", False)),
         TrackLinks=_get(msg, "TrackLinks") or "None",
     )
@@ -1024,7 +1389,7 @@ def _send_batch(call: _Call) -> Any:
 def _send_batch_with_templates(call: _Call) -> Any:
     messages = _get(_object(call.body), "Messages")
     if not isinstance(messages, list):
-        raise ApiError(403, "Incompatible JSON: the body must be {\"Messages\": [...]}.")
+        raise ApiError(403, 'Incompatible JSON: the body must be {"Messages": [...]}.')
     return _batch(call, messages, templated=True)
 
 
@@ -1046,9 +1411,14 @@ def _send_bulk(call: _Call) -> Any:
         if not subject or not (_get(body, "HtmlBody") or _get(body, "TextBody")):
             raise ApiError(300, "Provide a Subject and HtmlBody or TextBody, or a template.")
     bulk_id, at = str(uuid.uuid4()), _now()
-    call.state.bulk[bulk_id] = {"Id": bulk_id, "SubmittedAt": at, "TotalMessages": len(messages),
-                                "PercentageCompleted": 0.0, "Status": "Accepted",
-                                "Subject": subject}
+    call.state.bulk[bulk_id] = {
+        "Id": bulk_id,
+        "SubmittedAt": at,
+        "TotalMessages": len(messages),
+        "PercentageCompleted": 0.0,
+        "Status": "Accepted",
+        "Subject": subject,
+    }
     return {"ID": bulk_id, "Status": "Accepted", "SubmittedAt": at}
 
 
@@ -1077,9 +1447,10 @@ def _delivery_stats(call: _Call) -> Any:
     by_type: Counter[str] = Counter(b["Type"] for b in call.state.bounces)
     return {
         "InactiveMails": sum(1 for b in call.state.bounces if b["Inactive"]),
-        "Bounces": [{"Name": "All", "Count": len(call.state.bounces)}] + [
-            {"Type": kind, "Name": BOUNCE_TYPES[kind][1], "Count": n}
-            for kind, n in by_type.items()],
+        "Bounces": [{"Name": "All", "Count": len(call.state.bounces)}]
+        + [
+            {"Type": kind, "Name": BOUNCE_TYPES[kind][1], "Count": n} for kind, n in by_type.items()
+        ],
     }
 
 
@@ -1095,7 +1466,8 @@ def _list_bounces(call: _Call) -> Any:
     inactive = _bool_param(q, "inactive", 1000)
     dates = _date_range(q, 1000)
     rows = [
-        b for b in call.state.bounces
+        b
+        for b in call.state.bounces
         if (kind is None or b["Type"] == kind)
         and (inactive is None or b["Inactive"] == inactive)
         and _contains(b["Email"], q.get("emailFilter"))
@@ -1122,8 +1494,9 @@ def _get_bounce(call: _Call) -> Any:
 @_route("GET", "/bounces/{bounceid}/dump")
 def _bounce_dump(call: _Call) -> Any:
     bounce = _find_bounce(call)
-    return {"Body": call.state.bounce_dumps.get(bounce["ID"], "") if bounce["DumpAvailable"]
-            else ""}
+    return {
+        "Body": call.state.bounce_dumps.get(bounce["ID"], "") if bounce["DumpAvailable"] else ""
+    }
 
 
 @_route("PUT", "/bounces/{bounceid}/activate")
@@ -1136,8 +1509,13 @@ def _activate_bounce(call: _Call) -> Any:
     bounce.update(Inactive=False, CanActivate=False)
     kept = call.state.suppressions.get(bounce["MessageStream"], [])
     call.state.suppressions[bounce["MessageStream"]] = [
-        s for s in kept if not (s["EmailAddress"].lower() == bounce["Email"].lower()
-                                and s["SuppressionReason"] == "HardBounce")]
+        s
+        for s in kept
+        if not (
+            s["EmailAddress"].lower() == bounce["Email"].lower()
+            and s["SuppressionReason"] == "HardBounce"
+        )
+    ]
     return {"Message": "OK", "Bounce": dict(bounce)}
 
 
@@ -1147,8 +1525,10 @@ def _activate_bounce(call: _Call) -> Any:
 def _find_template_or_none(state: PostmarkState, key: str) -> dict[str, Any] | None:
     if key.isdigit():
         return state.templates.get(int(key))
-    return next((t for t in state.templates.values()
-                 if t["Alias"] and t["Alias"].lower() == key.lower()), None)
+    return next(
+        (t for t in state.templates.values() if t["Alias"] and t["Alias"].lower() == key.lower()),
+        None,
+    )
 
 
 def _find_template(call: _Call) -> dict[str, Any]:
@@ -1156,14 +1536,16 @@ def _find_template(call: _Call) -> dict[str, Any]:
     template = _find_template_or_none(call.state, key)
     if template is None:
         field_name = "TemplateId" if key.isdigit() else "TemplateAlias"
-        raise ApiError(1101, f"The '{field_name}' associated with this request is not valid or "
-                             "was not found.")
+        raise ApiError(
+            1101, f"The '{field_name}' associated with this request is not valid or was not found."
+        )
     return template
 
 
 def _template_summary(t: dict[str, Any]) -> dict[str, Any]:
-    return {k: t[k] for k in ("TemplateId", "Name", "Alias", "Active", "TemplateType",
-                              "LayoutTemplate")}
+    return {
+        k: t[k] for k in ("TemplateId", "Name", "Alias", "Active", "TemplateType", "LayoutTemplate")
+    }
 
 
 @_route("GET", "/templates")
@@ -1175,9 +1557,14 @@ def _list_templates(call: _Call) -> Any:
         raise ApiError(1100, "TemplateType must be All, Standard or Layout.")
     layout = q.get("LayoutTemplate")
     rows = [
-        {"Active": t["Active"], "TemplateId": t["TemplateId"], "Name": t["Name"],
-         "Alias": t["Alias"], "TemplateType": t["TemplateType"],
-         "LayoutTemplate": t["LayoutTemplate"]}
+        {
+            "Active": t["Active"],
+            "TemplateId": t["TemplateId"],
+            "Name": t["Name"],
+            "Alias": t["Alias"],
+            "TemplateType": t["TemplateType"],
+            "LayoutTemplate": t["LayoutTemplate"],
+        }
         for t in sorted(call.state.templates.values(), key=lambda t: t["TemplateId"])
         if kind in ("all", t["TemplateType"].lower()) and _equals(t["LayoutTemplate"], layout)
     ]
@@ -1188,8 +1575,11 @@ def _list_templates(call: _Call) -> Any:
 def _validate_template(call: _Call) -> Any:
     """Validate and test-render; the suggested model comes from the {{variables}} used."""
     body = _object(call.body)
-    present = [(n, _get(body, n)) for n in ("HtmlBody", "TextBody", "Subject")
-               if isinstance(_get(body, n), str)]
+    present = [
+        (n, _get(body, n))
+        for n in ("HtmlBody", "TextBody", "Subject")
+        if isinstance(_get(body, n), str)
+    ]
     if not present:
         raise ApiError(1120, "Provide at least one of Subject, HtmlBody or TextBody.")
     suggested: dict[str, Any] = {}
@@ -1207,16 +1597,22 @@ def _validate_template(call: _Call) -> Any:
     for name, _ in present:
         if name in errors:
             exc = errors[name]
-            result[name] = {"ContentIsValid": False, "ValidationErrors": [
-                {"Message": exc.message, "Line": exc.line, "CharacterPosition": exc.column}],
-                "RenderedContent": None}
+            result[name] = {
+                "ContentIsValid": False,
+                "ValidationErrors": [
+                    {"Message": exc.message, "Line": exc.line, "CharacterPosition": exc.column}
+                ],
+                "RenderedContent": None,
+            }
             continue
         rendered = render_template(parsed[name], [model], escape=name == "HtmlBody")
-        if (name == "HtmlBody" and _get(body, "InlineCssForHtmlTestRender", True) is not False
-                and "<html" not in rendered.lower()):
+        if (
+            name == "HtmlBody"
+            and _get(body, "InlineCssForHtmlTestRender", True) is not False
+            and "<html" not in rendered.lower()
+        ):
             rendered = f"<html><head></head><body>{rendered}</body></html>"
-        result[name] = {"ContentIsValid": True, "ValidationErrors": [],
-                        "RenderedContent": rendered}
+        result[name] = {"ContentIsValid": True, "ValidationErrors": [], "RenderedContent": rendered}
     result["SuggestedTemplateModel"] = None if errors else suggested
     return result
 
@@ -1233,8 +1629,11 @@ def _check_template_content(state: PostmarkState, t: dict[str, Any]) -> None:
             raise ApiError(1123, "A layout may not have a Subject.")
         for name in ("HtmlBody", "TextBody"):
             if t[name] and t[name].count("{{{@content}}}") != 1:
-                raise ApiError(1131, f"The layout {name} must contain the '{{{{{{@content}}}}}}' "
-                                     "placeholder exactly once.")
+                raise ApiError(
+                    1131,
+                    f"The layout {name} must contain the '{{{{{{@content}}}}}}' "
+                    "placeholder exactly once.",
+                )
     for name in ("Subject", "HtmlBody", "TextBody"):
         try:
             parse_template(t[name] or "")
@@ -1245,7 +1644,8 @@ def _check_template_content(state: PostmarkState, t: dict[str, Any]) -> None:
             raise ApiError(1122, f"Invalid template alias '{t['Alias']}'.")
         for other in state.templates.values():
             if other["TemplateId"] != t["TemplateId"] and (
-                    (other["Alias"] or "").lower() == t["Alias"].lower()):
+                (other["Alias"] or "").lower() == t["Alias"].lower()
+            ):
                 raise ApiError(1122, f"A template with the alias '{t['Alias']}' already exists.")
     if t["LayoutTemplate"]:
         layout = _find_template_or_none(state, t["LayoutTemplate"])
@@ -1283,16 +1683,29 @@ def _push_templates(call: _Call) -> Any:
     for value in (source, dest):
         if not isinstance(value, int) or value not in call.state.servers:
             raise ApiError(601, f"Server {value} does not exist.")
-    templates = (sorted(call.state.templates.values(), key=lambda t: t["TemplateId"])
-                 if source == call.state.server_id else [])
+    templates = (
+        sorted(call.state.templates.values(), key=lambda t: t["TemplateId"])
+        if source == call.state.server_id
+        else []
+    )
     templates = [t for t in templates if t["Alias"]]
     if not templates:
         raise ApiError(1124, "There are no templates with an alias to push.")
-    existing = ({(t["Alias"] or "").lower() for t in call.state.templates.values()}
-                if dest == call.state.server_id else call.state.pushed.get(dest, set()))
-    rows = [{"Action": "Edit" if t["Alias"].lower() in existing else "Create",
-             "TemplateId": t["TemplateId"], "Alias": t["Alias"], "Name": t["Name"],
-             "TemplateType": t["TemplateType"]} for t in templates]
+    existing = (
+        {(t["Alias"] or "").lower() for t in call.state.templates.values()}
+        if dest == call.state.server_id
+        else call.state.pushed.get(dest, set())
+    )
+    rows = [
+        {
+            "Action": "Edit" if t["Alias"].lower() in existing else "Create",
+            "TemplateId": t["TemplateId"],
+            "Alias": t["Alias"],
+            "Name": t["Name"],
+            "TemplateType": t["TemplateType"],
+        }
+        for t in templates
+    ]
     if _get(body, "PerformChanges") is True and dest != call.state.server_id:
         call.state.pushed.setdefault(dest, set()).update(t["Alias"].lower() for t in templates)
     return {"TotalCount": len(rows), "Templates": rows}
@@ -1321,9 +1734,14 @@ def _edit_template(call: _Call) -> Any:
 @_route("DELETE", "/templates/{templateIdOrAlias}")
 def _delete_template(call: _Call) -> Any:
     template = _find_template(call)
-    if template["TemplateType"] == "Layout" and template["Alias"] and any(
+    if (
+        template["TemplateType"] == "Layout"
+        and template["Alias"]
+        and any(
             (t["LayoutTemplate"] or "").lower() == template["Alias"].lower()
-            for t in call.state.templates.values()):
+            for t in call.state.templates.values()
+        )
+    ):
         raise ApiError(1130, "This layout cannot be deleted: templates use it.")
     del call.state.templates[template["TemplateId"]]
     return _ok("Template removed.")
@@ -1374,9 +1792,12 @@ def _list_streams(call: _Call) -> Any:
     if kind.lower() not in ("all", *(t.lower() for t in _STREAM_TYPES)):
         raise ApiError(1221, f"Invalid MessageStreamType '{kind}'.")
     archived = _bool_param(call.query, "IncludeArchivedStreams", 1221) or False
-    rows = [dict(s) for s in call.state.streams.values()
-            if kind.lower() in ("all", s["MessageStreamType"].lower())
-            and (archived or s["ArchivedAt"] is None)]
+    rows = [
+        dict(s)
+        for s in call.state.streams.values()
+        if kind.lower() in ("all", s["MessageStreamType"].lower())
+        and (archived or s["ArchivedAt"] is None)
+    ]
     return {"MessageStreams": rows, "TotalCount": len(rows)}
 
 
@@ -1389,8 +1810,11 @@ def _create_stream(call: _Call) -> Any:
     if sid.lower().startswith("pm-"):
         raise ApiError(1233, "A message stream ID cannot start with 'pm-'.")
     if not re.match(r"^[a-z][a-z0-9-]{0,29}$", sid):
-        raise ApiError(1227, "A stream ID has at most 30 characters: lowercase letters, digits "
-                             "and dashes, starting with a letter.")
+        raise ApiError(
+            1227,
+            "A stream ID has at most 30 characters: lowercase letters, digits "
+            "and dashes, starting with a letter.",
+        )
     if _find_stream_or_none(call.state, sid) is not None:
         raise ApiError(1230, f"A message stream with the ID '{sid}' already exists.")
     kind = _get(body, "MessageStreamType")
@@ -1420,8 +1844,10 @@ def _edit_stream(call: _Call) -> Any:
     for immutable in ("ID", "MessageStreamType"):
         value = _get(body, immutable)
         if value is not None and value != stream[immutable]:
-            raise ApiError(1222 if immutable == "ID" else 1221,
-                           f"The {immutable} of a message stream cannot be changed.")
+            raise ApiError(
+                1222 if immutable == "ID" else 1221,
+                f"The {immutable} of a message stream cannot be changed.",
+            )
     _stream_settings(body, stream)
     stream["UpdatedAt"] = _now()
     return dict(stream)
@@ -1433,10 +1859,15 @@ def _archive_stream(call: _Call) -> Any:
     if stream["ID"] in ("outbound", "inbound"):
         raise ApiError(1229, "The default transactional and inbound streams cannot be archived.")
     now = datetime.now(_TZ)
-    stream.update(ArchivedAt=_now(), ExpectedPurgeDate=(now + timedelta(days=45)).isoformat(
-        timespec="seconds"))
-    return {"ID": stream["ID"], "ServerID": stream["ServerID"],
-            "ExpectedPurgeDate": stream["ExpectedPurgeDate"]}
+    stream.update(
+        ArchivedAt=_now(),
+        ExpectedPurgeDate=(now + timedelta(days=45)).isoformat(timespec="seconds"),
+    )
+    return {
+        "ID": stream["ID"],
+        "ServerID": stream["ServerID"],
+        "ExpectedPurgeDate": stream["ExpectedPurgeDate"],
+    }
 
 
 @_route("POST", "/message-streams/{stream_ID}/unarchive")
@@ -1454,11 +1885,14 @@ def _dump_suppressions(call: _Call) -> Any:
     stream = _find_stream(call)
     q = call.query
     dates = _date_range(q, 1226)
-    rows = [s for s in call.state.suppressions.get(stream["ID"], [])
-            if _equals(s["SuppressionReason"], q.get("SuppressionReason"))
-            and _equals(s["Origin"], q.get("Origin"))
-            and _equals(s["EmailAddress"], q.get("EmailAddress"))
-            and _in_range(s["CreatedAt"], dates)]
+    rows = [
+        s
+        for s in call.state.suppressions.get(stream["ID"], [])
+        if _equals(s["SuppressionReason"], q.get("SuppressionReason"))
+        and _equals(s["Origin"], q.get("Origin"))
+        and _equals(s["EmailAddress"], q.get("EmailAddress"))
+        and _in_range(s["CreatedAt"], dates)
+    ]
     return {"Suppressions": [dict(s) for s in rows]}
 
 
@@ -1466,8 +1900,9 @@ def _suppression_items(call: _Call) -> tuple[dict[str, Any], list[str]]:
     stream = _find_stream(call)
     items = _get(_object(call.body, 1409), "Suppressions")
     if not isinstance(items, list):
-        raise ApiError(1409, "A body of the form {\"Suppressions\": [{\"EmailAddress\": ...}]} "
-                             "is required.")
+        raise ApiError(
+            1409, 'A body of the form {"Suppressions": [{"EmailAddress": ...}]} is required.'
+        )
     if len(items) > 50:
         raise ApiError(1410, "At most 50 suppressions can be changed per request.")
     return stream, [str(_get(item, "EmailAddress") or "") for item in items]
@@ -1480,12 +1915,23 @@ def _create_suppressions(call: _Call) -> Any:
     rows = []
     for address in addresses:
         if not _EMAIL.match(address):
-            rows.append({"EmailAddress": address, "Status": "Failed",
-                         "Message": "An invalid email address was provided."})
+            rows.append(
+                {
+                    "EmailAddress": address,
+                    "Status": "Failed",
+                    "Message": "An invalid email address was provided.",
+                }
+            )
             continue
         if not any(s["EmailAddress"].lower() == address.lower() for s in kept):
-            kept.append({"EmailAddress": address, "SuppressionReason": "ManualSuppression",
-                         "Origin": "Customer", "CreatedAt": _now()[:19] + "-05:00"})
+            kept.append(
+                {
+                    "EmailAddress": address,
+                    "SuppressionReason": "ManualSuppression",
+                    "Origin": "Customer",
+                    "CreatedAt": _now()[:19] + "-05:00",
+                }
+            )
         rows.append({"EmailAddress": address, "Status": "Suppressed", "Message": None})
     return {"Suppressions": rows}
 
@@ -1498,12 +1944,21 @@ def _delete_suppressions(call: _Call) -> Any:
     for address in addresses:
         match = next((s for s in kept if s["EmailAddress"].lower() == address.lower()), None)
         if not _EMAIL.match(address):
-            rows.append({"EmailAddress": address, "Status": "Failed",
-                         "Message": "An invalid email address was provided."})
+            rows.append(
+                {
+                    "EmailAddress": address,
+                    "Status": "Failed",
+                    "Message": "An invalid email address was provided.",
+                }
+            )
         elif match is not None and match["SuppressionReason"] == "SpamComplaint":
-            rows.append({"EmailAddress": address, "Status": "Failed",
-                         "Message": "You do not have the required authority to change this "
-                                    "suppression."})
+            rows.append(
+                {
+                    "EmailAddress": address,
+                    "Status": "Failed",
+                    "Message": "You do not have the required authority to change this suppression.",
+                }
+            )
         else:
             if match is not None:
                 kept.remove(match)
@@ -1541,8 +1996,11 @@ def _webhook_settings(body: dict[str, Any], hook: dict[str, Any]) -> None:
 @_route("GET", "/webhooks")
 def _list_webhooks(call: _Call) -> Any:
     stream = call.query.get("MessageStream")
-    return {"Webhooks": [dict(w) for w in call.state.webhooks.values()
-                         if _equals(w["MessageStream"], stream)]}
+    return {
+        "Webhooks": [
+            dict(w) for w in call.state.webhooks.values() if _equals(w["MessageStream"], stream)
+        ]
+    }
 
 
 @_route("POST", "/webhooks")
@@ -1561,11 +2019,14 @@ def _create_webhook(call: _Call) -> Any:
         raise ApiError(1351, "Webhooks cannot be created on the inbound stream.")
     if not _has(body, "Url"):
         raise ApiError(1354, "A valid 'Url' is required.")
-    hook: dict[str, Any] = {"ID": call.state.new_id("webhook", max(call.state.webhooks,
-                                                                      default=1234567)),
-                            "Url": "", "MessageStream": stream["ID"],
-                            "HttpAuth": {"Username": "", "Password": ""}, "HttpHeaders": [],
-                            "Triggers": copy.deepcopy(_ALL_TRIGGERS_OFF)}
+    hook: dict[str, Any] = {
+        "ID": call.state.new_id("webhook", max(call.state.webhooks, default=1234567)),
+        "Url": "",
+        "MessageStream": stream["ID"],
+        "HttpAuth": {"Username": "", "Password": ""},
+        "HttpHeaders": [],
+        "Triggers": copy.deepcopy(_ALL_TRIGGERS_OFF),
+    }
     _webhook_settings(body, hook)
     call.state.webhooks[hook["ID"]] = hook
     return hook
@@ -1657,10 +2118,15 @@ def _message_clicks(call: _Call) -> Any:
 
 # Open/click filters -> (object, field); the Python SDK sends camelCase names, so both work.
 _EVENT_FILTERS = {
-    "client_name": ("Client", "Name"), "client_company": ("Client", "Company"),
-    "client_family": ("Client", "Family"), "os_name": ("OS", "Name"),
-    "os_family": ("OS", "Family"), "os_company": ("OS", "Company"),
-    "country": ("Geo", "Country"), "region": ("Geo", "Region"), "city": ("Geo", "City"),
+    "client_name": ("Client", "Name"),
+    "client_company": ("Client", "Company"),
+    "client_family": ("Client", "Family"),
+    "os_name": ("OS", "Name"),
+    "os_family": ("OS", "Family"),
+    "os_company": ("OS", "Company"),
+    "country": ("Geo", "Country"),
+    "region": ("Geo", "Region"),
+    "city": ("Geo", "City"),
 }
 
 
@@ -1673,13 +2139,18 @@ def _events(call: _Call, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         if mid is not None and row["MessageID"].lower() != mid.lower():
             continue
-        if not (_equals(row["Recipient"], q.get("recipient")) and _equals(row["Tag"], q.get("tag"))
-                and _equals(row["Platform"], q.get("platform"))
-                and _equals(row["MessageStream"], q.get("messagestream"))
-                and _in_range(row["ReceivedAt"], dates)):
+        if not (
+            _equals(row["Recipient"], q.get("recipient"))
+            and _equals(row["Tag"], q.get("tag"))
+            and _equals(row["Platform"], q.get("platform"))
+            and _equals(row["MessageStream"], q.get("messagestream"))
+            and _in_range(row["ReceivedAt"], dates)
+        ):
             continue
-        if all(_equals(row[obj][key], q.get(name) or q.get(name.replace("_", "")))
-               for name, (obj, key) in _EVENT_FILTERS.items()):
+        if all(
+            _equals(row[obj][key], q.get(name) or q.get(name.replace("_", "")))
+            for name, (obj, key) in _EVENT_FILTERS.items()
+        ):
             out.append(dict(row))
     return out
 
@@ -1700,7 +2171,12 @@ def _search_inbound(call: _Call) -> Any:
     _paging(q, 700)
     status = q.get("status")
     if status is not None and status.lower() not in (
-            "blocked", "processed", "queued", "failed", "scheduled"):
+        "blocked",
+        "processed",
+        "queued",
+        "failed",
+        "scheduled",
+    ):
         raise ApiError(700, "Invalid 'status' for inbound messages.")
     dates = _date_range(q, 700)
     rows = [
@@ -1750,8 +2226,11 @@ def _stat_days(call: _Call, series: str) -> tuple[list[dict[str, Any]], dict[str
     if stream is not None and _find_stream_or_none(call.state, stream) is None:
         raise ApiError(1226, "The message stream for the provided 'ID' was not found.")
     names, rows = _STAT_SERIES[series]
-    days = [{"Date": date, **dict(zip(names, row, strict=True))}
-            for date, row in zip(_STAT_DATES, rows, strict=True) if _in_range(date, dates)]
+    days = [
+        {"Date": date, **dict(zip(names, row, strict=True))}
+        for date, row in zip(_STAT_DATES, rows, strict=True)
+        if _in_range(date, dates)
+    ]
     return days, {name: sum(day[name] for day in days) for name in names}
 
 
@@ -1773,14 +2252,23 @@ def _stats_overview(call: _Call) -> Any:
     clicks = _stat_days(call, "clicks")[1]
     bounced = bounces["HardBounce"] + bounces["SoftBounce"] + bounces["Transient"]
     return {
-        "Sent": sent, "Bounced": bounced, "SMTPApiErrors": bounces["SMTPApiError"],
+        "Sent": sent,
+        "Bounced": bounced,
+        "SMTPApiErrors": bounces["SMTPApiError"],
         "BounceRate": round(100 * bounced / sent, 3) if sent else 0,
-        "SpamComplaints": spam, "SpamComplaintsRate": round(100 * spam / sent, 3) if sent else 0,
-        "Opens": opens["Opens"], "UniqueOpens": opens["Unique"], "Tracked": tracked,
-        "WithLinkTracking": tracked, "WithOpenTracking": tracked,
-        "TotalTrackedLinksSent": tracked * 2, "UniqueLinksClicked": clicks["Unique"],
-        "TotalClicks": clicks["Clicks"], "WithClientRecorded": opens["Unique"],
-        "WithPlatformRecorded": opens["Unique"], "WithReadTimeRecorded": opens["Unique"],
+        "SpamComplaints": spam,
+        "SpamComplaintsRate": round(100 * spam / sent, 3) if sent else 0,
+        "Opens": opens["Opens"],
+        "UniqueOpens": opens["Unique"],
+        "Tracked": tracked,
+        "WithLinkTracking": tracked,
+        "WithOpenTracking": tracked,
+        "TotalTrackedLinksSent": tracked * 2,
+        "UniqueLinksClicked": clicks["Unique"],
+        "TotalClicks": clicks["Clicks"],
+        "WithClientRecorded": opens["Unique"],
+        "WithPlatformRecorded": opens["Unique"],
+        "WithReadTimeRecorded": opens["Unique"],
     }
 
 
@@ -1793,28 +2281,44 @@ for _series in _STAT_SERIES:
 _TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
 _COLORS = ("purple", "blue", "turquoise", "green", "red", "yellow", "grey", "orange")
 _SERVER_FIELDS = (
-    "Name", "Color", "RawEmailEnabled", "SmtpApiActivated", "InboundHookUrl", "BounceHookUrl",
-    "OpenHookUrl", "DeliveryHookUrl", "ClickHookUrl", "PostFirstOpenOnly", "InboundDomain",
-    "InboundSpamThreshold", "TrackOpens", "TrackLinks", "IncludeBounceContentInHook",
+    "Name",
+    "Color",
+    "RawEmailEnabled",
+    "SmtpApiActivated",
+    "InboundHookUrl",
+    "BounceHookUrl",
+    "OpenHookUrl",
+    "DeliveryHookUrl",
+    "ClickHookUrl",
+    "PostFirstOpenOnly",
+    "InboundDomain",
+    "InboundSpamThreshold",
+    "TrackOpens",
+    "TrackLinks",
+    "IncludeBounceContentInHook",
     "EnableSmtpApiErrorHooks",
 )
 
 
-def _apply_server_settings(state: PostmarkState, server: dict[str, Any], body: dict[str, Any]
-                           ) -> None:
+def _apply_server_settings(
+    state: PostmarkState, server: dict[str, Any], body: dict[str, Any]
+) -> None:
     changes = {k: _get(body, k) for k in _SERVER_FIELDS if _has(body, k)}
     if "Name" in changes:
         name = changes["Name"]
         if not isinstance(name, str) or not name.strip():
             raise ApiError(608, "The server name is missing or invalid.")
-        if any(s["Name"].lower() == name.lower() and s["ID"] != server["ID"]
-               for s in state.servers.values()):
+        if any(
+            s["Name"].lower() == name.lower() and s["ID"] != server["ID"]
+            for s in state.servers.values()
+        ):
             raise ApiError(603, f"A server named '{name}' already exists.")
     if "Color" in changes and str(changes["Color"]).lower() not in _COLORS:
         raise ApiError(607, f"Invalid server color '{changes['Color']}'.")
     threshold = changes.get("InboundSpamThreshold")
-    if threshold is not None and (not isinstance(threshold, int) or threshold % 5
-                                  or not 0 <= threshold <= 30):
+    if threshold is not None and (
+        not isinstance(threshold, int) or threshold % 5 or not 0 <= threshold <= 30
+    ):
         raise ApiError(611, "InboundSpamThreshold must be 0 to 30 in steps of 5.")
     if "TrackLinks" in changes and changes["TrackLinks"] not in _TRACK_LINKS:
         raise ApiError(612, f"Invalid TrackLinks option '{changes['TrackLinks']}'.")
@@ -1850,8 +2354,9 @@ def _find_server(call: _Call) -> dict[str, Any]:
 
 @_route("GET", "/servers", token="account")
 def _list_servers(call: _Call) -> Any:
-    rows = [dict(s) for s in call.state.servers.values()
-            if _contains(s["Name"], call.query.get("name"))]
+    rows = [
+        dict(s) for s in call.state.servers.values() if _contains(s["Name"], call.query.get("name"))
+    ]
     return _page(rows, call.query, 600, "Servers")
 
 
@@ -1896,9 +2401,20 @@ def _delete_server(call: _Call) -> Any:
 
 # ======================================================================== account: domains
 
-_ROTATION_FIELDS = ("ID", "Name", "DKIMVerified", "WeakDKIM", "DKIMHost", "DKIMTextValue",
-                    "DKIMPendingHost", "DKIMPendingTextValue", "DKIMRevokedHost",
-                    "DKIMRevokedTextValue", "SafeToRemoveRevokedKeyFromDNS", "DKIMUpdateStatus")
+_ROTATION_FIELDS = (
+    "ID",
+    "Name",
+    "DKIMVerified",
+    "WeakDKIM",
+    "DKIMHost",
+    "DKIMTextValue",
+    "DKIMPendingHost",
+    "DKIMPendingTextValue",
+    "DKIMRevokedHost",
+    "DKIMRevokedTextValue",
+    "SafeToRemoveRevokedKeyFromDNS",
+    "DKIMUpdateStatus",
+)
 _DOMAIN_NAME = re.compile(r"^(?=.{1,255}$)([a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$", re.I)
 _PUBLIC_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com")
 
@@ -1917,9 +2433,20 @@ def _check_return_path(name: str, return_path: Any) -> None:
 
 @_route("GET", "/domains", token="account")
 def _list_domains(call: _Call) -> Any:
-    rows = [{k: d[k] for k in ("ID", "Name", "SPFVerified", "DKIMVerified", "WeakDKIM",
-                               "ReturnPathDomainVerified")}
-            for d in call.state.domains.values()]
+    rows = [
+        {
+            k: d[k]
+            for k in (
+                "ID",
+                "Name",
+                "SPFVerified",
+                "DKIMVerified",
+                "WeakDKIM",
+                "ReturnPathDomainVerified",
+            )
+        }
+        for d in call.state.domains.values()
+    ]
     return _page(rows, call.query, 500, "Domains")
 
 
@@ -1937,8 +2464,12 @@ def _create_domain(call: _Call) -> Any:
         raise ApiError(512, "This domain already exists.")
     _check_return_path(name, _get(body, "ReturnPathDomain"))
     did = call.state.new_id("domain", max(call.state.domains))
-    domain = _domain(did, str(name).lower(), verified=False,
-                     return_path=str(_get(body, "ReturnPathDomain") or ""))
+    domain = _domain(
+        did,
+        str(name).lower(),
+        verified=False,
+        return_path=str(_get(body, "ReturnPathDomain") or ""),
+    )
     call.state.domains[did] = domain
     return dict(domain)
 
@@ -1954,8 +2485,9 @@ def _edit_domain(call: _Call) -> Any:
     body = _object(call.body)
     if _has(body, "ReturnPathDomain"):
         _check_return_path(domain["Name"], _get(body, "ReturnPathDomain"))
-        domain.update(ReturnPathDomain=_get(body, "ReturnPathDomain") or "",
-                      ReturnPathDomainVerified=False)
+        domain.update(
+            ReturnPathDomain=_get(body, "ReturnPathDomain") or "", ReturnPathDomainVerified=False
+        )
     return dict(domain)
 
 
@@ -1970,11 +2502,15 @@ def _verify_dkim(record: dict[str, Any]) -> None:
     """The fake's DNS always holds the expected records: a pending key becomes active."""
     if record["DKIMPendingHost"]:
         if record["DKIMHost"]:
-            record.update(DKIMRevokedHost=record["DKIMHost"],
-                          DKIMRevokedTextValue=record["DKIMTextValue"])
-        record.update(DKIMHost=record["DKIMPendingHost"],
-                      DKIMTextValue=record["DKIMPendingTextValue"], DKIMPendingHost="",
-                      DKIMPendingTextValue="")
+            record.update(
+                DKIMRevokedHost=record["DKIMHost"], DKIMRevokedTextValue=record["DKIMTextValue"]
+            )
+        record.update(
+            DKIMHost=record["DKIMPendingHost"],
+            DKIMTextValue=record["DKIMPendingTextValue"],
+            DKIMPendingHost="",
+            DKIMPendingTextValue="",
+        )
     record.update(DKIMVerified=True, DKIMUpdateStatus="Verified")
 
 
@@ -2003,9 +2539,11 @@ def _rotate_dkim(record: dict[str, Any], host_suffix: str) -> None:
     if record["DKIMUpdateStatus"] == "Pending":
         raise ApiError(505, "This DKIM is already scheduled for renewal.")
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    record.update(DKIMPendingHost=f"{stamp}pm._domainkey.{host_suffix}",
-                  DKIMPendingTextValue=f"k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNrotated{stamp}",
-                  DKIMUpdateStatus="Pending")
+    record.update(
+        DKIMPendingHost=f"{stamp}pm._domainkey.{host_suffix}",
+        DKIMPendingTextValue=f"k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNrotated{stamp}",
+        DKIMUpdateStatus="Pending",
+    )
 
 
 @_route("POST", "/domains/{domainid}/rotatedkim", token="account")
@@ -2052,8 +2590,13 @@ def _sender_settings(sender: dict[str, Any], body: dict[str, Any]) -> None:
 
 @_route("GET", "/senders", token="account")
 def _list_senders(call: _Call) -> Any:
-    rows = [{k: s[k] for k in ("ID", "Domain", "EmailAddress", "ReplyToEmailAddress", "Name",
-                               "Confirmed")} for s in call.state.senders.values()]
+    rows = [
+        {
+            k: s[k]
+            for k in ("ID", "Domain", "EmailAddress", "ReplyToEmailAddress", "Name", "Confirmed")
+        }
+        for s in call.state.senders.values()
+    ]
     return _page(rows, call.query, 500, "SenderSignatures")
 
 
@@ -2071,8 +2614,10 @@ def _create_sender(call: _Call) -> Any:
     if any(s["EmailAddress"].lower() == str(email).lower() for s in call.state.senders.values()):
         raise ApiError(504, "This Sender Signature already exists.")
     sid = call.state.new_id("sender", max(call.state.senders))
-    domain = next((d for d in call.state.domains.values() if d["Name"] == domain_name),
-                  _domain(0, domain_name, verified=False, return_path=""))
+    domain = next(
+        (d for d in call.state.domains.values() if d["Name"] == domain_name),
+        _domain(0, domain_name, verified=False, return_path=""),
+    )
     sender = _sender(sid, str(email), "", domain, confirmed=False)
     _sender_settings(sender, body)
     call.state.senders[sid] = sender
@@ -2130,8 +2675,9 @@ def _request_data_removal(call: _Call) -> Any:
     body = _object(call.body, 1300)
     for name in ("RequestedBy", "RequestedFor"):
         if not _EMAIL.match(str(_get(body, name) or "")):
-            raise ApiError(1300, f"Invalid data removal request: '{name}' must be an email "
-                                 "address.")
+            raise ApiError(
+                1300, f"Invalid data removal request: '{name}' must be an email address."
+            )
     rid = call.state.new_id("data-removal", max(call.state.data_removals))
     call.state.data_removals[rid] = {"ID": rid, "Status": "Pending"}
     return dict(call.state.data_removals[rid])
@@ -2150,8 +2696,9 @@ def _data_removal_status(call: _Call) -> Any:
 
 @_route("GET", "/triggers/inboundrules")
 def _list_inbound_rules(call: _Call) -> Any:
-    return _page([dict(r) for r in call.state.inbound_rules.values()], call.query, 800,
-                 "InboundRules")
+    return _page(
+        [dict(r) for r in call.state.inbound_rules.values()], call.query, 800, "InboundRules"
+    )
 
 
 @_route("POST", "/triggers/inboundrules")
@@ -2181,8 +2728,7 @@ def _delete_inbound_rule(call: _Call) -> Any:
 # ======================================================================== dispatch
 
 
-def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None
-                   ) -> Response:
+def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
@@ -2199,17 +2745,29 @@ def _match(method: str, path: str) -> tuple[_Route, dict[str, str]] | list[str]:
     return allowed
 
 
-def dispatch(fake: FakePostmark, method: str, path: str, query: dict[str, list[str]],
-             headers: dict[str, str], body: bytes) -> Response:
+def dispatch(
+    fake: FakePostmark,
+    method: str,
+    path: str,
+    query: dict[str, list[str]],
+    headers: dict[str, str],
+    body: bytes,
+) -> Response:
     """Route, authenticate, parse JSON and run the handler, in Postmark's order."""
     found = _match(method, path)
     if isinstance(found, list):
         if not found:
-            return _json_response(404, {"ErrorCode": 12, "Message": f"Resource not found: "
-                                                                   f"{method} {path}"})
-        return _json_response(405, {"ErrorCode": 12, "Message": f"The requested resource does "
-                                    f"not support http method '{method}'."},
-                              {"Allow": ", ".join(sorted(set(found)))})
+            return _json_response(
+                404, {"ErrorCode": 12, "Message": f"Resource not found: {method} {path}"}
+            )
+        return _json_response(
+            405,
+            {
+                "ErrorCode": 12,
+                "Message": f"The requested resource does not support http method '{method}'.",
+            },
+            {"Allow": ", ".join(sorted(set(found)))},
+        )
     route, params = found
     account = route.token == "account"
     supplied = headers.get("x-postmark-account-token" if account else "x-postmark-server-token")
@@ -2217,15 +2775,17 @@ def dispatch(fake: FakePostmark, method: str, path: str, query: dict[str, list[s
     test_mode = route.sending and supplied == TEST_TOKEN
     if not test_mode and (supplied is None or supplied.strip().lower() != expected.lower()):
         kind = "Account" if account else "Server"
-        return _json_response(401, {"ErrorCode": 10, "Message": f"Request does not contain a "
-                                                               f"valid {kind} token."})
+        return _json_response(
+            401, {"ErrorCode": 10, "Message": f"Request does not contain a valid {kind} token."}
+        )
     parsed: Any = None
     if method in ("POST", "PUT", "PATCH") and body.strip():
         try:
             parsed = json.loads(body)
         except ValueError:
-            return _json_response(422, {"ErrorCode": 402, "Message": "Received invalid JSON "
-                                                                     "input."})
+            return _json_response(
+                422, {"ErrorCode": 402, "Message": "Received invalid JSON input."}
+            )
     call = _Call(fake, fake.state, params, _Query(query), parsed, test_mode)
     try:
         return _json_response(200, route.handler(call))
@@ -2242,8 +2802,10 @@ def _default_status_body(status: int) -> dict[str, Any]:
     if status == 503:
         return {"ErrorCode": 100, "Message": "The Postmark API is offline for maintenance."}
     if status >= 500:
-        return {"ErrorCode": 101, "Message": "Unexpected error. Error ID: "
-                                             "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"}
+        return {
+            "ErrorCode": 101,
+            "Message": "Unexpected error. Error ID: a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+        }
     return {"ErrorCode": status, "Message": f"Injected HTTP {status}."}
 
 
@@ -2261,14 +2823,21 @@ def _raw_head(status: int, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-            502: "Bad Gateway", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 _TRUNCATED_DEFAULT = {"TotalCount": 2, "Bounces": SEED_BOUNCES[:2]}
 
 
-def _tracking_protocol(registry: dict[tuple[str, int], _TrackedProtocol]
-                       ) -> type[_TrackedProtocol]:
+def _tracking_protocol(registry: dict[tuple[str, int], _TrackedProtocol]) -> type[_TrackedProtocol]:
     """uvicorn's h11 protocol, remembering each connection by client address, so a fault can
     reach the raw transport (uvicorn puts the client address, not the transport, in scope)."""
 
@@ -2312,8 +2881,9 @@ class FakePostmark:
     server_token: str = "server-token-test"
     account_token: str = "account-token-test"
 
-    def __init__(self, server_token: str = "server-token-test",
-                 account_token: str = "account-token-test") -> None:
+    def __init__(
+        self, server_token: str = "server-token-test", account_token: str = "account-token-test"
+    ) -> None:
         self.server_token = server_token
         self.account_token = account_token
         self.url = ""
@@ -2342,16 +2912,24 @@ class FakePostmark:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._asgi, http=_tracking_protocol(self._connections), loop="asyncio",
-            interface="asgi3", proxy_headers=False, lifespan="off", ws="none",
-            log_config=None, log_level="warning", access_log=False,
+            self._asgi,
+            http=_tracking_protocol(self._connections),
+            loop="asyncio",
+            interface="asgi3",
+            proxy_headers=False,
+            lifespan="off",
+            ws="none",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
         self._stopping = False
         self._server = server
-        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                                        name=f"fake-postmark-{port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"fake-postmark-{port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not server.started:
@@ -2395,22 +2973,33 @@ class FakePostmark:
         """The most recent request matching method and path (case-insensitive)."""
         for rec in reversed(self.requests):
             if (method is None or rec.method == method.upper()) and (
-                    path is None or _same_path(path, rec.path)):
+                path is None or _same_path(path, rec.path)
+            ):
                 return rec
         seen = ", ".join(f"{r.method} {r.path}" for r in self.requests) or "none"
-        raise AssertionError(f"no recorded request matches {method or '*'} {path or '*'}; "
-                             f"seen: {seen}")
+        raise AssertionError(
+            f"no recorded request matches {method or '*'} {path or '*'}; seen: {seen}"
+        )
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """How many requests reached the fake for this method and path (case-insensitive)."""
-        return sum(n for (m, p), n in self.counts.items()
-                   if (method is None or m == method.upper())
-                   and (path is None or _same_path(path, p)))
+        return sum(
+            n
+            for (m, p), n in self.counts.items()
+            if (method is None or m == method.upper()) and (path is None or _same_path(path, p))
+        )
 
     # ---------------------------------------------------------------- faults
 
-    def fail_next(self, kind: str, *, path: str | re.Pattern[str] | None = None,
-                  method: str | None = None, times: int = 1, **options: Any) -> None:
+    def fail_next(
+        self,
+        kind: str,
+        *,
+        path: str | re.Pattern[str] | None = None,
+        method: str | None = None,
+        times: int = 1,
+        **options: Any,
+    ) -> None:
         """Make the next matching request fail.
 
         kind and options:
@@ -2509,18 +3098,30 @@ class FakePostmark:
             status = int(opts.get("status", 500))
             body = opts.get("body", _default_status_body(status))
             if isinstance(body, bytes | str):
-                return Response(_as_bytes(body), status, headers,
-                                media_type=opts.get("content_type", "application/json"))
+                return Response(
+                    _as_bytes(body),
+                    status,
+                    headers,
+                    media_type=opts.get("content_type", "application/json"),
+                )
             return _json_response(status, body, headers)
         if fault.kind == "non_json":
-            page = opts.get("body", "<html><head><title>502 Bad Gateway</title></head><body>"
-                                    "<h1>502 Bad Gateway</h1></body></html>")
-            return Response(_as_bytes(page), int(opts.get("status", 200)), headers,
-                            media_type=opts.get("content_type", "text/html; charset=utf-8"))
+            page = opts.get(
+                "body",
+                "<html><head><title>502 Bad Gateway</title></head><body>"
+                "<h1>502 Bad Gateway</h1></body></html>",
+            )
+            return Response(
+                _as_bytes(page),
+                int(opts.get("status", 200)),
+                headers,
+                media_type=opts.get("content_type", "text/html; charset=utf-8"),
+            )
         size = int(opts["size"])
         payload = b'{"Padding":"' + b"x" * (size - 14) + b'"}'
-        return Response(payload, int(opts.get("status", 200)), headers,
-                        media_type="application/json")
+        return Response(
+            payload, int(opts.get("status", 200)), headers, media_type="application/json"
+        )
 
     async def _stall(self, receive: Any) -> bool:
         """Wait for release()/stop() (True) or for the client to hang up (False)."""
@@ -2558,8 +3159,7 @@ class FakePostmark:
         if fault.kind == "truncated":
             body = _as_bytes(opts.get("body", _TRUNCATED_DEFAULT))
             sent = int(opts.get("sent", len(body) // 2))
-            head = {"content-type": "application/json", "content-length": str(len(body)),
-                    **headers}
+            head = {"content-type": "application/json", "content-length": str(len(body)), **headers}
             transport.write(_raw_head(int(opts.get("status", 200)), head) + body[:sent])
             transport.close()
         else:

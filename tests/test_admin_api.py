@@ -41,8 +41,12 @@ def test_unknown_account_is_404(admin: httpx.Client) -> None:
 def test_create_answers_201_with_url_once_then_lists_without_url(admin: httpx.Client) -> None:
     created = admin.post(
         "/integrated-account/acme/mcp",
-        json={"name": "triage", "config": {"methods": ["read"], "tags": ["bounces"]},
-              "expires_at": None, "require_api_token_auth": False},
+        json={
+            "name": "triage",
+            "config": {"methods": ["read"], "tags": ["bounces"]},
+            "expires_at": None,
+            "require_api_token_auth": False,
+        },
     )
     assert created.status_code == 201
     body = created.json()
@@ -130,9 +134,16 @@ def test_api_tokens_gate_the_url(admin: httpx.Client) -> None:
         "/integrated-account/acme/mcp", json={"name": "x", "require_api_token_auth": True}
     ).json()
     url = body["url"]
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                       "clientInfo": {"name": "t", "version": "1"}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
     refused = httpx.post(url, json=init)
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"].startswith("Bearer")
@@ -148,7 +159,9 @@ def test_api_tokens_gate_the_url(admin: httpx.Client) -> None:
     assert [t["id"] for t in listed] == [made.json()["id"]] and token not in str(listed)
     gone = admin.delete(f"/integrated-account/acme/mcp/{body['id']}/api-tokens/{made.json()['id']}")
     assert gone.status_code == 204
-    assert httpx.post(url, json=init, headers={"authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        httpx.post(url, json=init, headers={"authorization": f"Bearer {token}"}).status_code == 401
+    )
 
 
 def test_preview_lists_exact_tools_and_exclusion_reasons(admin: httpx.Client) -> None:

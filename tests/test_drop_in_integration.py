@@ -37,13 +37,15 @@ resources:
         response: "{id: id, label: name}"
 """
 
-WIDGETS = [{"id": f"w{i}", "name": f"Widget {i}", "colour": "red" if i % 2 else "blue"} for i in range(5)]
+WIDGETS = [
+    {"id": f"w{i}", "name": f"Widget {i}", "colour": "red" if i % 2 else "blue"} for i in range(5)
+]
 
 
 class Upstream(BaseHTTPRequestHandler):
     seen: list[tuple[str, str, str | None]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         Upstream.seen.append(("GET", self.path, self.headers.get("authorization")))
         if self.path.startswith("/v1/widgets/"):
             wid = self.path.rsplit("/", 1)[1]
@@ -103,7 +105,9 @@ def yamcp_with_widgets(
     stop_yamcp(server)
 
 
-async def test_yaml_only_integration_appears_as_tools_and_forwards(yamcp_with_widgets: Yamcp) -> None:
+async def test_yaml_only_integration_appears_as_tools_and_forwards(
+    yamcp_with_widgets: Yamcp,
+) -> None:
     assert not any(Path(ROOT / "proxy").rglob("*widget*"))
     url = await yamcp_with_widgets.mint(account="shop")
     Upstream.seen.clear()
@@ -122,6 +126,10 @@ async def test_yaml_only_integration_appears_as_tools_and_forwards(yamcp_with_wi
         assert one.structured_content == {"id": "w3", "label": "Widget 3"}
         missing = await client.call_tool("get_single_widgets_widget_by_id", {"id": "nope"})
         assert missing.is_error and missing.structured_content["error"]["status"] == 404
-    assert Upstream.seen[0] == ("GET", "/v1/widgets?colour=red&per_page=2&page=1", "Bearer widget-secret")
+    assert Upstream.seen[0] == (
+        "GET",
+        "/v1/widgets?colour=red&per_page=2&page=1",
+        "Bearer widget-secret",
+    )
     assert Upstream.seen[1][1] == "/v1/widgets?per_page=2&page=2"
     assert Upstream.seen[2][1] == "/v1/widgets/w3"

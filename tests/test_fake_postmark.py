@@ -52,14 +52,17 @@ def test_tokens_are_checked_like_postmark(fake: FakePostmark, client: httpx.Clie
     wrong = client.get("/bounces", params=paging, headers={"X-Postmark-Server-Token": "nope"})
     for response in (missing, wrong):
         assert response.status_code == 401
-        assert response.json() == {"ErrorCode": 10,
-                                   "Message": "Request does not contain a valid Server token."}
+        assert response.json() == {
+            "ErrorCode": 10,
+            "Message": "Request does not contain a valid Server token.",
+        }
     # Account endpoints want the account token; the server token is not enough.
     servers = client.get("/servers", params=paging)
     assert servers.status_code == 401
     assert "Account token" in servers.json()["Message"]
-    ok = client.get("/servers", params=paging,
-                    headers={"X-Postmark-Account-Token": fake.account_token})
+    ok = client.get(
+        "/servers", params=paging, headers={"X-Postmark-Account-Token": fake.account_token}
+    )
     assert ok.status_code == 200
     assert [s["ID"] for s in ok.json()["Servers"]] == [23, 24]
     # Rejected requests are recorded too.
@@ -67,14 +70,14 @@ def test_tokens_are_checked_like_postmark(fake: FakePostmark, client: httpx.Clie
     assert fake.last("GET", "/bounces").headers["x-postmark-server-token"] == "nope"
 
 
-def test_routing_is_case_insensitive_and_errors_are_postmark_shaped(
-        client: httpx.Client) -> None:
+def test_routing_is_case_insensitive_and_errors_are_postmark_shaped(client: httpx.Client) -> None:
     assert client.get("/Templates/WELCOME").json()["TemplateId"] == 1234
     unknown = client.get("/no/such/endpoint")
     assert unknown.status_code == 404
     assert unknown.json()["ErrorCode"] == 12
-    bad_json = client.post("/email", content=b"{not json",
-                           headers={"Content-Type": "application/json"})
+    bad_json = client.post(
+        "/email", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert bad_json.status_code == 422
     assert bad_json.json()["ErrorCode"] == 402
 
@@ -82,21 +85,34 @@ def test_routing_is_case_insensitive_and_errors_are_postmark_shaped(
 def test_bounce_search_filters_and_pages(fake: FakePostmark, client: httpx.Client) -> None:
     page = {"count": 50, "offset": 0}
     assert _bounce_ids(client.get("/bounces", params={**page, "emailFilter": "JIM"})) == [
-        692560173, 692560177]
-    assert _bounce_ids(client.get("/bounces", params={
-        **page, "type": "HardBounce", "inactive": "true", "tag": "welcome"})) == [
-        692560173, 692560177]
-    assert _bounce_ids(client.get("/bounces", params={**page, "messagestream": "broadcasts"})
-                       ) == [692560175]
-    assert _bounce_ids(client.get("/bounces", params={
-        **page, "messageID": "d12c2f1c-60f3-4258-b163-d17052546ae4", "inactive": "false"})
+        692560173,
+        692560177,
+    ]
+    assert _bounce_ids(
+        client.get(
+            "/bounces", params={**page, "type": "HardBounce", "inactive": "true", "tag": "welcome"}
+        )
+    ) == [692560173, 692560177]
+    assert _bounce_ids(client.get("/bounces", params={**page, "messagestream": "broadcasts"})) == [
+        692560175
+    ]
+    assert _bounce_ids(
+        client.get(
+            "/bounces",
+            params={
+                **page,
+                "messageID": "d12c2f1c-60f3-4258-b163-d17052546ae4",
+                "inactive": "false",
+            },
+        )
     ) == [692560174]
 
     first = client.get("/bounces", params={"count": 2, "offset": 0}).json()
     second = client.get("/bounces", params={"count": 2, "offset": 2}).json()
     assert first["TotalCount"] == second["TotalCount"] == 6
     assert [b["ID"] for b in first["Bounces"] + second["Bounces"]] == list(
-        range(692560173, 692560177))
+        range(692560173, 692560177)
+    )
     assert fake.last("GET", "/bounces").query == {"count": ["2"], "offset": ["2"]}
 
     for bad in ({"offset": 0}, {"count": 501, "offset": 0}, {"count": 500, "offset": 9600}):
@@ -120,8 +136,13 @@ def test_activation_follows_can_activate(client: httpx.Client) -> None:
 
 
 def test_send_succeeds_and_fails_like_postmark(client: httpx.Client) -> None:
-    message = {"From": "sender@example.com", "To": "Receiver <receiver@example.com>",
-               "Subject": "Hi", "TextBody": "Hello", "MessageStream": "outbound"}
+    message = {
+        "From": "sender@example.com",
+        "To": "Receiver <receiver@example.com>",
+        "Subject": "Hi",
+        "TextBody": "Hello",
+        "MessageStream": "outbound",
+    }
     sent = client.post("/email", json=message)
     assert sent.status_code == 200
     body = sent.json()
@@ -142,8 +163,10 @@ def test_send_succeeds_and_fails_like_postmark(client: httpx.Client) -> None:
         assert response.status_code == 422, code
         assert response.json()["ErrorCode"] == code
     assert client.post("/email", json={**message, "From": None}).json()["ErrorCode"] == 300
-    assert "someone.inactive@example.com" in client.post(
-        "/email", json=failures[406]).json()["Message"]
+    assert (
+        "someone.inactive@example.com"
+        in client.post("/email", json=failures[406]).json()["Message"]
+    )
 
     batch = client.post("/email/batch", json=[message, failures[406]])
     assert batch.status_code == 200
@@ -154,29 +177,43 @@ def test_templates_by_alias_validate_and_send(client: httpx.Client) -> None:
     template = client.get("/templates/welcome").json()
     assert template["TemplateId"] == 1234
     assert template["LayoutTemplate"] == "basic-layout"
-    validated = client.post("/templates/validate", json={
-        k: template[k] for k in ("Subject", "HtmlBody", "TextBody")}).json()
+    validated = client.post(
+        "/templates/validate", json={k: template[k] for k in ("Subject", "HtmlBody", "TextBody")}
+    ).json()
     assert validated["AllContentIsValid"] is True
     assert validated["SuggestedTemplateModel"] == {
-        "product_name": "product_name_Value", "name": "name_Value",
-        "items": [{"title": "title_Value"}], "company": {"address": "address_Value"}}
+        "product_name": "product_name_Value",
+        "name": "name_Value",
+        "items": [{"title": "title_Value"}],
+        "company": {"address": "address_Value"},
+    }
 
-    same_as_example = client.post("/templates/validate", json={
-        "Subject": "{{MyName}}", "HtmlBody": "{{MyName}}", "TextBody": "{{MyName}}"}).json()
+    same_as_example = client.post(
+        "/templates/validate",
+        json={"Subject": "{{MyName}}", "HtmlBody": "{{MyName}}", "TextBody": "{{MyName}}"},
+    ).json()
     example = REFERENCE / "examples" / "validate_template.200_valid.json"
     if example.exists():
         assert same_as_example == json.loads(example.read_text())
-    invalid = client.post("/templates/validate", json={"HtmlBody": "<p>{{#each items}}</p>",
-                                                       "TextBody": "{{name"})
+    invalid = client.post(
+        "/templates/validate", json={"HtmlBody": "<p>{{#each items}}</p>", "TextBody": "{{name"}
+    )
     assert invalid.status_code == 200
     assert invalid.json()["AllContentIsValid"] is False
     assert invalid.json()["SuggestedTemplateModel"] is None
     assert invalid.json()["TextBody"]["ValidationErrors"][0]["CharacterPosition"] == 1
 
-    send = {"From": "sender@example.com", "To": "receiver@example.com",
-            "TemplateAlias": "welcome", "TemplateModel": {
-                "name": "Jo", "product_name": "Acme", "items": [{"title": "A"}, {"title": "B"}],
-                "company": {"address": "1 Main St"}}}
+    send = {
+        "From": "sender@example.com",
+        "To": "receiver@example.com",
+        "TemplateAlias": "welcome",
+        "TemplateModel": {
+            "name": "Jo",
+            "product_name": "Acme",
+            "items": [{"title": "A"}, {"title": "B"}],
+            "company": {"address": "1 Main St"},
+        },
+    }
     sent = client.post("/email/withTemplate", json=send).json()
     rendered = client.get(f"/messages/outbound/{sent['MessageID']}/details").json()
     assert rendered["Subject"] == "Welcome to Acme, Jo!"
@@ -187,10 +224,19 @@ def test_templates_by_alias_validate_and_send(client: httpx.Client) -> None:
 
 
 def test_status_fault_answers_once_with_given_headers(
-        fake: FakePostmark, client: httpx.Client) -> None:
-    fake.fail_next("status", path="/deliverystats", status=429, headers={
-        "X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "30",
-        "Retry-After": "30"})
+    fake: FakePostmark, client: httpx.Client
+) -> None:
+    fake.fail_next(
+        "status",
+        path="/deliverystats",
+        status=429,
+        headers={
+            "X-RateLimit-Limit": "100",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": "30",
+            "Retry-After": "30",
+        },
+    )
     assert client.get("/server").status_code == 200  # other paths are not affected
     limited = client.get("/deliverystats")
     assert limited.status_code == 429
@@ -214,8 +260,7 @@ def test_non_json_and_huge_faults(fake: FakePostmark, client: httpx.Client) -> N
     assert set(huge.json()) == {"Padding"}
 
 
-def test_truncated_fault_is_an_incomplete_read(fake: FakePostmark, client: httpx.Client
-                                               ) -> None:
+def test_truncated_fault_is_an_incomplete_read(fake: FakePostmark, client: httpx.Client) -> None:
     fake.fail_next("truncated", path="/bounces")
     with pytest.raises(httpx.RemoteProtocolError, match="complete message body"):
         client.get("/bounces", params={"count": 10, "offset": 0})
@@ -225,20 +270,28 @@ def test_truncated_fault_is_an_incomplete_read(fake: FakePostmark, client: httpx
 def test_reset_fault_is_a_read_error(fake: FakePostmark, client: httpx.Client) -> None:
     fake.fail_next("reset", method="POST")
     with pytest.raises(httpx.ReadError):
-        client.post("/email", json={"From": "sender@example.com", "To": "a@example.com",
-                                    "TextBody": "x"})
+        client.post(
+            "/email", json={"From": "sender@example.com", "To": "a@example.com", "TextBody": "x"}
+        )
     assert fake.count("POST", "/email") == 1
     assert fake.last("POST", "/email").json["To"] == "a@example.com"
     assert client.get("/server").status_code == 200
 
 
 def test_stall_fault_holds_one_request_until_released(
-        fake: FakePostmark, client: httpx.Client) -> None:
+    fake: FakePostmark, client: httpx.Client
+) -> None:
     fake.fail_next("stall", path="/server")
     results: list[int] = []
-    waiter = threading.Thread(target=lambda: results.append(
-        httpx.get(fake.url + "/server", timeout=10,
-                  headers={"X-Postmark-Server-Token": fake.server_token}).status_code))
+    waiter = threading.Thread(
+        target=lambda: results.append(
+            httpx.get(
+                fake.url + "/server",
+                timeout=10,
+                headers={"X-Postmark-Server-Token": fake.server_token},
+            ).status_code
+        )
+    )
     waiter.start()
     fake.wait_stalled()
     # The server keeps answering other requests meanwhile.
@@ -253,8 +306,11 @@ def test_stall_fault_times_out_the_client_and_stop_ends_it() -> None:
     with FakePostmark() as fake:
         fake.fail_next("stall")
         with pytest.raises(httpx.ReadTimeout):
-            httpx.get(fake.url + "/server", timeout=0.3,
-                      headers={"X-Postmark-Server-Token": fake.server_token})
+            httpx.get(
+                fake.url + "/server",
+                timeout=0.3,
+                headers={"X-Postmark-Server-Token": fake.server_token},
+            )
         fake.fail_next("stall")
         stalled = threading.Thread(target=lambda: httpx.get(fake.url + "/server", timeout=10))
         stalled.start()
@@ -266,9 +322,15 @@ def test_stall_fault_times_out_the_client_and_stop_ends_it() -> None:
 
 
 _PATH_VALUES = {
-    "bounceid": "692560173", "templateIdOrAlias": "welcome", "bulkRequestId": BULK_ID,
-    "stream_ID": "broadcasts", "id": "1234567", "triggerid": "3", "serverid": "24",
-    "domainid": "36735", "signatureid": "36501",
+    "bounceid": "692560173",
+    "templateIdOrAlias": "welcome",
+    "bulkRequestId": BULK_ID,
+    "stream_ID": "broadcasts",
+    "id": "1234567",
+    "triggerid": "3",
+    "serverid": "24",
+    "domainid": "36735",
+    "signatureid": "36501",
     "messageid": RECEIPT_MESSAGE_ID,
 }
 _PATH_OVERRIDES = {
@@ -291,9 +353,14 @@ def test_every_documented_endpoint_is_served(fake: FakePostmark) -> None:
             path = path.replace("{" + name + "}", value)
         headers = {f"X-Postmark-{token.title()}-Token": getattr(fake, f"{token}_token")}
         fake.reset()
-        response = httpx.request(method, fake.url + path, headers=headers, timeout=5,
-                                 params={"count": 10, "offset": 0} if method == "GET" else None,
-                                 json={} if method in ("POST", "PUT", "PATCH") else None)
+        response = httpx.request(
+            method,
+            fake.url + path,
+            headers=headers,
+            timeout=5,
+            params={"count": 10, "offset": 0} if method == "GET" else None,
+            json={} if method in ("POST", "PUT", "PATCH") else None,
+        )
         assert response.status_code not in (401, 404, 405, 500), (method, path, response.text)
         assert response.json() is not None
         if method == "GET":

@@ -32,7 +32,9 @@ resources:
 """
 
 
-def write(tmp_path: Path, text: str, name: str = "tiny", extra: dict[str, str] | None = None) -> Path:
+def write(
+    tmp_path: Path, text: str, name: str = "tiny", extra: dict[str, str] | None = None
+) -> Path:
     folder = tmp_path / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.yaml").write_text(textwrap.dedent(text))
@@ -57,7 +59,15 @@ def test_good_manifest_loads_into_named_tools(tmp_path: Path) -> None:
 
 
 def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
-    err = error_of(write(tmp_path, GOOD.replace("        description: One widget.", "        descripton: One widget.\n        description: x")))
+    err = error_of(
+        write(
+            tmp_path,
+            GOOD.replace(
+                "        description: One widget.",
+                "        descripton: One widget.\n        description: x",
+            ),
+        )
+    )
     assert err.file.endswith("tiny/manifest.yaml")
     assert err.path == "resources.widget.methods.get.descripton"
     assert err.reason == "unknown key"
@@ -145,4 +155,6 @@ def test_serve_refuses_to_start_on_a_broken_manifest(tmp_path: Path) -> None:
         timeout=30,
     )
     assert proc.returncode == 2
-    assert "tiny/manifest.yaml: resources.widget.methods.get.http: path parameter {wid}" in proc.stderr
+    assert (
+        "tiny/manifest.yaml: resources.widget.methods.get.http: path parameter {wid}" in proc.stderr
+    )

@@ -21,7 +21,9 @@ def post(url: str, body: bytes | str, headers: dict[str, str] | None = None) -> 
     return httpx.post(url, content=content, headers={**JSON, **(headers or {})}, timeout=10)
 
 
-def rpc(url: str, method: str, params: dict | None = None, id_: int | str | None = 1, **kw) -> httpx.Response:
+def rpc(
+    url: str, method: str, params: dict | None = None, id_: int | str | None = 1, **kw
+) -> httpx.Response:
     import json
 
     message: dict = {"jsonrpc": "2.0", "method": method}
@@ -34,8 +36,10 @@ def rpc(url: str, method: str, params: dict | None = None, id_: int | str | None
 
 def test_unknown_revoked_and_malformed_tokens_get_the_same_404(yamcp: Yamcp, url: str) -> None:
     wrong = url[:-4] + "AAAA"
-    bodies = {post(u, '{"jsonrpc":"2.0","id":1,"method":"ping"}').content
-              for u in (wrong, f"{yamcp.base}/mcp/x", f"{yamcp.base}/mcp/{'a' * 300}")}
+    bodies = {
+        post(u, '{"jsonrpc":"2.0","id":1,"method":"ping"}').content
+        for u in (wrong, f"{yamcp.base}/mcp/x", f"{yamcp.base}/mcp/{'a' * 300}")
+    }
     assert len(bodies) == 1
     assert post(wrong, "{}").status_code == 404
 
@@ -51,7 +55,7 @@ def test_parse_error_is_400_with_32700(url: str, schema_checker: SchemaChecker) 
     response = post(url, "{not json")
     assert response.status_code == 400
     body = response.json()
-    assert body["error"]["code"] == -32700 and body["id"] is None
+    assert body["error"]["code"] == -32700 and "id" not in body
     schema_checker.check("", body)
 
 
@@ -67,7 +71,9 @@ def test_parse_error_is_400_with_32700(url: str, schema_checker: SchemaChecker) 
         '"just a string"',
     ],
 )
-def test_invalid_requests_are_400_with_32600(url: str, body: str, schema_checker: SchemaChecker) -> None:
+def test_invalid_requests_are_400_with_32600(
+    url: str, body: str, schema_checker: SchemaChecker
+) -> None:
     response = post(url, body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == -32600
@@ -98,10 +104,23 @@ def test_modern_discover_probe_gets_a_legacy_error_so_clients_fall_back(url: str
     assert body["error"]["code"] not in (-32020, -32021, -32022)
 
 
-def test_initialize_counter_offers_latest_for_unknown_versions(url: str, schema_checker: SchemaChecker) -> None:
-    for asked, got in (("2025-03-26", "2025-03-26"), ("2025-06-18", "2025-06-18"), ("1999-01-01", "2025-11-25")):
-        response = rpc(url, "initialize", {"protocolVersion": asked, "capabilities": {},
-                                           "clientInfo": {"name": "t", "version": "1"}})
+def test_initialize_counter_offers_latest_for_unknown_versions(
+    url: str, schema_checker: SchemaChecker
+) -> None:
+    for asked, got in (
+        ("2025-03-26", "2025-03-26"),
+        ("2025-06-18", "2025-06-18"),
+        ("1999-01-01", "2025-11-25"),
+    ):
+        response = rpc(
+            url,
+            "initialize",
+            {
+                "protocolVersion": asked,
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        )
         assert response.json()["result"]["protocolVersion"] == got
         schema_checker.check("initialize", response.json())
     assert "mcp-session-id" not in response.headers
@@ -141,7 +160,12 @@ def test_foreign_host_is_refused(url: str) -> None:
 
 
 def test_oversized_body_is_413(url: str) -> None:
-    response = post(url, b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * (5 * 1024 * 1024) + b'"}}')
+    response = post(
+        url,
+        b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"'
+        + b"a" * (5 * 1024 * 1024)
+        + b'"}}',
+    )
     assert response.status_code == 413
     assert "larger than" in response.json()["error"]["message"]
 

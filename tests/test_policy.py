@@ -146,13 +146,16 @@ def test_constraints_enum_pattern_split_and_nested() -> None:
 
 
 def test_required_constraint_refuses_a_missing_argument() -> None:
-    rules = compile_rules({"*": {"MessageStream": {"enum": ["outbound"], "required": True}}}, "g", "g")
+    rules = compile_rules(
+        {"*": {"MessageStream": {"enum": ["outbound"], "required": True}}}, "g", "g"
+    )
     assert check_arguments(rules, {}) == ["g: MessageStream is required"]
 
 
 def test_rules_for_matches_globs_and_puts_guardrails_first() -> None:
     policies = PolicySet(
-        guardrails=Guardrails(), guardrail_rules=compile_rules({"create_*": {"To": {"required": True}}}, "guardrails", "g")
+        guardrails=Guardrails(),
+        guardrail_rules=compile_rules({"create_*": {"To": {"required": True}}}, "guardrails", "g"),
     )
     config = ServerConfig(constraints={"create_a_postmark_email": {"Tag": {"enum": ["a"]}}})
     effective = policies.effective(config, record(config))
@@ -227,15 +230,24 @@ def test_plan_shows_constraints_and_guardrail_removals(tmp_path: Path) -> None:
 
 def test_lint_fails_with_file_and_reason(tmp_path: Path) -> None:
     ok = subprocess.run(
-        [sys.executable, "-m", "proxy.cli", "lint"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "proxy.cli", "lint"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "YAMCP_ACCOUNTS_FILE": "/nonexistent"},
     )
     assert ok.returncode == 0, ok.stderr
     (tmp_path / "bad.yaml").write_text("tags: [x]\nsurprise: 1\n")
     bad = subprocess.run(
-        [sys.executable, "-m", "proxy.cli", "lint"], cwd=ROOT, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "YAMCP_POLICIES_DIR": str(tmp_path),
-             "YAMCP_ACCOUNTS_FILE": "/nonexistent"},
+        [sys.executable, "-m", "proxy.cli", "lint"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "YAMCP_POLICIES_DIR": str(tmp_path),
+            "YAMCP_ACCOUNTS_FILE": "/nonexistent",
+        },
     )
     assert bad.returncode == 2
     assert "bad.yaml: surprise: unknown key" in bad.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -38,21 +39,28 @@ async def test_constraint_breach_is_a_tool_error_naming_the_rule_and_sends_nothi
             "create_a_postmark_email", SEND | {"MessageStream": "broadcasts"}
         )
         assert wrong_stream.is_error
-        assert "MessageStream 'broadcasts' is not one of ['outbound']" in wrong_stream.content[0].text
+        assert (
+            "MessageStream 'broadcasts' is not one of ['outbound']" in wrong_stream.content[0].text
+        )
         assert "transactional-sender" in wrong_stream.content[0].text
         wrong_domain = await client.call_tool(
             "create_a_postmark_email", SEND | {"To": "a@example.com, b@elsewhere.org"}
         )
         assert wrong_domain.is_error and "b@elsewhere.org" in wrong_domain.content[0].text
         assert postmark.requests == []
-        allowed = await client.call_tool("create_a_postmark_email", SEND | {"MessageStream": "outbound"})
+        allowed = await client.call_tool(
+            "create_a_postmark_email", SEND | {"MessageStream": "outbound"}
+        )
         assert not allowed.is_error, allowed.content[0].text
     assert [r.path for r in postmark.requests] == ["/email"]
 
 
 async def test_inline_constraints_on_a_server(yamcp: Yamcp, postmark: FakePostmark) -> None:
     url = await yamcp.mint(
-        config={"tags": ["sending"], "constraints": {"create_a_postmark_email": {"Tag": {"enum": ["receipts"]}}}}
+        config={
+            "tags": ["sending"],
+            "constraints": {"create_a_postmark_email": {"Tag": {"enum": ["receipts"]}}},
+        }
     )
     async with mcp_client(url) as client:
         refused = await client.call_tool("create_a_postmark_email", SEND | {"Tag": "promo"})
@@ -61,9 +69,10 @@ async def test_inline_constraints_on_a_server(yamcp: Yamcp, postmark: FakePostma
 
 
 async def test_api_token_required_for_every_method(yamcp: Yamcp) -> None:
-    url = await yamcp.mint(require_api_token_auth=True)
-    server_id = yamcp.cli("servers", "list", "--json").stdout
-    record = next(s for s in __import__("json").loads(server_id) if s["require_api_token_auth"])
+    record = json.loads(
+        yamcp.cli("mint", "--account", "acme", "--json", "--require-api-token-auth").stdout
+    )
+    url = record["url"]
     with pytest.raises(Exception):  # noqa: B017 - the SDK surfaces the 401 as its own error type
         async with mcp_client(url) as client:
             await client.list_tools()
@@ -97,7 +106,7 @@ async def test_expired_server_is_404_like_unknown(yamcp: Yamcp) -> None:
 
 async def test_revoked_server_is_404(yamcp: Yamcp) -> None:
     out = yamcp.cli("mint", "--account", "acme", "--json").stdout
-    created = __import__("json").loads(out)
+    created = json.loads(out)
     async with mcp_client(created["url"]) as client:
         await client.list_tools()
     assert yamcp.cli("servers", "revoke", created["id"]).returncode == 0

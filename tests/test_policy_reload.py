@@ -15,7 +15,9 @@ from tests.fake_postmark import FakePostmark
 
 
 @pytest.fixture(scope="module")
-def reloadable(fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Yamcp]:
+def reloadable(
+    fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Yamcp]:
     workdir = tmp_path_factory.mktemp("reload")
     write_workdir(workdir, fake_postmark.url)
     shutil.copytree(ROOT / "policies", workdir / "policies")
@@ -33,7 +35,9 @@ async def names(url: str) -> set[str]:
 async def test_sighup_reloads_named_policies(reloadable: Yamcp) -> None:
     url = await reloadable.mint(config={"policy": "agent"})
     assert "list_all_postmark_templates" not in await names(url)
-    (reloadable.workdir / "policies" / "agent.yaml").write_text("methods: [read]\ntags: [templates]\n")
+    (reloadable.workdir / "policies" / "agent.yaml").write_text(
+        "methods: [read]\ntags: [templates]\n"
+    )
     reloadable.proc.send_signal(signal.SIGHUP)
     for _ in range(50):
         if "list_all_postmark_templates" in await names(url):
@@ -44,10 +48,14 @@ async def test_sighup_reloads_named_policies(reloadable: Yamcp) -> None:
     assert "list_all_postmark_bounces" not in current
 
 
-async def test_reload_endpoint_and_no_dropped_requests(reloadable: Yamcp, postmark: FakePostmark) -> None:
+async def test_reload_endpoint_and_no_dropped_requests(
+    reloadable: Yamcp, postmark: FakePostmark
+) -> None:
     admin = reloadable.cli("admin-token", "create").stdout.strip()
     url = await reloadable.mint(config={"policy": "agent"})
-    (reloadable.workdir / "policies" / "agent.yaml").write_text("methods: [read]\ntags: [bounces]\n")
+    (reloadable.workdir / "policies" / "agent.yaml").write_text(
+        "methods: [read]\ntags: [bounces]\n"
+    )
 
     async def ping(client: httpx.AsyncClient) -> int:
         response = await client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -73,4 +81,6 @@ async def test_broken_policy_file_keeps_the_running_policies(reloadable: Yamcp) 
     await asyncio.sleep(0.3)
     assert await names(url) == before
     assert "policies not reloaded" in reloadable.log()
-    (reloadable.workdir / "policies" / "agent.yaml").write_text("methods: [read]\ntags: [bounces]\n")
+    (reloadable.workdir / "policies" / "agent.yaml").write_text(
+        "methods: [read]\ntags: [bounces]\n"
+    )

@@ -34,6 +34,15 @@ class ServerConfig(BaseModel):
         default_factory=dict, description="Per tool (glob), per argument: enum or pattern."
     )
 
+    def public(self) -> dict[str, Any]:
+        """The config as the admin API shows it: `{methods, tags}`, plus what is set."""
+        data: dict[str, Any] = {"methods": self.methods, "tags": self.tags}
+        if self.policy is not None:
+            data["policy"] = self.policy
+        if self.constraints:
+            data["constraints"] = self.constraints
+        return data
+
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
