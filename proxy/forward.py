@@ -17,10 +17,13 @@ import orjson
 
 from .accounts import Account
 from .errors import HookRefused, ToolArgumentError
+from .hooks import HookContext, TTLCache
 from .paging import decode_cursor, page_result, upstream_params
 from .ratelimit import normalise
 from .registry import Integration
 from .tools import Tool
+
+_CACHE = TTLCache()
 
 
 @dataclass(slots=True)
@@ -138,8 +141,10 @@ async def forward(
     arguments: dict[str, Any],
     *,
     max_body_bytes: int,
+    cache: TTLCache | None = None,
+    run_hooks: bool = True,
 ) -> CallOutcome:
-    """Validate, send once, and map. Never raises for anything the upstream does."""
+    """Validate, check, send once, and map. Never raises for anything the upstream does."""
     problems = tool.validate(arguments)
     if problems:
         message = f"Invalid arguments for {tool.name}:\n- " + "\n- ".join(problems)
@@ -153,8 +158,11 @@ async def forward(
             cursor = arguments.get("next_cursor")
             offset = decode_cursor(cursor) if cursor else 0
             paging_params = upstream_params(tool.paging, limit, offset)
-        if tool.hook is not None:
-            await tool.hook(arguments)
+        ctx = None
+        if run_hooks and (tool.checks or tool.transform):
+            ctx = HookContext(client, integration, account, cache or _CACHE, max_body_bytes)
+            for check in tool.checks:
+                await check(ctx, arguments)
         request = build_request(integration, account, tool, arguments, paging_params)
     except ToolArgumentError as exc:
         return error_outcome("invalid_arguments", str(exc))
@@ -190,6 +198,12 @@ async def forward(
         outcome = _upstream_error(integration, status, raw, rate)
     else:
         outcome = _success(integration, tool, raw, response, limit, offset)
+        if ctx is not None and tool.transform is not None and outcome.outcome == "ok":
+            try:
+                shaped = await tool.transform(ctx, arguments, outcome.result["structuredContent"])
+                outcome = CallOutcome(tool_result(shaped), "ok")
+            except HookRefused as exc:
+                outcome = error_outcome("refused", str(exc))
     outcome.upstream_status = status
     outcome.headers = rate
     outcome.upstream_seconds = elapsed

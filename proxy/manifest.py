@@ -108,7 +108,16 @@ class Method(_Strict):
     text: str | None = Field(
         None, description="JMESPath to a string returned as raw text instead of JSON."
     )
-    hook: str | None = Field(None, description="Function in the integration's hooks module.")
+    checks: list[str] = Field(
+        default_factory=list,
+        description="Functions in the integration's hooks module that may refuse a call "
+        "before it is sent: async (ctx, arguments) -> None, raising HookRefused.",
+    )
+    transform: str | None = Field(
+        None,
+        description="A hooks function that reshapes a successful result: "
+        "async (ctx, arguments, result) -> result.",
+    )
 
     @field_validator("http")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,12 @@ def _load_hooks(loaded: LoadedManifest) -> ModuleType | None:
     spec = importlib.util.spec_from_file_location(f"yamcp_hooks_{m.name}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[spec.name] = module  # dataclasses and pickling look the module up here
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[spec.name]
+        raise ConfigError(str(path), "", f"hooks failed to import: {exc!r}") from exc
     return module
 
 
@@ -260,11 +266,14 @@ def _compile_method(
     if credential not in m.credentials:
         raise ConfigError(file, f"{where}.credential", f"no credential profile {credential!r}")
 
-    hook = None
-    if method.hook is not None:
-        hook = getattr(hooks, method.hook, None) if hooks else None
-        if not callable(hook):
-            raise ConfigError(file, f"{where}.hook", f"no function {method.hook!r} in the hooks")
+    def hook(fn_name: str, key: str) -> Any:
+        fn = getattr(hooks, fn_name, None) if hooks else None
+        if not callable(fn):
+            raise ConfigError(file, f"{where}.{key}", f"no function {fn_name!r} in the hooks")
+        return fn
+
+    checks = tuple(hook(name, f"checks.{i}") for i, name in enumerate(method.checks))
+    transform = hook(method.transform, "transform") if method.transform else None
 
     access = method.access or ("read" if kind in ("list", "get") else "write")
     title = method.title or f"{_VERBS[kind]} {m.title} {(plural if kind == 'list' else resource)}"
@@ -297,7 +306,8 @@ def _compile_method(
         response=_compile(method.response, file, f"{where}.response"),
         text=_compile(method.text, file, f"{where}.text"),
         paging=paging,
-        hook=hook,
+        checks=checks,
+        transform=transform,
         definition=definition(name, title, method.description.strip(), schema, notes),
     )
 

@@ -54,7 +54,8 @@ class Tool:
     response: ParsedResult | None
     text: ParsedResult | None
     paging: Paging | None
-    hook: Callable[..., Any] | None
+    checks: tuple[Callable[..., Any], ...]
+    transform: Callable[..., Any] | None
     definition: dict[str, Any] = field(repr=False)
 
     @property

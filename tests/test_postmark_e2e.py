@@ -231,19 +231,15 @@ async def test_upstream_422_is_a_tool_error_with_code_and_message(
     async with mcp_client(url) as client:
         result = await client.call_tool(
             "create_a_postmark_email",
-            {
-                "From": "sender@example.com",
-                "To": "a@example.com",
-                "TextBody": "x",
-                "MessageStream": "no-such-stream",
-            },
+            {"From": "sender@example.com", "To": "inactive@example.com", "TextBody": "x"},
         )
     assert result.is_error
     error = result.structured_content["error"]
     assert error["status"] == 422
-    assert error["code"] == 1235
-    assert error["upstream_message"]
-    assert "HTTP 422 (ErrorCode 1235)" in result.content[0].text
+    assert error["code"] == 406
+    assert "inactive" in error["upstream_message"]
+    assert "HTTP 422 (ErrorCode 406)" in result.content[0].text
+    assert postmark.count("POST", "/email") == 1
 
 
 async def test_path_parameters_are_percent_encoded(url: str, postmark: FakePostmark) -> None:

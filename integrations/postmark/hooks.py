@@ -1,0 +1,253 @@
+"""Postmark checks a manifest cannot declare: stream types and template models.
+
+Named by `checks:` and `transform:` in the manifest; the engine calls them with a
+context that can run this integration's own read tools (results cached briefly).
+
+* A transactional send tool refuses a stream that is not Transactional (Broadcasts
+  mail belongs on the bulk API), looked up once a minute per account.
+* A templated send refuses a TemplateModel that lacks a variable its template (or the
+  template's layout) uses: Postmark would render it as an empty string and send.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.errors import HookRefused
+from proxy.hooks import HookContext, LookupFailed
+
+LOOKUP_TTL = 60.0
+
+# {{name}}, {{{raw}}}, {{#each items}}, {{#section}}, {{^inverted}}, {{/end}}, {{! comment }}
+_TOKEN = re.compile(r"\{\{(\{?)\s*([#^/!>&]?)\s*(.*?)\s*\}?\}\}", re.S)
+
+
+# --- message streams -----------------------------------------------------------------
+
+
+async def _stream_type(ctx: HookContext, stream: str) -> str:
+    async def load() -> str:
+        try:
+            found = await ctx.call("get_single_postmark_message_stream_by_id", {"id": stream})
+        except LookupFailed as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                raise HookRefused(
+                    f"There is no message stream {stream!r} on this server; "
+                    "list_all_postmark_message_streams shows the streams. Nothing was sent."
+                ) from None
+            raise HookRefused(
+                f"Could not check message stream {stream!r} ({exc}); nothing was sent."
+            ) from None
+        return str(found.get("MessageStreamType", ""))
+
+    return await ctx.cached(("stream", stream), LOOKUP_TTL, load)
+
+
+def _messages(arguments: dict[str, Any]) -> list[dict[str, Any]]:
+    """The single message, or every message of a batch."""
+    batch = arguments.get("Messages")
+    return batch if isinstance(batch, list) else [arguments]
+
+
+async def check_transactional_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
+    """Transactional tools send on Transactional streams only."""
+    streams = {m.get("MessageStream") or "outbound" for m in _messages(arguments)}
+    for stream in sorted(streams):
+        kind = await _stream_type(ctx, stream)
+        if kind != "Transactional":
+            raise HookRefused(
+                f"MessageStream {stream!r} is a {kind or 'non-transactional'} stream; this tool "
+                "sends transactional mail and needs a Transactional stream (usually "
+                '"outbound"). Broadcasts go through create_a_postmark_bulk_email. '
+                "Nothing was sent."
+            )
+
+
+# --- template models ---------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    """A variable a template uses: a value, an object of fields, a list, or a section."""
+
+    kind: str = "value"  # value | object | array | section
+    children: dict[str, Node] = field(default_factory=dict)
+
+    def child(self, name: str, kind: str) -> Node:
+        node = self.children.get(name)
+        if node is None:
+            node = self.children[name] = Node(kind)
+        elif kind != "value" and node.kind == "value":
+            node.kind = kind  # used as {{a}} and as {{a.b}}: it is an object
+        return node
+
+
+def template_variables(*texts: str | None) -> Node:
+    """Every variable Postmark's Mustachio syntax would look up in these texts."""
+    root = Node("object")
+    for text in texts:
+        if text:
+            _walk(text, root)
+    return root
+
+
+def _walk(text: str, root: Node) -> None:
+    scopes: list[Node | None] = [root]  # None: inside an inverted section, nothing required
+    for match in _TOKEN.finditer(text):
+        _, sigil, name = match.groups()
+        if sigil in ("!", ">"):
+            continue
+        if sigil == "/":
+            if len(scopes) > 1:
+                scopes.pop()
+            continue
+        scope = scopes[-1]
+        if sigil == "^":
+            scopes.append(None)
+            continue
+        if sigil == "#":
+            each = name.startswith("each ")
+            path = name[5:].strip() if each else name
+            target = _resolve(scope, path, "array" if each else "section", scopes)
+            scopes.append(target)
+            continue
+        _resolve(scope, name, "value", scopes)
+
+
+def _resolve(scope: Node | None, path: str, kind: str, scopes: list[Node | None]) -> Node | None:
+    if scope is None or not path or path in (".", "this") or path.startswith("@"):
+        return None
+    depth = len(scopes) - 1
+    while path.startswith("../"):
+        path, depth = path[3:], max(depth - 1, 0)
+        scope = scopes[depth]
+        if scope is None:
+            return None
+    parts = [p for p in path.split(".") if p]
+    if parts and parts[0] == "this":
+        parts = parts[1:]
+    node = scope
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        node = node.child(part, kind if last else "object")
+    return node if parts else None
+
+
+def missing_variables(tree: Node, model: Any, prefix: str = "") -> list[str]:
+    """Paths the template uses that the model does not provide."""
+    missing: list[str] = []
+    for name, node in tree.children.items():
+        path = f"{prefix}{name}"
+        value = model.get(name) if isinstance(model, dict) else None
+        present = isinstance(model, dict) and name in model
+        if node.kind == "section":
+            # {{#x}} renders only when x is truthy: its content is needed only then.
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    missing += missing_variables(node, item, f"{path}[{i}].")
+            elif isinstance(value, dict):
+                missing += missing_variables(node, value, f"{path}.")
+            continue
+        if not present:
+            missing.append(path + ("[]" if node.kind == "array" else ""))
+        elif node.kind == "object":
+            missing += missing_variables(node, value, f"{path}.")
+        elif node.kind == "array" and isinstance(value, list):
+            for i, item in enumerate(value):
+                missing += missing_variables(node, item, f"{path}[{i}].")
+    return missing
+
+
+def suggested_model(tree: Node) -> dict[str, Any]:
+    """A TemplateModel skeleton, shaped like Postmark's own SuggestedTemplateModel."""
+    out: dict[str, Any] = {}
+    for name, node in tree.children.items():
+        if node.kind == "value":
+            out[name] = f"{name}_Value"
+        elif node.kind == "array":
+            out[name] = [suggested_model(node)]
+        else:
+            out[name] = suggested_model(node)
+    return out
+
+
+def required_paths(tree: Node, prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    for name, node in tree.children.items():
+        if node.kind == "section":
+            continue
+        if node.kind == "value":
+            paths.append(f"{prefix}{name}")
+        elif node.kind == "array":
+            inner = required_paths(node, f"{prefix}{name}[].")
+            paths += inner or [f"{prefix}{name}[]"]
+        else:
+            paths += required_paths(node, f"{prefix}{name}.")
+    return paths
+
+
+async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
+    async def load() -> dict[str, Any]:
+        try:
+            return await ctx.call("get_single_postmark_template_by_id", {"id": id_or_alias})
+        except LookupFailed as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                raise HookRefused(
+                    f"There is no template {id_or_alias!r} on this server; "
+                    "list_all_postmark_templates shows them. Nothing was sent."
+                ) from None
+            raise HookRefused(
+                f"Could not look up template {id_or_alias!r} ({exc}); nothing was sent."
+            ) from None
+
+    return await ctx.cached(("template", id_or_alias), LOOKUP_TTL, load)
+
+
+async def _variables(
+    ctx: HookContext, id_or_alias: str, template: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], Node]:
+    """A template and the variables it and its layout use."""
+    template = template or await _template(ctx, id_or_alias)
+    texts = [template.get("Subject"), template.get("HtmlBody"), template.get("TextBody")]
+    layout = template.get("LayoutTemplate")
+    if layout:
+        outer = await _template(ctx, str(layout))
+        texts += [outer.get("HtmlBody"), outer.get("TextBody")]
+    return template, template_variables(*texts)
+
+
+async def check_template_model(ctx: HookContext, arguments: dict[str, Any]) -> None:
+    """Refuse a templated send whose TemplateModel lacks a variable the template uses."""
+    problems = []
+    for index, message in enumerate(_messages(arguments)):
+        ref = message.get("TemplateId", message.get("TemplateAlias"))
+        if ref is None:
+            continue  # the argument schema already said it is required
+        _, tree = await _variables(ctx, str(ref))
+        missing = missing_variables(tree, message.get("TemplateModel") or {})
+        if missing:
+            where = f"Messages[{index}]: " if "Messages" in arguments else ""
+            problems.append(f"{where}template {ref!r} uses {', '.join(missing)}")
+    if problems:
+        raise HookRefused(
+            "TemplateModel is missing variables the template uses (Postmark would send them "
+            "blank). Nothing was sent.\n- " + "\n- ".join(problems) + "\n"
+            "get_single_postmark_template_model_by_id shows the model a template expects."
+        )
+
+
+async def template_model(
+    ctx: HookContext, arguments: dict[str, Any], result: dict[str, Any]
+) -> dict[str, Any]:
+    """The model a template expects: a skeleton to fill in and the required paths."""
+    _, tree = await _variables(ctx, str(arguments["id"]), result)
+    return {
+        "TemplateId": result.get("TemplateId"),
+        "Alias": result.get("Alias"),
+        "Name": result.get("Name"),
+        "LayoutTemplate": result.get("LayoutTemplate"),
+        "TemplateModel": suggested_model(tree),
+        "RequiredVariables": required_paths(tree),
+    }

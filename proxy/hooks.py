@@ -1,0 +1,99 @@
+"""What an integration's hooks get: a way to ask the upstream, and a short-lived cache.
+
+Hooks exist for the few checks a manifest cannot declare (Postmark's template models,
+stream types). They run before a call is sent and may refuse it with `HookRefused`;
+a `transform` may reshape a successful result. They never see other accounts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .errors import HookRefused
+
+if TYPE_CHECKING:
+    from .accounts import Account
+    from .registry import Integration
+
+
+class TTLCache:
+    """A small bounded cache of lookups, keyed per account so none leak across."""
+
+    def __init__(self, max_items: int = 4096) -> None:
+        self._items: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+        self._max = max_items
+
+    def get(self, key: tuple) -> Any:
+        hit = self._items.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: tuple, value: Any, ttl: float) -> None:
+        self._items[key] = (time.monotonic() + ttl, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)
+
+
+class HookContext:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        integration: Integration,
+        account: Account,
+        cache: TTLCache,
+        max_body_bytes: int,
+    ) -> None:
+        self.integration = integration
+        self.account_id = account.id
+        self._client = client
+        self._account = account
+        self._cache = cache
+        self._max_body_bytes = max_body_bytes
+
+    async def call(self, tool_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Run another tool of this integration for this account; its structured result.
+
+        Raises HookRefused when the lookup fails, so a check fails closed.
+        """
+        from .forward import forward
+
+        tool = self.integration.tools[tool_name]
+        outcome = await forward(
+            self._client,
+            self.integration,
+            self._account,
+            tool,
+            arguments,
+            max_body_bytes=self._max_body_bytes,
+            run_hooks=False,
+        )
+        if outcome.result["isError"]:
+            error = outcome.result["structuredContent"].get("error", {})
+            raise LookupFailed(error.get("message", "lookup failed"), error.get("status"))
+        return outcome.result["structuredContent"]
+
+    async def cached(
+        self, key: tuple, ttl: float, load: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """`load()` once per `ttl` seconds per account and key."""
+        full = (self.integration.name, self.account_id, *key)
+        value = self._cache.get(full)
+        if value is None:
+            value = await load()
+            self._cache.put(full, value, ttl)
+        return value
+
+
+class LookupFailed(HookRefused):
+    """A hook's own upstream lookup failed; `status` is the upstream's, if it answered."""
+
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.status = status
