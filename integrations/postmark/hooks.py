@@ -151,7 +151,11 @@ def missing_variables(tree: Node, model: Any, prefix: str = "") -> list[str]:
                 missing += missing_variables(node, value, f"{path}.")
             continue
         if not present:
-            missing.append(path + ("[]" if node.kind == "array" else ""))
+            if node.kind == "value":
+                missing.append(path)
+            else:  # name every leaf the template reads under it
+                sub = Node("object", {name: node})
+                missing += required_paths(sub, prefix)
         elif node.kind == "object":
             missing += missing_variables(node, value, f"{path}.")
         elif node.kind == "array" and isinstance(value, list):

@@ -1,0 +1,210 @@
+"""Postmark checks that need a lookup: stream isolation and template models, and paging limits."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proxy.paging import encode_cursor
+from proxy.registry import load_registry
+from tests.conftest import Yamcp, mcp_client
+from tests.fake_postmark import FakePostmark
+
+WELCOME_MODEL = {
+    "name": "Ann",
+    "product_name": "Acme",
+    "items": [{"title": "Widget"}],
+    "company": {"address": "1 Road"},
+}
+ROOT = Path(__file__).resolve().parent.parent
+SEND = {"From": "sender@example.com", "To": "customer@example.com"}
+
+
+@pytest.fixture
+async def url(yamcp: Yamcp) -> str:
+    return await yamcp.mint()
+
+
+def posts(postmark: FakePostmark) -> list[str]:
+    return [r.path for r in postmark.requests if r.method == "POST"]
+
+
+async def test_transactional_tool_refuses_a_broadcast_stream(
+    url: str, postmark: FakePostmark
+) -> None:
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": "broadcasts"}
+        )
+    assert result.is_error
+    text = result.content[0].text
+    assert "'broadcasts' is a Broadcasts stream" in text and "Nothing was sent" in text
+    assert result.structured_content["error"]["type"] == "refused"
+    assert posts(postmark) == []
+    assert postmark.last("GET").path == "/message-streams/broadcasts"
+
+
+async def test_batch_refuses_when_any_message_uses_a_broadcast_stream(
+    url: str, postmark: FakePostmark
+) -> None:
+    messages = [
+        SEND | {"TextBody": "a", "MessageStream": "outbound"},
+        SEND | {"TextBody": "b", "MessageStream": "broadcasts"},
+    ]
+    async with mcp_client(url) as client:
+        result = await client.call_tool("create_a_postmark_email_batch", {"Messages": messages})
+    assert result.is_error and "broadcasts" in result.content[0].text
+    assert posts(postmark) == []
+
+
+async def test_unknown_stream_is_refused_with_a_pointer(url: str, postmark: FakePostmark) -> None:
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": "nope"}
+        )
+    assert result.is_error and "list_all_postmark_message_streams" in result.content[0].text
+    assert posts(postmark) == []
+
+
+async def test_stream_lookup_is_cached_per_account(url: str, postmark: FakePostmark) -> None:
+    async with mcp_client(url) as client:
+        for _ in range(3):
+            result = await client.call_tool(
+                "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": "outbound"}
+            )
+            assert not result.is_error, result.content[0].text
+    assert postmark.count("GET", "/message-streams/outbound") <= 1
+    assert postmark.count("POST", "/email") == 3
+
+
+async def test_templated_send_refuses_a_model_missing_variables(
+    url: str, postmark: FakePostmark
+) -> None:
+    model = {"name": "Ann", "items": [{"title": "a"}, {}]}
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": "welcome", "TemplateModel": model},
+        )
+    assert result.is_error
+    text = result.content[0].text
+    for path in ("product_name", "items[1].title", "company.address"):
+        assert path in text
+    assert "Nothing was sent" in text
+    assert posts(postmark) == []
+
+
+async def test_templated_send_with_a_full_model_and_extra_keys_goes_through(
+    url: str, postmark: FakePostmark
+) -> None:
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateId": 1234, "TemplateModel": WELCOME_MODEL | {"extra": 1}},
+        )
+    assert not result.is_error, result.content[0].text
+    assert postmark.last("POST", "/email/withTemplate").json["TemplateModel"]["extra"] == 1
+
+
+async def test_templated_batch_names_the_message_that_is_short(
+    url: str, postmark: FakePostmark
+) -> None:
+    messages = [
+        SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL},
+        SEND | {"TemplateAlias": "password-reset", "TemplateModel": {"name": "Bo"}},
+    ]
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email_batch", {"Messages": messages}
+        )
+    assert result.is_error
+    assert "Messages[1]: template 'password-reset' uses" in result.content[0].text
+    assert "action_url" in result.content[0].text
+    assert posts(postmark) == []
+
+
+async def test_unknown_template_is_refused_before_sending(url: str, postmark: FakePostmark) -> None:
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": "no-such", "TemplateModel": {}},
+        )
+    assert result.is_error and "no template 'no-such'" in result.content[0].text
+    assert posts(postmark) == []
+
+
+async def test_template_model_tool_shows_what_a_template_expects(url: str) -> None:
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "get_single_postmark_template_model_by_id", {"id": "welcome"}
+        )
+    assert not result.is_error, result.content[0].text
+    model = result.structured_content
+    assert model["Alias"] == "welcome"
+    assert model["TemplateModel"]["items"] == [{"title": "title_Value"}]
+    assert model["TemplateModel"]["company"] == {"address": "address_Value"}
+    assert {"name", "product_name", "items[].title", "company.address"} <= set(
+        model["RequiredVariables"]
+    )
+
+
+async def test_paging_limits_are_tool_errors_not_upstream_422s(
+    url: str, postmark: FakePostmark
+) -> None:
+    async with mcp_client(url) as client:
+        too_many = await client.call_tool("list_all_postmark_bounces", {"limit": 501})
+        assert too_many.is_error and "limit" in too_many.content[0].text
+        deep = await client.call_tool(
+            "list_all_postmark_bounces", {"limit": 500, "next_cursor": encode_cursor(9600)}
+        )
+        assert deep.is_error and "10000" in deep.content[0].text
+        bogus = await client.call_tool("list_all_postmark_bounces", {"next_cursor": "%%%"})
+        assert bogus.is_error and "next_cursor" in bogus.content[0].text
+    assert postmark.requests == []
+
+
+def _hooks() -> Any:
+    """The Postmark hooks module, as the registry loads it."""
+    load_registry([ROOT / "integrations"])
+    return sys.modules["yamcp_hooks_postmark"]
+
+
+@pytest.mark.parametrize(
+    ("text", "required"),
+    [
+        ("Hi {{name}}", ["name"]),
+        ("{{{ raw_html }}} {{ spaced }}", ["raw_html", "spaced"]),
+        ("{{user.first}} {{user.last}}", ["user.first", "user.last"]),
+        ("{{#each items}}{{title}} {{price}}{{/each}}", ["items[].title", "items[].price"]),
+        ("{{#each items}}{{../currency}}{{/each}}", ["items[]", "currency"]),
+        ("{{#promo}}{{code}}{{/promo}}", []),  # a section renders only if present
+        ("{{^vip}}{{upsell}}{{/vip}}", []),  # an inverted section needs nothing
+        ("{{! note }}{{> partial}}{{{@content}}}{{this}}", []),
+    ],
+)
+def test_mustachio_variables(text: str, required: list[str]) -> None:
+    hooks = _hooks()
+    assert sorted(hooks.required_paths(hooks.template_variables(text))) == sorted(required)
+
+
+def test_section_content_is_required_only_when_the_section_is_given() -> None:
+    hooks = _hooks()
+    tree = hooks.template_variables("{{#promo}}{{code}}{{/promo}}")
+    assert hooks.missing_variables(tree, {}) == []
+    assert hooks.missing_variables(tree, {"promo": {}}) == ["promo.code"]
+    assert hooks.missing_variables(tree, {"promo": [{"code": 1}, {}]}) == ["promo[1].code"]
+
+
+async def test_server_tools_withhold_postmark_api_tokens(yamcp: Yamcp, postmark: FakePostmark) -> None:
+    # A model holding a server token could call Postmark around every policy.
+    url = await yamcp.mint()
+    async with mcp_client(url) as client:
+        result = await client.call_tool("get_single_postmark_current_server_by_id", {})
+    assert not result.is_error
+    assert result.structured_content["ApiTokens"] is None
+    assert result.structured_content["Name"]
+    raw = postmark.last("GET", "/server")
+    assert raw.path == "/server"
