@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 
 from .settings import Settings
+from .transport import AiohttpTransport
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
@@ -25,9 +26,7 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
         keepalive_expiry=30.0,
     )
     if settings.upstream_transport == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits, trust_env=False)
+        transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits)
     else:
         transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     return httpx.AsyncClient(
