@@ -281,15 +281,14 @@ def _success(
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        if "json" in response.headers.get("content-type", ""):
-            return error_outcome(
-                "upstream_error",
-                f"{integration.title} answered HTTP {response.status_code} with a body that "
-                "is not valid JSON (truncated or corrupt); the request may have taken effect.",
-                status=response.status_code,
-            )
-        text = raw.decode("utf-8", "replace")
-        return CallOutcome(tool_result({"text": text}, text), "ok")
+        ctype = response.headers.get("content-type", "unknown")
+        return error_outcome(
+            "upstream_error",
+            f"{integration.title} answered HTTP {response.status_code} with a body that is not "
+            f"valid JSON ({ctype}, {len(raw)} bytes; truncated, corrupt or an error page from "
+            "something in between). The request may have taken effect.",
+            status=response.status_code,
+        )
     if tool.paging is not None:
         page = page_result(tool.paging, body, limit, offset)
         if tool.response is not None:

@@ -68,13 +68,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._limits.keepalive_expiry or 30.0,
             ttl_dns_cache=300,
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,  # httpx decodes by Content-Encoding itself
             skip_auto_headers=("User-Agent",),
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        # aiohttp silently resends an idempotent request once when a reused connection
+        # drops, even after the upstream received it; yamcp promises exactly one upstream
+        # request per call. aiohttp's own test client turns it off the same way. Idle
+        # connections expire before typical upstream idle timeouts (keepalive_expiry).
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:

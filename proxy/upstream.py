@@ -23,7 +23,7 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_connections,
-        keepalive_expiry=30.0,
+        keepalive_expiry=15.0,
     )
     if settings.upstream_transport == "aiohttp":
         transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits)
