@@ -20,6 +20,7 @@ base_url: https://widgets.invalid
 credentials:
   key: {header: Authorization, secret: api_key, prefix: "Bearer "}
 pagination: {style: page, limit_param: per_page, page_param: page, items: data, total: meta.total}
+rate_limit: {limit: [X-Quota-Limit], remaining: [X-Quota-Left], reset: [X-Quota-Reset], reset_kind: delta}
 resources:
   widget:
     tags: [widgets]
@@ -58,6 +59,9 @@ class Upstream(BaseHTTPRequestHandler):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
+        self.send_header("x-quota-limit", "60")
+        self.send_header("x-quota-left", "59")
+        self.send_header("x-quota-reset", "12")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -133,3 +137,20 @@ async def test_yaml_only_integration_appears_as_tools_and_forwards(
     )
     assert Upstream.seen[1][1] == "/v1/widgets?per_page=2&page=2"
     assert Upstream.seen[2][1] == "/v1/widgets/w3"
+
+
+async def test_declared_rate_limit_headers_are_normalised(yamcp_with_widgets: Yamcp) -> None:
+    import httpx
+
+    url = await yamcp_with_widgets.mint(account="shop")
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "get_single_widgets_widget_by_id", "arguments": {"id": "w1"}},
+    }
+    response = httpx.post(url, json=message)
+    assert response.json()["result"]["isError"] is False
+    assert response.headers["ratelimit-limit"] == "60"
+    assert response.headers["ratelimit-remaining"] == "59"
+    assert response.headers["ratelimit-reset"] == "12"
