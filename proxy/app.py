@@ -124,6 +124,9 @@ class Gateway:
                 list_pages=mcp.encode_list_pages(
                     [t.definition for t in tools.values()], TOOLS_PAGE_SIZE
                 ),
+                modern_pages=mcp.encode_list_pages(
+                    [t.definition for t in tools.values()], TOOLS_PAGE_SIZE, modern=True
+                ),
             )
             rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
             served = Served(view, effective, rules)
@@ -202,7 +205,7 @@ async def mcp_endpoint(request: Request) -> Response:
         outcome = await _call(gw, record, served, tool, arguments)
         return outcome.result, outcome.headers
 
-    reply = await mcp.handle(message, view, request.headers.get("mcp-protocol-version"), call_tool)
+    reply = await mcp.handle(message, view, request.headers, call_tool)
     return _reply(reply)
 
 

@@ -79,9 +79,7 @@ class HookContext:
             raise LookupFailed(error.get("message", "lookup failed"), error.get("status"))
         return outcome.result["structuredContent"]
 
-    async def cached(
-        self, key: tuple, ttl: float, load: Callable[[], Awaitable[Any]]
-    ) -> Any:
+    async def cached(self, key: tuple, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:
         """`load()` once per `ttl` seconds per account and key."""
         full = (self.integration.name, self.account_id, *key)
         value = self._cache.get(full)

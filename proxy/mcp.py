@@ -6,6 +6,8 @@ This module knows the protocol; `app` knows HTTP and `forward` knows upstreams.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,12 +18,22 @@ from . import __version__
 
 LEGACY_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 LATEST_LEGACY = LEGACY_VERSIONS[0]
+MODERN_VERSIONS = ("2026-07-28",)
+SUPPORTED_VERSIONS = MODERN_VERSIONS + LEGACY_VERSIONS
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
+META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+SERVER_INFO = {"name": "yamcp", "version": __version__}
+MODERN_META = {META_SERVER_INFO: SERVER_INFO}
+TOOLS_TTL_MS = 60_000  # tools change only when a policy or the server's config does
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+HEADER_MISMATCH = -32020
+UNSUPPORTED_VERSION = -32022
 
 JSON_HEADERS = {"content-type": "application/json"}
 
@@ -42,19 +54,30 @@ class ServerView:
     name: str
     instructions: str
     tools: dict[str, Any]  # name -> Tool, in listing order
-    list_pages: list[bytes]  # encoded `tools/list` results, one per page
+    list_pages: list[bytes]  # encoded legacy `tools/list` results, one per page
+    modern_pages: list[bytes]  # the same with resultType, ttlMs, cacheScope and _meta
 
 
 CallTool = Callable[[ServerView, Any, dict[str, Any]], Awaitable[tuple[dict, dict[str, str]]]]
 
 
-def encode_list_pages(definitions: list[dict], page_size: int) -> list[bytes]:
+def encode_list_pages(
+    definitions: list[dict], page_size: int, *, modern: bool = False
+) -> list[bytes]:
+    """`tools/list` results, encoded once per server view: listing is then a copy."""
     pages = []
     chunks = [definitions[i : i + page_size] for i in range(0, len(definitions), page_size)] or [[]]
     for index, chunk in enumerate(chunks):
         result: dict[str, Any] = {"tools": chunk}
         if index + 1 < len(chunks):
             result["nextCursor"] = str(index + 1)
+        if modern:
+            result |= {
+                "resultType": "complete",
+                "ttlMs": TOOLS_TTL_MS,
+                "cacheScope": "private",  # the list depends on the URL's secret
+                "_meta": MODERN_META,
+            }
         pages.append(orjson.dumps(result))
     return pages
 
@@ -86,10 +109,10 @@ def _valid_id(value: Any) -> bool:
 async def handle(
     message: Any,
     view: ServerView,
-    protocol_header: str | None,
+    headers: Mapping[str, str],
     call_tool: CallTool,
 ) -> Reply:
-    """Answer one decoded JSON-RPC message for one MCP server."""
+    """Answer one decoded JSON-RPC message for one MCP server, in either protocol era."""
     if isinstance(message, list):
         return error_reply(
             400, None, INVALID_REQUEST, "Batched JSON-RPC messages are not supported"
@@ -110,34 +133,119 @@ async def handle(
         return error_reply(
             400, None, INVALID_REQUEST, "`method` must be a string and `id` a string or integer"
         )
+    rid = id_ if has_id else None
     params = message.get("params", {})
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        return error_reply(
-            400, id_ if has_id else None, INVALID_REQUEST, "`params` must be an object"
-        )
+        return error_reply(400, rid, INVALID_REQUEST, "`params` must be an object")
 
-    if protocol_header is not None and protocol_header not in LEGACY_VERSIONS:
+    version_header = headers.get("mcp-protocol-version")
+    meta = params.get("_meta")
+    if version_header in MODERN_VERSIONS or (isinstance(meta, dict) and META_VERSION in meta):
+        return await _modern(rid, method, params, meta, headers, view, call_tool)
+
+    if version_header is not None and version_header not in LEGACY_VERSIONS:
+        # A non-modern error code, so dual-era clients fall back instead of giving up.
         return error_reply(
             400,
-            id_ if has_id else None,
+            rid,
             INVALID_REQUEST,
-            f"Unsupported MCP-Protocol-Version {protocol_header!r}; "
-            f"supported: {', '.join(LEGACY_VERSIONS)}",
+            f"Unsupported MCP-Protocol-Version {version_header!r}; "
+            f"supported: {', '.join(SUPPORTED_VERSIONS)}",
         )
-    if not has_id:
+    if rid is None:
         return Reply(202)  # notifications/initialized, notifications/cancelled, ...
-
     if method == "tools/call":
-        return await _call(id_, params, view, call_tool)
+        return await _call(rid, params, view, call_tool, modern=False)
     if method == "tools/list":
-        return _list(id_, params, view)
+        return _list(rid, params, view.list_pages, 200)
     if method == "initialize":
-        return result_reply(id_, _initialize(params, view))
+        return result_reply(rid, _initialize(params, view))
     if method == "ping":
-        return result_reply(id_, {})
-    return error_reply(200, id_, METHOD_NOT_FOUND, f"Method not found: {method}")
+        return result_reply(rid, {})
+    return error_reply(200, rid, METHOD_NOT_FOUND, f"Method not found: {method}")
+
+
+async def _modern(
+    rid: Any,
+    method: str,
+    params: dict,
+    meta: Any,
+    headers: Mapping[str, str],
+    view: ServerView,
+    call_tool: CallTool,
+) -> Reply:
+    """2026-07-28: every request carries its version and capabilities, checked in order."""
+    if rid is None:
+        return Reply(202)
+    if not isinstance(meta, dict) or META_VERSION not in meta or META_CAPABILITIES not in meta:
+        return error_reply(
+            400,
+            rid,
+            INVALID_PARAMS,
+            f"params._meta needs {META_VERSION} and {META_CAPABILITIES}",
+        )
+    version = meta[META_VERSION]
+    header = headers.get("mcp-protocol-version")
+    if header != version:
+        return error_reply(
+            400,
+            rid,
+            HEADER_MISMATCH,
+            f"MCP-Protocol-Version header {header!r} does not match _meta version {version!r}",
+        )
+    if version not in MODERN_VERSIONS:
+        return error_reply(
+            400,
+            rid,
+            UNSUPPORTED_VERSION,
+            f"Unsupported protocol version {version!r}",
+            {"supported": list(SUPPORTED_VERSIONS), "requested": version},
+        )
+    mcp_method = headers.get("mcp-method")
+    if mcp_method is None or mcp_method.strip() != method:
+        return error_reply(
+            400, rid, HEADER_MISMATCH, f"Mcp-Method header {mcp_method!r} does not match {method!r}"
+        )
+    if method == "tools/call":
+        name = _decoded(headers.get("mcp-name"))
+        if name is None or name != params.get("name"):
+            return error_reply(
+                400, rid, HEADER_MISMATCH, "Mcp-Name header does not match params.name"
+            )
+    if method == "tools/call":
+        return await _call(rid, params, view, call_tool, modern=True)
+    if method == "tools/list":
+        return _list(rid, params, view.modern_pages, 400)
+    if method == "server/discover":
+        return result_reply(rid, _discover(view))
+    return error_reply(404, rid, METHOD_NOT_FOUND, f"Method not found: {method}")
+
+
+def _decoded(value: str | None) -> str | None:
+    """An `Mcp-Name` value, with the `=?base64?...?=` form decoded."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("=?base64?") and value.endswith("?="):
+        try:
+            return base64.b64decode(value[9:-2], validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    return value
+
+
+def _discover(view: ServerView) -> dict:
+    return {
+        "resultType": "complete",
+        "supportedVersions": list(SUPPORTED_VERSIONS),
+        "capabilities": {"tools": {"listChanged": False}},
+        "instructions": view.instructions,
+        "ttlMs": TOOLS_TTL_MS,
+        "cacheScope": "private",
+        "_meta": MODERN_META,
+    }
 
 
 def _initialize(params: dict, view: ServerView) -> dict:
@@ -151,19 +259,19 @@ def _initialize(params: dict, view: ServerView) -> dict:
     }
 
 
-def _list(id_: Any, params: dict, view: ServerView) -> Reply:
+def _list(id_: Any, params: dict, pages: list[bytes], bad_cursor_status: int) -> Reply:
     cursor = params.get("cursor")
     page = 0
     if cursor is not None:
-        if not (
-            isinstance(cursor, str) and cursor.isdigit() and 0 < int(cursor) < len(view.list_pages)
-        ):
-            return error_reply(200, id_, INVALID_PARAMS, "Invalid cursor")
+        if not (isinstance(cursor, str) and cursor.isdigit() and 0 < int(cursor) < len(pages)):
+            return error_reply(bad_cursor_status, id_, INVALID_PARAMS, "Invalid cursor")
         page = int(cursor)
-    return result_reply(id_, view.list_pages[page])
+    return result_reply(id_, pages[page])
 
 
-async def _call(id_: Any, params: dict, view: ServerView, call_tool: CallTool) -> Reply:
+async def _call(
+    id_: Any, params: dict, view: ServerView, call_tool: CallTool, *, modern: bool
+) -> Reply:
     name = params.get("name")
     if not isinstance(name, str):
         return error_reply(200, id_, INVALID_PARAMS, "tools/call needs `name`, a string")
@@ -176,4 +284,6 @@ async def _call(id_: Any, params: dict, view: ServerView, call_tool: CallTool) -
     if not isinstance(arguments, dict):
         return error_reply(200, id_, INVALID_PARAMS, "`arguments` must be an object")
     result, headers = await call_tool(view, tool, arguments)
+    if modern:
+        result = {**result, "resultType": "complete", "_meta": MODERN_META}
     return result_reply(id_, result, headers)

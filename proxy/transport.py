@@ -10,7 +10,6 @@ package reports a refused connection as a timeout, which would mislead a model).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
@@ -27,7 +26,7 @@ def _mapped(request: httpx.Request) -> Iterator[None]:
         raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
     except aiohttp.SocketTimeoutError as exc:
         raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
-    except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
     except aiohttp.ClientConnectorError as exc:
         raise httpx.ConnectError(str(exc), request=request) from exc
@@ -56,8 +55,8 @@ class _Body(httpx.AsyncByteStream):
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, limits: httpx.Limits = httpx.Limits()) -> None:
-        self._limits = limits
+    def __init__(self, limits: httpx.Limits | None = None) -> None:
+        self._limits = limits or httpx.Limits()
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:

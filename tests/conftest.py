@@ -180,11 +180,18 @@ def _schema_validator(version: str, definition: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"{sid}#/$defs/{definition}"}, registry=registry)
 
 
-LEGACY_RESULTS = {
-    "initialize": "InitializeResult",
-    "tools/list": "ListToolsResult",
-    "tools/call": "CallToolResult",
-    "ping": "EmptyResult",
+RESULTS = {
+    "2025-11-25": {
+        "initialize": "InitializeResult",
+        "tools/list": "ListToolsResult",
+        "tools/call": "CallToolResult",
+        "ping": "EmptyResult",
+    },
+    "2026-07-28": {
+        "server/discover": "DiscoverResult",
+        "tools/list": "ListToolsResult",
+        "tools/call": "CallToolResult",
+    },
 }
 
 
@@ -206,7 +213,7 @@ class SchemaChecker:
             self.validator(version, "JSONRPCErrorResponse").validate(response)
         else:
             self.validator(version, "JSONRPCResultResponse").validate(response)
-            definition = LEGACY_RESULTS.get(method)
+            definition = RESULTS[version].get(method)
             if definition:
                 self.validator(version, definition).validate(response["result"])
         self.checked += 1
