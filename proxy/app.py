@@ -25,6 +25,7 @@ from .errors import ConfigError
 from .forward import CallOutcome, error_outcome, forward
 from .logs import log_call
 from .mcp import Reply, ServerView
+from .metrics import MCP_REQUESTS, exposition, record_call
 from .policy import Effective, PolicySet, check_arguments, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .settings import Settings
@@ -159,6 +160,12 @@ def _plain_error(status: int, message: str, headers: dict[str, str] | None = Non
 
 
 async def mcp_endpoint(request: Request) -> Response:
+    response = await _mcp(request)
+    MCP_REQUESTS.labels(str(response.status_code)).inc()
+    return response
+
+
+async def _mcp(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     if request.method != "POST":
         return _plain_error(405, "Use POST for MCP messages", {"allow": "POST"})
@@ -254,6 +261,7 @@ async def _call(
     except Exception:  # a bug of ours must not take the connection down with it
         log.exception("tool call failed inside yamcp (server=%s tool=%s)", record.id, tool.name)
         outcome = error_outcome("internal_error", "yamcp failed to handle this call; see its log.")
+    record_call(tool.integration, tool.name, outcome.outcome, outcome.upstream_seconds)
     log_call(
         server=record.id,
         account=record.account,
@@ -275,7 +283,30 @@ async def _touch(gw: Gateway, record: ServerRecord, every: float = 60.0) -> None
 
 
 async def healthz(request: Request) -> Response:
+    """The process is up and serving."""
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready for traffic: manifests loaded and the store answering."""
+    gw: Gateway = request.app.state.gateway
+    try:
+        await gw.store.ping()
+    except StoreUnavailable:
+        return JSONResponse({"status": "unavailable", "store": "unreachable"}, 503)
+    return JSONResponse(
+        {
+            "status": "ready",
+            "integrations": sorted(gw.registry.integrations),
+            "tools": len(gw.registry.tools),
+            "accounts": len(gw.accounts),
+        }
+    )
+
+
+async def metrics(request: Request) -> Response:
+    body, content_type = exposition()
+    return Response(body, headers={"content-type": content_type})
 
 
 async def not_found(request: Request) -> Response:
@@ -306,6 +337,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             Route("/mcp/{token}", mcp_endpoint, methods=["GET", "POST", "DELETE", "PUT", "PATCH"]),
             *admin.routes,
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Route("/.well-known/{rest:path}", not_found),
         ],
         lifespan=lifespan,
