@@ -70,7 +70,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,  # httpx decodes by Content-Encoding itself
-            skip_auto_headers=("User-Agent",),
+            skip_auto_headers=("User-Agent", "Content-Type"),
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )

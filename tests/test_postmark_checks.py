@@ -198,7 +198,9 @@ def test_section_content_is_required_only_when_the_section_is_given() -> None:
     assert hooks.missing_variables(tree, {"promo": [{"code": 1}, {}]}) == ["promo[1].code"]
 
 
-async def test_server_tools_withhold_postmark_api_tokens(yamcp: Yamcp, postmark: FakePostmark) -> None:
+async def test_server_tools_withhold_postmark_api_tokens(
+    yamcp: Yamcp, postmark: FakePostmark
+) -> None:
     # A model holding a server token could call Postmark around every policy.
     url = await yamcp.mint()
     async with mcp_client(url) as client:
