@@ -287,6 +287,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .manifest import json_schemas
+
+    out = Path(args.out)
+    for name, schema in json_schemas().items():
+        (out / name).write_bytes(
+            orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        )
+        print(out / name)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yamcp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -349,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("--integration")
     tools.add_argument("--json", action="store_true")
     tools.set_defaults(func=cmd_tools)
+
+    schema = sub.add_parser("schema", help="Write the manifests' JSON Schemas for editors.")
+    schema.add_argument("--out", default="integrations")
+    schema.set_defaults(func=cmd_schema)
 
     lint = sub.add_parser("lint", help="Check manifests, policies and the accounts file.")
     lint.set_defaults(func=cmd_lint)

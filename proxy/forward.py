@@ -105,14 +105,16 @@ def build_request(
         body = orjson.dumps(arguments.get(tool.body_from, []))
     elif tool.body_params:
         body = orjson.dumps({k: arguments[k] for k in tool.body_params if k in arguments})
-    profile = integration.credentials[tool.credential]
-    secret = account.credentials.get(profile.secret)
-    if secret is None:
-        raise ToolArgumentError(
-            f"the account {account.id!r} has no {profile.secret!r} credential, "
-            f"which this tool needs; add it to the accounts file"
-        )
-    headers = {"accept": "application/json", profile.header: profile.prefix + secret}
+    headers = {"accept": "application/json"}
+    if tool.credential is not None:
+        profile = integration.credentials[tool.credential]
+        secret = account.credentials.get(profile.secret)
+        if secret is None:
+            raise ToolArgumentError(
+                f"the account {account.id!r} has no {profile.secret!r} credential, "
+                f"which this tool needs; add it to the accounts file"
+            )
+        headers[profile.header] = profile.prefix + secret
     if body is not None:
         headers["content-type"] = "application/json"
     base = account.base_url or integration.base_url

@@ -147,7 +147,9 @@ class Manifest(_Strict):
     title: str
     description: str | None = None
     base_url: str = Field(pattern=r"^https?://")
-    credentials: dict[str, CredentialProfile] = Field(min_length=1)
+    credentials: dict[str, CredentialProfile] = Field(
+        default_factory=dict, description="Credential profiles; none for a public API."
+    )
     errors: ErrorShape = ErrorShape()
     rate_limit: RateLimitHeaders = RateLimitHeaders()
     pagination: Pagination = Pagination()
@@ -232,3 +234,20 @@ def discover(dirs: list[Path]) -> list[Path]:
 
 
 PATH_PARAM_RE = re.compile(r"{([^{}]+)}")
+
+
+SCHEMA_FILES = {"manifest.schema.json": Manifest, "resources.schema.json": ResourceFile}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas editors use to check and complete manifests, from the models."""
+    out = {}
+    for file, model in SCHEMA_FILES.items():
+        schema = model.model_json_schema()
+        out[file] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://yamcp.dev/schemas/{file}",
+            "title": f"yamcp {'manifest' if model is Manifest else 'manifest include file'}",
+            **schema,
+        }
+    return out

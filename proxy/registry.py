@@ -262,8 +262,8 @@ def _compile_method(
         schema["required"] = required
     schema["additionalProperties"] = False
 
-    credential = method.credential or next(iter(m.credentials))
-    if credential not in m.credentials:
+    credential = method.credential or next(iter(m.credentials), None)
+    if credential is not None and credential not in m.credentials:
         raise ConfigError(file, f"{where}.credential", f"no credential profile {credential!r}")
 
     def hook(fn_name: str, key: str) -> Any:

@@ -48,7 +48,7 @@ class Tool:
     body_params: tuple[str, ...]
     body_from: str | None
     query_prefixed: dict[str, str]
-    credential: str
+    credential: str | None  # None: the API needs no credential
     input_schema: dict[str, Any]
     validate: Callable[[dict[str, Any]], list[str]]
     response: ParsedResult | None

@@ -158,3 +158,41 @@ def test_serve_refuses_to_start_on_a_broken_manifest(tmp_path: Path) -> None:
     assert (
         "tiny/manifest.yaml: resources.widget.methods.get.http: path parameter {wid}" in proc.stderr
     )
+
+
+def test_published_json_schemas_match_the_models() -> None:
+    import json
+
+    from proxy.manifest import json_schemas
+
+    for name, schema in json_schemas().items():
+        committed = json.loads((ROOT / "integrations" / name).read_text())
+        assert committed == schema, f"integrations/{name} is stale: run `yamcp schema`"
+
+
+def test_shipped_manifests_validate_against_the_published_schema() -> None:
+    import json
+
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    schemas = {
+        name: Draft202012Validator(json.loads((ROOT / "integrations" / name).read_text()))
+        for name in ("manifest.schema.json", "resources.schema.json")
+    }
+    files = sorted((ROOT / "integrations").glob("*/*.yaml"))
+    assert files
+    for file in files:
+        which = "manifest.schema.json" if file.name == "manifest.yaml" else "resources.schema.json"
+        errors = list(schemas[which].iter_errors(yaml.safe_load(file.read_text())))
+        assert not errors, f"{file}: {errors[0].message}"
+
+
+def test_schema_catches_a_typo_an_editor_would_flag() -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((ROOT / "integrations" / "manifest.schema.json").read_text())
+    bad = {"name": "x", "title": "X", "base_url": "https://x", "resourcez": {}}
+    assert list(Draft202012Validator(schema).iter_errors(bad))
