@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +30,7 @@ from .registry import Registry, load_registry
 from .settings import Settings
 from .store import ServerRecord, Store, StoreUnavailable, open_store, utcnow
 from .tokens import hash_token
-from .upstream import make_client
+from .upstream import Upstream, make_upstream
 
 log = logging.getLogger("yamcp")
 
@@ -68,7 +67,7 @@ class Gateway:
                 )
         self.policies: PolicySet = load_policies(settings.policies_dir)
         self.store: Store = store or open_store(settings)
-        self.client: httpx.AsyncClient | None = None
+        self.upstream: Upstream | None = None
         self._served: dict[tuple[str, bytes, bool], Served] = {}
         self._touched: dict[str, float] = {}
         public = urlsplit(settings.public_base_url)
@@ -78,11 +77,11 @@ class Gateway:
         self.allowed_origins = {o.rstrip("/").lower() for o in settings.allowed_origins}
 
     async def start(self) -> None:
-        self.client = make_client(self.settings)
+        self.upstream = make_upstream(self.settings)
 
     async def stop(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
+        if self.upstream is not None:
+            await self.upstream.aclose()
         await self.store.close()
 
     def reload(self) -> None:
@@ -242,7 +241,7 @@ async def _call(
     started = time.perf_counter()
     account = gw.accounts[record.account]
     integration = gw.registry.integrations[account.integration]
-    assert gw.client is not None
+    assert gw.upstream is not None
     await _touch(gw, record)
     denied = check_arguments(served.rules[tool.name], arguments)
     try:
@@ -251,7 +250,7 @@ async def _call(
             outcome = error_outcome("policy_denied", message, rules=denied)
         else:
             outcome = await forward(
-                gw.client,
+                gw.upstream,
                 integration,
                 account,
                 tool,

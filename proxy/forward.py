@@ -22,6 +22,7 @@ from .paging import decode_cursor, page_result, upstream_params
 from .ratelimit import normalise
 from .registry import Integration
 from .tools import Tool
+from .upstream import Upstream, UpstreamResponse
 
 _CACHE = TTLCache()
 
@@ -121,22 +122,8 @@ def build_request(
     return UpstreamRequest(tool.http_method, base + path, params, body, headers)
 
 
-async def _read_body(response: httpx.Response, limit: int) -> bytes | None:
-    """The body, or None when it is larger than `limit` bytes."""
-    length = response.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def forward(
-    client: httpx.AsyncClient,
+    upstream: Upstream,
     integration: Integration,
     account: Account,
     tool: Tool,
@@ -162,7 +149,7 @@ async def forward(
             paging_params = upstream_params(tool.paging, limit, offset)
         ctx = None
         if run_hooks and (tool.checks or tool.transform):
-            ctx = HookContext(client, integration, account, cache or _CACHE, max_body_bytes)
+            ctx = HookContext(upstream, integration, account, cache or _CACHE, max_body_bytes)
             for check in tool.checks:
                 await check(ctx, arguments)
         request = build_request(integration, account, tool, arguments, paging_params)
@@ -173,21 +160,19 @@ async def forward(
 
     started = time.perf_counter()
     try:
-        async with client.stream(
+        response = await upstream.send(
             request.method,
             request.url,
-            params=request.params,
-            content=request.body,
-            headers=request.headers,
-        ) as response:
-            raw = await _read_body(response, max_body_bytes)
-    except httpx.TimeoutException as exc:
-        return _unreachable(integration, exc, started)
+            request.params,
+            request.body,
+            request.headers,
+            max_body_bytes,
+        )
     except httpx.TransportError as exc:
         return _unreachable(integration, exc, started)
     elapsed = time.perf_counter() - started
 
-    status = response.status_code
+    status, raw = response.status, response.body
     rate = normalise(response.headers, integration.rate_limit)
     if raw is None:
         outcome = error_outcome(
@@ -274,22 +259,22 @@ def _success(
     integration: Integration,
     tool: Tool,
     raw: bytes,
-    response: httpx.Response,
+    response: UpstreamResponse,
     limit: int,
     offset: int,
 ) -> CallOutcome:
     if not raw.strip():
-        return CallOutcome(tool_result({"status": response.status_code}), "ok")
+        return CallOutcome(tool_result({"status": response.status}), "ok")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         ctype = response.headers.get("content-type", "unknown")
         return error_outcome(
             "upstream_error",
-            f"{integration.title} answered HTTP {response.status_code} with a body that is not "
+            f"{integration.title} answered HTTP {response.status} with a body that is not "
             f"valid JSON ({ctype}, {len(raw)} bytes; truncated, corrupt or an error page from "
             "something in between). The request may have taken effect.",
-            status=response.status_code,
+            status=response.status,
         )
     if tool.paging is not None:
         page = page_result(tool.paging, body, limit, offset)

@@ -12,13 +12,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from .errors import HookRefused
 
 if TYPE_CHECKING:
     from .accounts import Account
     from .registry import Integration
+    from .upstream import Upstream
 
 
 class TTLCache:
@@ -44,7 +43,7 @@ class TTLCache:
 class HookContext:
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        upstream: Upstream,
         integration: Integration,
         account: Account,
         cache: TTLCache,
@@ -52,7 +51,7 @@ class HookContext:
     ) -> None:
         self.integration = integration
         self.account_id = account.id
-        self._client = client
+        self._upstream = upstream
         self._account = account
         self._cache = cache
         self._max_body_bytes = max_body_bytes
@@ -66,7 +65,7 @@ class HookContext:
 
         tool = self.integration.tools[tool_name]
         outcome = await forward(
-            self._client,
+            self._upstream,
             self.integration,
             self._account,
             tool,

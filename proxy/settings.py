@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(1, ge=1, description="uvicorn worker processes for `yamcp serve`.")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Host names accepted in `Host` besides the public URL's and loopback.",
@@ -47,8 +48,10 @@ class Settings(BaseSettings):
     )
     connect_timeout: float = Field(5.0, description="Seconds to connect to an upstream.")
     read_timeout: float = Field(30.0, description="Seconds to wait for upstream bytes.")
-    upstream_transport: Literal["aiohttp", "httpx"] = Field(
-        "aiohttp", description="What carries httpx's requests; aiohttp is the fastest measured."
+    upstream_transport: Literal["aiohttp", "httpx-aiohttp", "httpx"] = Field(
+        "aiohttp",
+        description="The upstream HTTP client: aiohttp (fastest measured), httpx over "
+        "aiohttp, or httpx's own transport.",
     )
     max_connections: int = Field(100, description="Upstream connection pool size.")
     shutdown_grace_seconds: float = Field(

@@ -19,7 +19,8 @@ from yarl import URL
 
 
 @contextlib.contextmanager
-def _mapped(request: httpx.Request) -> Iterator[None]:
+def mapped_errors(request: httpx.Request | None = None) -> Iterator[None]:
+    """aiohttp's failures as httpx's exception types, each keeping its meaning."""
     try:
         yield
     except aiohttp.ConnectionTimeoutError as exc:
@@ -46,7 +47,7 @@ class _Body(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _mapped(self._request):
+        with mapped_errors(self._request):
             async for chunk in self._response.content.iter_any():
                 yield chunk
 
@@ -61,25 +62,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _open(self) -> aiohttp.ClientSession:
         # Created on first use: aiohttp binds a session to the running event loop.
-        connector = aiohttp.TCPConnector(
-            limit=self._limits.max_connections or 0,
-            limit_per_host=0,
-            keepalive_timeout=self._limits.keepalive_expiry or 30.0,
-            ttl_dns_cache=300,
-        )
-        session = aiohttp.ClientSession(
-            connector=connector,
+        return open_session(
+            self._limits.max_connections or 0,
+            self._limits.keepalive_expiry or 15.0,
             auto_decompress=False,  # httpx decodes by Content-Encoding itself
-            skip_auto_headers=("User-Agent", "Content-Type"),
-            trust_env=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
         )
-        # aiohttp silently resends an idempotent request once when a reused connection
-        # drops, even after the upstream received it; yamcp promises exactly one upstream
-        # request per call. aiohttp's own test client turns it off the same way. Idle
-        # connections expire before typical upstream idle timeouts (keepalive_expiry).
-        session._retry_connection = False
-        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
@@ -92,7 +79,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_read=timeout.get("read"),
         )
         body = request.content if request.content else None
-        with _mapped(request):
+        with mapped_errors(request):
             response = await self._session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
@@ -113,3 +100,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def open_session(
+    max_connections: int, keepalive: float, *, auto_decompress: bool = True
+) -> aiohttp.ClientSession:
+    """An aiohttp session that sends each request exactly once."""
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=max_connections, limit_per_host=0, keepalive_timeout=keepalive, ttl_dns_cache=300
+        ),
+        auto_decompress=auto_decompress,
+        skip_auto_headers=("User-Agent", "Content-Type"),
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+    # aiohttp silently resends an idempotent request once when a reused connection drops,
+    # even after the upstream received it; yamcp promises exactly one upstream request per
+    # call (aiohttp's own test client turns this off the same way). Idle connections are
+    # dropped before typical upstream idle timeouts instead (`keepalive`).
+    session._retry_connection = False
+    return session

@@ -1,34 +1,173 @@
-"""The one shared upstream HTTP client: httpx's API over the fastest transport measured.
+"""The one seam between the engine and the upstream HTTP client.
 
-httpx's own transport costs most of a proxied call's CPU (see bench/ and the README's
-performance section); aiohttp under the same API is several times faster. Both stay
-selectable so the benchmark can keep comparing them.
+`forward` asks an `Upstream` to send one request and gets status, headers and body
+back; failures are httpx's exception types whichever client is underneath, so they
+are turned into tool results in one place. Three clients sit behind the seam, chosen
+by `YAMCP_UPSTREAM_TRANSPORT`, and the benchmark measures them side by side:
+
+* `aiohttp` (default): aiohttp's pool and parser, called directly. Fastest measured.
+* `httpx-aiohttp`: httpx's client API over the same aiohttp pool (proxy/transport.py).
+* `httpx`: httpx with its own transport, the slowest measured (see the README).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import aiohttp
 import httpx
+from yarl import URL
 
 from .settings import Settings
-from .transport import AiohttpTransport
+from .transport import AiohttpTransport, mapped_errors, open_session
 
 
-def make_client(settings: Settings) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.read_timeout,
-        write=settings.read_timeout,
-        pool=settings.connect_timeout,
-    )
+@dataclass(slots=True)
+class UpstreamResponse:
+    status: int
+    headers: Mapping[str, str]  # case-insensitive
+    body: bytes | None  # None: larger than the limit, not read further
+
+
+class Upstream(Protocol):
+    async def send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any],
+        body: bytes | None,
+        headers: dict[str, str],
+        max_body: int,
+    ) -> UpstreamResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _too_large(length: str | None, limit: int) -> bool:
+    return length is not None and length.isdigit() and int(length) > limit
+
+
+class AiohttpUpstream:
+    """aiohttp directly: no second request model to build per call."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=settings.connect_timeout,
+            sock_connect=settings.connect_timeout,
+            sock_read=settings.read_timeout,
+        )
+
+    def _open(self) -> aiohttp.ClientSession:
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=self._settings.max_connections,
+                limit_per_host=0,
+                keepalive_timeout=15.0,
+                ttl_dns_cache=300,
+            ),
+            skip_auto_headers=("User-Agent", "Content-Type"),
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+        # aiohttp silently resends an idempotent request when a reused connection drops,
+        # even after the upstream received it; yamcp promises one upstream request per
+        # call (aiohttp's own test client turns it off the same way).
+        session._retry_connection = False
+        return session
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any],
+        body: bytes | None,
+        headers: dict[str, str],
+        max_body: int,
+    ) -> UpstreamResponse:
+        if self._session is None:  # on first use: aiohttp binds a session to its loop
+            self._session = open_session(self._settings.max_connections, 15.0)
+        if params:
+            url = f"{url}?{urlencode(params, doseq=True)}"
+        with mapped_errors():
+            async with self._session.request(
+                method,
+                URL(url, encoded=True),  # already percent-encoded: do not requote
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as response:
+                if _too_large(response.headers.get("content-length"), max_body):
+                    return UpstreamResponse(response.status, response.headers, None)
+                chunks, size = [], 0
+                async for chunk in response.content.iter_any():
+                    size += len(chunk)
+                    if size > max_body:
+                        return UpstreamResponse(response.status, response.headers, None)
+                    chunks.append(chunk)
+                return UpstreamResponse(response.status, response.headers, b"".join(chunks))
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class HttpxUpstream:
+    """httpx's client, over aiohttp (`httpx-aiohttp`) or its own transport (`httpx`)."""
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport) -> None:
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.connect_timeout,
+            ),
+            trust_env=False,
+            follow_redirects=False,
+        )
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any],
+        body: bytes | None,
+        headers: dict[str, str],
+        max_body: int,
+    ) -> UpstreamResponse:
+        async with self._client.stream(
+            method, url, params=params, content=body, headers=headers
+        ) as response:
+            if _too_large(response.headers.get("content-length"), max_body):
+                return UpstreamResponse(response.status_code, response.headers, None)
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_body:
+                    return UpstreamResponse(response.status_code, response.headers, None)
+                chunks.append(chunk)
+            return UpstreamResponse(response.status_code, response.headers, b"".join(chunks))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def make_upstream(settings: Settings) -> Upstream:
     limits = httpx.Limits(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_connections,
         keepalive_expiry=15.0,
     )
-    if settings.upstream_transport == "aiohttp":
-        transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits)
-    else:
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    return httpx.AsyncClient(
-        transport=transport, timeout=timeout, trust_env=False, follow_redirects=False
-    )
+    if settings.upstream_transport == "httpx":
+        return HttpxUpstream(settings, httpx.AsyncHTTPTransport(limits=limits, trust_env=False))
+    if settings.upstream_transport == "httpx-aiohttp":
+        return HttpxUpstream(settings, AiohttpTransport(limits))
+    return AiohttpUpstream(settings)

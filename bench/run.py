@@ -1,0 +1,326 @@
+"""yamcp's benchmark: one command, every figure, side by side.
+
+    python bench/run.py [--duration 10] [--calls 100000] [--skip-peer] [--workers 1]
+
+Starts the fake upstream (bench/upstream.py), `yamcp serve` with production settings,
+and FastMCP's OpenAPI proxy as the peer (in its own virtualenv, bench/.peer), then
+drives each with wrk (Debian's `wrk` package) and prints throughput and p50/p99
+latency at 1 and 16 connections for (a) the upstream directly, (b) `tools/call
+list_all_postmark_bounces` through yamcp, (c) the same through FastMCP; the ratios;
+`tools/list` time and size for the full Postmark manifest; start-up time; peak memory;
+and memory across a long run. Figures also go to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEER_VENV = HERE / ".peer"
+PEER_REQUIREMENTS = ["fastmcp==4.2.3"]
+TOKEN = "bench-token"
+CALL = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "tools/call",
+    "params": {"name": "list_all_postmark_bounces", "arguments": {"limit": 2}},
+}
+PEER_CALL = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "tools/call",
+    "params": {"name": "list_all_postmark_bounces", "arguments": {"count": 2, "offset": 0}},
+}
+LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30.0, **kw: object) -> float:
+    """Seconds until `url` answers below 500."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            if httpx.request(kw.get("method", "GET"), url, timeout=1, **kw.get("extra", {})).status_code < 500:  # type: ignore[arg-type]
+                return time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.005)
+    raise RuntimeError(f"{url} did not answer in {timeout} s")
+
+
+def spawn(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        args,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, connections: int, seconds: float, body: dict | None, headers: dict[str, str]) -> dict:
+    """One wrk run: requests/s, p50 and p99 in ms, request count, and errors."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(f"wrk.method = {json.dumps('POST' if body else 'GET')}\n")
+        if body is not None:
+            script.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
+        for name, value in headers.items():
+            script.write(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n")
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", script.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(latency["50"]),
+        "p99_ms": _ms(latency["99"]),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1).strip() if socket_errors else None,
+    }
+
+
+def ensure_peer() -> Path:
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *PEER_REQUIREMENTS], check=True
+        )
+    return python
+
+
+def check_call(url: str, body: dict) -> None:
+    """Each target must answer the call correctly before it is timed."""
+    response = httpx.post(url, json=body, headers=MCP_HEADERS, timeout=10)
+    response.raise_for_status()
+    result = response.json()["result"]
+    if result.get("isError"):
+        raise RuntimeError(f"{url}: the benchmark call failed: {result}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--calls", type=int, default=100_000, help="calls in the memory run")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers for yamcp")
+    parser.add_argument("--skip-peer", action="store_true", help="do not run FastMCP")
+    parser.add_argument(
+        "--transport",
+        default="aiohttp",
+        choices=["aiohttp", "httpx-aiohttp", "httpx"],
+        help="yamcp's upstream client (YAMCP_UPSTREAM_TRANSPORT)",
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench needs wrk: apt-get install -y wrk")
+
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
+        "duration_s": args.duration,
+        "transport": args.transport,
+        "workers": args.workers,
+    }
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        up_port, yamcp_port, peer_port = free_port(), free_port(), free_port()
+        upstream_url = f"http://127.0.0.1:{up_port}"
+        upstream = spawn([sys.executable, str(HERE / "upstream.py"), str(up_port)])
+        stack.callback(stop, upstream)
+        wait_for(f"{upstream_url}/bounces", upstream)
+
+        (work / "accounts.yaml").write_text(
+            "accounts:\n  bench:\n    integration: postmark\n"
+            f"    base_url: {upstream_url}\n"
+            "    credentials:\n      server_token: ${POSTMARK_SERVER_TOKEN}\n"
+        )
+        env = {
+            "POSTMARK_SERVER_TOKEN": TOKEN,
+            "YAMCP_INTEGRATIONS_DIRS": str(ROOT / "integrations"),
+            # No guardrails: tools/list is measured on the full Postmark manifest.
+            "YAMCP_POLICIES_DIR": str(work / "policies"),
+            "YAMCP_DATA_DIR": str(work / "data"),
+            "YAMCP_ACCOUNTS_FILE": str(work / "accounts.yaml"),
+            "YAMCP_PUBLIC_BASE_URL": f"http://127.0.0.1:{yamcp_port}",
+            "YAMCP_PORT": str(yamcp_port),
+            "YAMCP_WORKERS": str(args.workers),
+            "YAMCP_LOG_LEVEL": "info",  # production: one audit line per call
+            "YAMCP_UPSTREAM_TRANSPORT": args.transport,
+        }
+        mint = subprocess.run(
+            [sys.executable, "-m", "proxy.cli", "mint", "--account", "bench"],
+            env={**os.environ, **env},
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        url = mint.stdout.strip()
+        serve = [sys.executable, "-m", "proxy.cli", "serve", "--no-access-log"]
+
+        startups = []
+        for _ in range(5):
+            probe = spawn(serve, env, work)
+            startups.append(wait_for(f"http://127.0.0.1:{yamcp_port}/readyz", probe))
+            stop(probe)
+        results["startup_s"] = {"median": statistics.median(startups), "all": startups}
+
+        yamcp = spawn(serve, env, work)
+        stack.callback(stop, yamcp)
+        wait_for(f"http://127.0.0.1:{yamcp_port}/readyz", yamcp)
+        check_call(url, CALL)
+
+        targets = {
+            "direct": (f"{upstream_url}/bounces?count=2&offset=0", None, {"X-Postmark-Server-Token": TOKEN}),
+            "yamcp": (url, CALL, MCP_HEADERS),
+        }
+        if not args.skip_peer:
+            peer_python = ensure_peer()
+            peer = spawn([str(peer_python), str(HERE / "fastmcp_peer.py"), str(peer_port), upstream_url])
+            stack.callback(stop, peer)
+            peer_url = f"http://127.0.0.1:{peer_port}/mcp"
+            wait_for(peer_url, peer, method="POST", extra={"json": PEER_CALL, "headers": MCP_HEADERS})
+            check_call(peer_url, PEER_CALL)
+            targets["fastmcp"] = (peer_url, PEER_CALL, MCP_HEADERS)
+
+        results["throughput"] = {}
+        for name, (target, body, headers) in targets.items():
+            wrk(target, 16, min(2.0, args.duration), body, headers)  # warm-up
+            results["throughput"][name] = {
+                f"c{c}": wrk(target, c, args.duration, body, headers) for c in (1, 16)
+            }
+        t = results["throughput"]
+        ratios = {
+            "yamcp_over_direct_rps_c16": t["yamcp"]["c16"]["rps"] / t["direct"]["c16"]["rps"],
+            "yamcp_added_p50_ms_c1": t["yamcp"]["c1"]["p50_ms"] - t["direct"]["c1"]["p50_ms"],
+        }
+        if "fastmcp" in t:
+            ratios["yamcp_over_fastmcp_rps_c16"] = t["yamcp"]["c16"]["rps"] / t["fastmcp"]["c16"]["rps"]
+            ratios["yamcp_over_fastmcp_rps_c1"] = t["yamcp"]["c1"]["rps"] / t["fastmcp"]["c1"]["rps"]
+        results["ratios"] = ratios
+
+        listing = httpx.post(url, json=LIST, headers=MCP_HEADERS, timeout=10)
+        listing.raise_for_status()
+        results["tools_list"] = {
+            "tools": len(listing.json()["result"]["tools"]),
+            "bytes": len(listing.content),
+            **wrk(url, 1, min(5.0, args.duration), LIST, MCP_HEADERS),
+        }
+
+        before = memory_kib(yamcp.pid)
+        done, samples = 0, []
+        while done < args.calls:
+            run = wrk(url, 16, 3, CALL, MCP_HEADERS)
+            done += run["requests"]
+            samples.append({"calls": done, "rss_kib": memory_kib(yamcp.pid)["VmRSS"]})
+        after = memory_kib(yamcp.pid)
+        warm = samples[len(samples) // 2]["rss_kib"] if len(samples) > 2 else before["VmRSS"]
+        results["memory"] = {
+            "rss_before_kib": before["VmRSS"],
+            "rss_after_warmup_kib": warm,
+            "rss_after_kib": after["VmRSS"],
+            "peak_kib": after["VmHWM"],
+            "calls": done,
+            "growth_after_warmup_kib": after["VmRSS"] - warm,
+            "samples": samples,
+        }
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    report(results)
+    print(f"\nfigures written to {args.out}")
+
+
+def report(r: dict) -> None:
+    print(f"machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, {r['machine']['platform']}")
+    print(f"command: {r['command']}  ({r['duration_s']:g} s per run, wrk -t1)\n")
+    print(f"{'target':<10}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, runs in r["throughput"].items():
+        for conns, run in runs.items():
+            errors = run["non_2xx"] + (1 if run["socket_errors"] else 0)
+            print(
+                f"{name:<10}{conns[1:]:>6}{run['rps']:>10.0f}{run['p50_ms']:>9.2f}"
+                f"{run['p99_ms']:>9.2f}{errors:>8}"
+            )
+    print()
+    for key, value in r["ratios"].items():
+        print(f"{key:<32}{value:>8.2f}")
+    tl = r["tools_list"]
+    print(
+        f"\ntools/list: {tl['tools']} tools, {tl['bytes']} bytes, "
+        f"p50 {tl['p50_ms']:.2f} ms, p99 {tl['p99_ms']:.2f} ms at 1 connection"
+    )
+    print(f"start-up (to /readyz): median {r['startup_s']['median'] * 1000:.0f} ms")
+    m = r["memory"]
+    print(
+        f"memory: peak {m['peak_kib'] / 1024:.1f} MiB; RSS {m['rss_after_warmup_kib'] / 1024:.1f} MiB "
+        f"after warm-up, {m['rss_after_kib'] / 1024:.1f} MiB after {m['calls']} calls "
+        f"({m['growth_after_warmup_kib']:+d} KiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
