@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,18 +17,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import admin, mcp
+from . import admin, endpoint, mcp
 from .accounts import Account, load_accounts
 from .errors import ConfigError
-from .forward import CallOutcome, error_outcome, forward
-from .logs import log_call
-from .mcp import Reply, ServerView
-from .metrics import MCP_REQUESTS, exposition, record_call
-from .policy import Effective, PolicySet, check_arguments, decide, load_policies, rules_for
+from .mcp import ServerView
+from .metrics import exposition
+from .policy import Effective, PolicySet, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .settings import Settings
-from .store import ServerRecord, Store, StoreUnavailable, open_store, utcnow
-from .tokens import hash_token
+from .store import ServerRecord, Store, StoreUnavailable, open_store
 from .upstream import Upstream, make_upstream
 
 log = logging.getLogger("yamcp")
@@ -149,138 +145,6 @@ class Gateway:
         return self.host_allowed(urlsplit(origin).netloc)
 
 
-def _reply(reply: Reply) -> Response:
-    return Response(reply.body, reply.status, headers=reply.headers)
-
-
-def _plain_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = mcp.error_body(None, mcp.INVALID_REQUEST, message)
-    return Response(body, status, headers=headers, media_type="application/json")
-
-
-async def mcp_endpoint(request: Request) -> Response:
-    response = await _mcp(request)
-    MCP_REQUESTS.labels(str(response.status_code)).inc()
-    return response
-
-
-async def _mcp(request: Request) -> Response:
-    gw: Gateway = request.app.state.gateway
-    if request.method != "POST":
-        return _plain_error(405, "Use POST for MCP messages", {"allow": "POST"})
-    if not gw.host_allowed(request.headers.get("host")):
-        return _plain_error(421, "Host not allowed")
-    origin = request.headers.get("origin")
-    if origin is not None and not gw.origin_allowed(origin):
-        return _plain_error(403, "Origin not allowed")
-
-    try:
-        record = await gw.store.resolve(hash_token(request.path_params["token"]))
-        served = gw.served(record) if record is not None else None
-        if served is None:
-            return NOT_FOUND
-        expires = gw.policies.expiry(record)
-        if expires is not None and expires <= utcnow():
-            return NOT_FOUND
-        if served.effective.require_api_token_auth and not await _api_token_ok(gw, request, record):
-            return _plain_error(
-                401,
-                "This MCP server needs Authorization: Bearer <API token>",
-                {"www-authenticate": 'Bearer realm="yamcp", error="invalid_token"'},
-            )
-    except StoreUnavailable:
-        return _plain_error(503, "The MCP server store is unavailable; try again shortly")
-    view = served.view
-
-    ctype = request.headers.get("content-type", "")
-    if ctype.split(";")[0].strip().lower() != "application/json":
-        return _plain_error(415, "Content-Type must be application/json")
-    body = await _read_limited(request, gw.settings.max_request_bytes)
-    if body is None:
-        return _plain_error(
-            413, f"Request body is larger than {gw.settings.max_request_bytes} bytes"
-        )
-    try:
-        message = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return _reply(mcp.error_reply(400, None, mcp.PARSE_ERROR, "Parse error: body is not JSON"))
-
-    async def call_tool(
-        view: ServerView, tool: Any, arguments: dict[str, Any]
-    ) -> tuple[dict, dict[str, str]]:
-        outcome = await _call(gw, record, served, tool, arguments)
-        return outcome.result, outcome.headers
-
-    reply = await mcp.handle(message, view, request.headers, call_tool)
-    return _reply(reply)
-
-
-async def _api_token_ok(gw: Gateway, request: Request, record: ServerRecord) -> bool:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return False
-    return await gw.store.check_api_token(record.id, hash_token(token.strip()))
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _call(
-    gw: Gateway, record: ServerRecord, served: Served, tool: Any, arguments: dict[str, Any]
-) -> CallOutcome:
-    started = time.perf_counter()
-    account = gw.accounts[record.account]
-    integration = gw.registry.integrations[account.integration]
-    assert gw.upstream is not None
-    await _touch(gw, record)
-    denied = check_arguments(served.rules[tool.name], arguments)
-    try:
-        if denied:
-            message = "Refused by policy, nothing was sent:\n- " + "\n- ".join(denied)
-            outcome = error_outcome("policy_denied", message, rules=denied)
-        else:
-            outcome = await forward(
-                gw.upstream,
-                integration,
-                account,
-                tool,
-                arguments,
-                max_body_bytes=gw.settings.max_upstream_bytes,
-            )
-    except Exception:  # a bug of ours must not take the connection down with it
-        log.exception("tool call failed inside yamcp (server=%s tool=%s)", record.id, tool.name)
-        outcome = error_outcome("internal_error", "yamcp failed to handle this call; see its log.")
-    record_call(tool.integration, tool.name, outcome.outcome, outcome.upstream_seconds)
-    log_call(
-        server=record.id,
-        account=record.account,
-        tool=tool.name,
-        status=outcome.upstream_status,
-        outcome=outcome.outcome,
-        ms=round((time.perf_counter() - started) * 1000, 2),
-    )
-    return outcome
-
-
-async def _touch(gw: Gateway, record: ServerRecord, every: float = 60.0) -> None:
-    """Record last use at most once a minute per server: a write per call would cost more."""
-    now = time.monotonic()
-    if now - gw._touched.get(record.id, -every) >= every:
-        gw._touched[record.id] = now
-        with contextlib.suppress(StoreUnavailable):
-            await gw.store.touch(record.id, utcnow())
-
-
 async def healthz(request: Request) -> Response:
     """The process is up and serving."""
     return JSONResponse({"status": "ok"})
@@ -312,7 +176,7 @@ async def not_found(request: Request) -> Response:
     return Response(status_code=404)
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> YamcpApp:
     """Build the app; loading manifests and accounts fails here, before serving anything."""
     gateway = Gateway(settings or Settings(), store)
 
@@ -333,7 +197,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     app = Starlette(
         routes=[
-            Route("/mcp/{token}", mcp_endpoint, methods=["GET", "POST", "DELETE", "PUT", "PATCH"]),
             *admin.routes,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -343,7 +206,22 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    return app
+    return YamcpApp(app, gateway)
+
+
+class YamcpApp:
+    """The ASGI app: the MCP endpoint on its own fast path, everything else via Starlette."""
+
+    def __init__(self, app: Starlette, gateway: Gateway) -> None:
+        self.starlette = app
+        self.gateway = gateway
+        self.state = app.state
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(endpoint.PREFIX):
+            await endpoint.asgi(self.gateway, scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
 
 
 def _reload_safely(gateway: Gateway) -> None:

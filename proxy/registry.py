@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import fastjsonschema
 import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
@@ -323,10 +324,25 @@ def make_validator(
     `oneOf`/`anyOf`, which several model APIs refuse in a function schema.
     """
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    try:
+        # Compiled to Python code: ~10x faster on the common, valid call. jsonschema
+        # still explains every failure, since it reports all of them, not the first.
+        fast = fastjsonschema.compile(schema, use_default=False)  # never alter arguments
+    except fastjsonschema.JsonSchemaDefinitionException:
+        fast = None
+
+    def is_valid(arguments: dict[str, Any]) -> bool:
+        if fast is not None:
+            try:
+                fast(arguments)
+                return True
+            except fastjsonschema.JsonSchemaException:
+                pass
+        return validator.is_valid(arguments)
 
     def validate(arguments: dict[str, Any]) -> list[str]:
         problems = []
-        if not validator.is_valid(arguments):
+        if not is_valid(arguments):
             for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.path)):
                 where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
                 where = where.lstrip(".") or "arguments"

@@ -68,6 +68,11 @@ def _record(row: tuple) -> ServerRecord:
 
 class SQLiteStore:
     def __init__(self, data_dir: Path) -> None:
+        # Resolved records by token hash, valid while no other connection has written:
+        # SQLite's data_version changes on every commit by another connection (a CLI
+        # mint or revoke, another worker), and our own writes clear the cache.
+        self._resolved: dict[str, ServerRecord] = {}
+        self._version = -1
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "yamcp.sqlite3"
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -83,10 +88,14 @@ class SQLiteStore:
         except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk gone, ...
             raise StoreUnavailable(str(exc)) from exc
 
+    def _write(self, sql: str, args: tuple | list = ()) -> sqlite3.Cursor:
+        self._resolved.clear()
+        return self._run(sql, args)
+
     # --- servers ---
 
     async def create_server(self, record: ServerRecord, token_hash: str) -> None:
-        self._run(
+        self._write(
             f"INSERT INTO servers ({_COLUMNS}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
@@ -102,10 +111,25 @@ class SQLiteStore:
         )
 
     async def resolve(self, token_hash: str) -> ServerRecord | None:
-        row = self._run(
-            f"SELECT {_COLUMNS} FROM servers WHERE token_hash = ?", (token_hash,)
-        ).fetchone()
-        return await self._live(row)
+        version = self._run("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._resolved.clear()
+            self._version = version
+        record = self._resolved.get(token_hash)
+        if record is None:
+            row = self._run(
+                f"SELECT {_COLUMNS} FROM servers WHERE token_hash = ?", (token_hash,)
+            ).fetchone()
+            record = await self._live(row)
+            if record is None:
+                return None
+            if len(self._resolved) > 10_000:
+                self._resolved.clear()
+            self._resolved[token_hash] = record
+        elif record.expired():  # expiry is checked on every call, cached or not
+            await self.delete_server(record.id)
+            return None
+        return record
 
     async def get_server(self, server_id: str) -> ServerRecord | None:
         row = self._run(f"SELECT {_COLUMNS} FROM servers WHERE id = ?", (server_id,)).fetchone()
@@ -131,7 +155,7 @@ class SQLiteStore:
         return [_record(row) for row in rows]
 
     async def update_server(self, record: ServerRecord) -> bool:
-        cursor = self._run(
+        cursor = self._write(
             "UPDATE servers SET name = ?, config = ?, expires_at = ?, require_api_token_auth = ?"
             " WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
             (
@@ -146,15 +170,15 @@ class SQLiteStore:
         return cursor.rowcount > 0
 
     async def delete_server(self, server_id: str) -> bool:
-        return self._run("DELETE FROM servers WHERE id = ?", (server_id,)).rowcount > 0
+        return self._write("DELETE FROM servers WHERE id = ?", (server_id,)).rowcount > 0
 
     async def touch(self, server_id: str, when: datetime) -> None:
-        self._run("UPDATE servers SET last_used_at = ? WHERE id = ?", (_ts(when), server_id))
+        self._write("UPDATE servers SET last_used_at = ? WHERE id = ?", (_ts(when), server_id))
 
     # --- API tokens (for servers with require_api_token_auth) ---
 
     async def create_api_token(self, info: ApiTokenInfo, token_hash: str) -> None:
-        self._run(
+        self._write(
             "INSERT INTO api_tokens (id, server_id, token_hash, created_at) VALUES (?, ?, ?, ?)",
             (info.id, info.server_id, token_hash, _ts(info.created_at)),
         )
@@ -176,7 +200,7 @@ class SQLiteStore:
         return [ApiTokenInfo(id=i, server_id=server_id, created_at=_dt(c)) for i, c in rows]
 
     async def delete_api_token(self, server_id: str, token_id: str) -> bool:
-        cursor = self._run(
+        cursor = self._write(
             "DELETE FROM api_tokens WHERE id = ? AND server_id = ?", (token_id, server_id)
         )
         return cursor.rowcount > 0
@@ -184,7 +208,7 @@ class SQLiteStore:
     # --- admin tokens ---
 
     async def create_admin_token(self, token_id: str, token_hash: str) -> None:
-        self._run(
+        self._write(
             "INSERT INTO admin_tokens (id, token_hash, created_at) VALUES (?, ?, ?)",
             (token_id, token_hash, utcnow().timestamp()),
         )
@@ -194,13 +218,13 @@ class SQLiteStore:
         return row.fetchone() is not None
 
     async def delete_admin_token(self, token_id: str) -> bool:
-        return self._run("DELETE FROM admin_tokens WHERE id = ?", (token_id,)).rowcount > 0
+        return self._write("DELETE FROM admin_tokens WHERE id = ?", (token_id,)).rowcount > 0
 
     # --- housekeeping ---
 
     async def sweep(self) -> int:
         now = utcnow().timestamp()
-        return self._run("DELETE FROM servers WHERE expires_at <= ?", (now,)).rowcount
+        return self._write("DELETE FROM servers WHERE expires_at <= ?", (now,)).rowcount
 
     async def ping(self) -> None:
         self._run("SELECT 1")

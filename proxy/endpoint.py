@@ -1,0 +1,177 @@
+"""`/mcp/{token}`: the MCP endpoint, as a plain ASGI app on the hot path.
+
+It sits in front of Starlette's router: every tool call passes here, so it reads the
+ASGI scope directly instead of building request objects and middleware frames.
+The order of checks is DESIGN.md's: method, Host, Origin, token, API token,
+content type, size, JSON; then `mcp.handle` and, for a call, policy and `forward`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from . import mcp
+from .forward import CallOutcome, error_outcome, forward
+from .logs import log_call
+from .mcp import Reply, ServerView
+from .metrics import MCP_REQUESTS, record_call
+from .policy import check_arguments
+from .store import ServerRecord, StoreUnavailable, utcnow
+from .tokens import hash_token
+
+if TYPE_CHECKING:
+    from .app import Gateway, Served
+
+log = logging.getLogger("yamcp")
+
+PREFIX = "/mcp/"
+JSON = "application/json"
+NOT_FOUND = Reply(
+    404,
+    orjson.dumps({"error": "not_found", "message": "No MCP server at this URL."}),
+    {"content-type": JSON},
+)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    body = mcp.error_body(None, mcp.INVALID_REQUEST, message)
+    return Reply(status, body, {"content-type": JSON, **(headers or {})})
+
+
+async def asgi(gw: Gateway, scope: dict, receive: Any, send: Any) -> None:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    reply = await serve(gw, scope["method"], scope["path"][len(PREFIX) :], headers, receive)
+    MCP_REQUESTS.labels(str(reply.status)).inc()
+    body = reply.body or b""
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def serve(
+    gw: Gateway, method: str, token: str, headers: dict[str, str], receive: Any
+) -> Reply:
+    if method != "POST":
+        return _error(405, "Use POST for MCP messages", {"allow": "POST"})
+    if not gw.host_allowed(headers.get("host")):
+        return _error(421, "Host not allowed")
+    origin = headers.get("origin")
+    if origin is not None and not gw.origin_allowed(origin):
+        return _error(403, "Origin not allowed")
+    if not token or "/" in token:
+        return NOT_FOUND
+
+    try:
+        record = await gw.store.resolve(hash_token(token))
+        served = gw.served(record) if record is not None else None
+        if served is None:
+            return NOT_FOUND
+        expires = gw.policies.expiry(record)
+        if expires is not None and expires <= utcnow():
+            return NOT_FOUND
+        if served.effective.require_api_token_auth and not await _api_token_ok(gw, headers, record):
+            return _error(
+                401,
+                "This MCP server needs Authorization: Bearer <API token>",
+                {"www-authenticate": 'Bearer realm="yamcp", error="invalid_token"'},
+            )
+    except StoreUnavailable:
+        return _error(503, "The MCP server store is unavailable; try again shortly")
+
+    if headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
+        return _error(415, "Content-Type must be application/json")
+    body = await _read_body(receive, headers, gw.settings.max_request_bytes)
+    if body is None:
+        return _error(413, f"Request body is larger than {gw.settings.max_request_bytes} bytes")
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return mcp.error_reply(400, None, mcp.PARSE_ERROR, "Parse error: body is not JSON")
+
+    async def call_tool(
+        view: ServerView, tool: Any, arguments: dict[str, Any]
+    ) -> tuple[dict, dict[str, str]]:
+        outcome = await call(gw, record, served, tool, arguments)
+        return outcome.result, outcome.headers
+
+    return await mcp.handle(message, served.view, headers, call_tool)
+
+
+async def _read_body(receive: Any, headers: dict[str, str], limit: int) -> bytes | None:
+    """The request body, or None past `limit` bytes (without reading the rest)."""
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        return None
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _api_token_ok(gw: Gateway, headers: dict[str, str], record: ServerRecord) -> bool:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    return await gw.store.check_api_token(record.id, hash_token(token.strip()))
+
+
+async def call(
+    gw: Gateway, record: ServerRecord, served: Served, tool: Any, arguments: dict[str, Any]
+) -> CallOutcome:
+    """One tool call: policy constraints, then forward; audited and counted either way."""
+    started = time.perf_counter()
+    account = gw.accounts[record.account]
+    integration = gw.registry.integrations[account.integration]
+    assert gw.upstream is not None
+    await _touch(gw, record)
+    denied = check_arguments(served.rules[tool.name], arguments)
+    try:
+        if denied:
+            message = "Refused by policy, nothing was sent:\n- " + "\n- ".join(denied)
+            outcome = error_outcome("policy_denied", message, rules=denied)
+        else:
+            outcome = await forward(
+                gw.upstream,
+                integration,
+                account,
+                tool,
+                arguments,
+                max_body_bytes=gw.settings.max_upstream_bytes,
+            )
+    except Exception:  # a bug of ours must not take the connection down with it
+        log.exception("tool call failed inside yamcp (server=%s tool=%s)", record.id, tool.name)
+        outcome = error_outcome("internal_error", "yamcp failed to handle this call; see its log.")
+    record_call(tool.integration, tool.name, outcome.outcome, outcome.upstream_seconds)
+    log_call(
+        server=record.id,
+        account=record.account,
+        tool=tool.name,
+        status=outcome.upstream_status,
+        outcome=outcome.outcome,
+        ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return outcome
+
+
+async def _touch(gw: Gateway, record: ServerRecord, every: float = 60.0) -> None:
+    """Record last use at most once a minute per server: a write per call would cost more."""
+    now = time.monotonic()
+    if now - gw._touched.get(record.id, -every) >= every:
+        gw._touched[record.id] = now
+        with contextlib.suppress(StoreUnavailable):
+            await gw.store.touch(record.id, utcnow())
