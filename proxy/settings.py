@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         None, description="`redis://host:port/db` to share MCP servers between instances."
     )
     store_prefix: str = Field("yamcp:", description="Prefix of every Redis key yamcp writes.")
+    token_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="Redis only: cache token lookups in the process for at most this long "
+        "(revocations still reach every instance at once through pub/sub); 0 turns it off.",
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000", description="Base of the MCP server URLs handed to users."
     )

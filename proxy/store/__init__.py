@@ -22,5 +22,9 @@ def open_store(settings: Settings) -> Store:
     if settings.store_url and settings.store_url.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisStore
 
-        return RedisStore(settings.store_url, prefix=settings.store_prefix)
+        return RedisStore(
+            settings.store_url,
+            prefix=settings.store_prefix,
+            cache_seconds=settings.token_cache_seconds,
+        )
     return SQLiteStore(settings.data_dir)

@@ -1,7 +1,11 @@
 """The shared store: Redis, so that several yamcp instances see the same servers and tokens.
 
-Nothing is cached in the process: every lookup asks Redis, so a server minted on one
-instance works on every other at once and a revocation is seen everywhere at once.
+A server minted on one instance works on every other at once, and a revocation is seen
+everywhere at once. Token lookups may be cached in the process (`cache_seconds`) to
+save a round trip per call; then every revocation or change is published on
+`{p}invalidate`, each instance drops the entry when the message arrives, the cache is
+used only while that subscription is live, and an entry is never older than
+`cache_seconds` even if a message is lost. Expiry is checked on every call.
 
 Keys (all under the configured prefix `p`):
 
@@ -21,7 +25,10 @@ so reads skip and prune members whose record is gone, and `sweep` prunes the res
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -68,8 +75,13 @@ def _ms(when: datetime) -> int:
 
 
 class RedisStore:
-    def __init__(self, url: str, prefix: str = "yamcp:") -> None:
+    def __init__(self, url: str, prefix: str = "yamcp:", cache_seconds: float = 0.0) -> None:
         self.prefix = prefix
+        self._channel = f"{prefix}invalidate"
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, ServerRecord]] = {}  # token hash -> (when, record)
+        self._listening = False
+        self._listener: asyncio.Task[None] | None = None
         self._redis: redis.asyncio.Redis = redis.asyncio.from_url(
             url,
             decode_responses=False,
@@ -204,11 +216,57 @@ class RedisStore:
         await self._transact([server_key, token_key], body)
 
     async def resolve(self, token_hash: str) -> ServerRecord | None:
+        if self._cache_seconds > 0:
+            if self._listener is None:
+                self._listener = asyncio.create_task(self._listen())
+            hit = self._cache.get(token_hash)
+            if hit is not None and self._listening:
+                fetched, record = hit
+                if time.monotonic() - fetched < self._cache_seconds:
+                    if record.expired():
+                        self._cache.pop(token_hash, None)
+                        await self.delete_server(record.id)
+                        return None
+                    return record
         with _guarded():
             server_id = await self._redis.get(self._token(token_hash))
         if server_id is None:
             return None
-        return await self.get_server(server_id.decode())
+        record = await self.get_server(server_id.decode())
+        if record is not None and self._cache_seconds > 0 and self._listening:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token_hash] = (time.monotonic(), record)
+        return record
+
+    async def _listen(self) -> None:
+        """Drop cached tokens when any instance revokes or changes their server."""
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                self._listening = True
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is not None and message["type"] == "message":
+                        self._cache.pop(message["data"].decode(), None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis went away: serve uncached until we are back
+                pass
+            finally:
+                self._listening = False
+                self._cache.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(0.5)
+
+    async def _invalidate(self, token_hash: bytes | None) -> None:
+        if token_hash is None:
+            return
+        self._cache.pop(token_hash.decode(), None)
+        with _guarded():
+            await self._redis.publish(self._channel, token_hash)
 
     async def get_server(self, server_id: str) -> ServerRecord | None:
         with _guarded():
@@ -258,9 +316,14 @@ class RedisStore:
             )
             self._expire(pipe, keys, updated.expires_at)
             await pipe.execute()
+            changed.append(token_hash)
             return True
 
-        return await self._transact([server_key, tokens_key], body)
+        changed: list[bytes] = []
+        done = await self._transact([server_key, tokens_key], body)
+        for token_hash in changed:
+            await self._invalidate(token_hash)
+        return done
 
     async def delete_server(self, server_id: str) -> bool:
         server_key, tokens_key = self._server(server_id), self._server_apitokens(server_id)
@@ -280,9 +343,14 @@ class RedisStore:
             pipe.hdel(self._index(), server_id)
             pipe.srem(self._account(account), server_id)
             await pipe.execute()
+            revoked.append(token_hash)
             return True
 
-        return await self._transact([server_key, tokens_key], body)
+        revoked: list[bytes | None] = []
+        done = await self._transact([server_key, tokens_key], body)
+        for token_hash in revoked:
+            await self._invalidate(token_hash)
+        return done
 
     async def touch(self, server_id: str, when: datetime) -> None:
         with _guarded():
@@ -406,4 +474,8 @@ class RedisStore:
             await self._redis.ping()
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
         await self._redis.aclose()
