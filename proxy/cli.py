@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fnmatch
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -67,16 +68,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure(settings.log_level, settings.log_format)
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=args.access_log,
-        server_header=False,
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-    )
+    app = create_app(settings)  # fails here, with file and key, before binding a port
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": args.access_log,
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+    }
+    if settings.workers > 1:
+        # Each worker builds its own app from the same environment.
+        os.environ["YAMCP_HOST"], os.environ["YAMCP_PORT"] = settings.host, str(settings.port)
+        uvicorn.run("proxy.app:create_app", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(app, **options)
     return 0
 
 
@@ -299,6 +306,32 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_openapi(args: argparse.Namespace) -> int:
+    from .openapi import import_openapi, load_spec, write_manifest
+
+    specs = [load_spec(Path(spec)) for spec in args.spec]
+    result = import_openapi(specs, args.integration)
+    try:
+        file = write_manifest(
+            result.manifest,
+            Path(args.out),
+            sources=args.spec,
+            notes=result.notes,
+            force=args.force,
+        )
+    except FileExistsError as exc:
+        print(f"yamcp: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {file}")
+    print(result.summary())
+    for note in result.notes:
+        print(f"note: {note}")
+    for skipped in result.skipped:
+        print(f"skipped: {skipped}")
+    print(f"next: review {file}: descriptions, access, destructive, pagination, tags; yamcp lint")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yamcp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -365,6 +398,18 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="Write the manifests' JSON Schemas for editors.")
     schema.add_argument("--out", default="integrations")
     schema.set_defaults(func=cmd_schema)
+
+    importer = sub.add_parser(
+        "import-openapi",
+        help="Write a starting manifest from an OpenAPI 3.x or Swagger 2.0 document.",
+    )
+    importer.add_argument(
+        "spec", nargs="+", metavar="SPEC", help="YAML or JSON file(s) of one API, merged."
+    )
+    importer.add_argument("--integration", required=True, help="Name, [a-z][a-z0-9_]*.")
+    importer.add_argument("--out", default="integrations", help="Folder of integrations.")
+    importer.add_argument("--force", action="store_true", help="Replace an existing manifest.")
+    importer.set_defaults(func=cmd_import_openapi)
 
     lint = sub.add_parser("lint", help="Check manifests, policies and the accounts file.")
     lint.set_defaults(func=cmd_lint)
