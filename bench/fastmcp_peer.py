@@ -22,8 +22,18 @@ SPEC = {
                 "operationId": "list_all_postmark_bounces",
                 "summary": "Search bounces.",
                 "parameters": [
-                    {"name": "count", "in": "query", "required": True, "schema": {"type": "integer"}},
-                    {"name": "offset", "in": "query", "required": True, "schema": {"type": "integer"}},
+                    {
+                        "name": "count",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    },
                     {"name": "emailFilter", "in": "query", "schema": {"type": "string"}},
                 ],
                 "responses": {

@@ -64,7 +64,12 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30.0, **kw: obje
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
         try:
-            if httpx.request(kw.get("method", "GET"), url, timeout=1, **kw.get("extra", {})).status_code < 500:  # type: ignore[arg-type]
+            if (
+                httpx.request(
+                    kw.get("method", "GET"), url, timeout=1, **kw.get("extra", {})
+                ).status_code
+                < 500
+            ):  # type: ignore[arg-type]
                 return time.perf_counter() - started
         except httpx.TransportError:
             pass
@@ -72,7 +77,9 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30.0, **kw: obje
     raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
-def spawn(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+def spawn(
+    args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen:
     return subprocess.Popen(
         args,
         env={**os.environ, **(env or {})},
@@ -107,7 +114,9 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, connections: int, seconds: float, body: dict | None, headers: dict[str, str]) -> dict:
+def wrk(
+    url: str, connections: int, seconds: float, body: dict | None, headers: dict[str, str]
+) -> dict:
     """One wrk run: requests/s, p50 and p99 in ms, request count, and errors."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(f"wrk.method = {json.dumps('POST' if body else 'GET')}\n")
@@ -117,7 +126,16 @@ def wrk(url: str, connections: int, seconds: float, body: dict | None, headers: 
             script.write(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n")
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", script.name, url],
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -141,9 +159,7 @@ def ensure_peer() -> Path:
     python = PEER_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", *PEER_REQUIREMENTS], check=True
-        )
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_REQUIREMENTS], check=True)
     return python
 
 
@@ -157,11 +173,19 @@ def check_call(url: str, body: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--calls", type=int, default=100_000, help="calls in the memory run")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers for yamcp")
     parser.add_argument("--skip-peer", action="store_true", help="do not run FastMCP")
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        choices=["sqlite", "redis"],
+        help="sqlite (embedded) or redis (127.0.0.1:6379, a throwaway key prefix)",
+    )
     parser.add_argument(
         "--transport",
         default="aiohttp",
@@ -182,6 +206,7 @@ def main() -> None:
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
         "duration_s": args.duration,
         "transport": args.transport,
+        "store": args.store,
         "workers": args.workers,
     }
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +235,14 @@ def main() -> None:
             "YAMCP_LOG_LEVEL": "info",  # production: one audit line per call
             "YAMCP_UPSTREAM_TRANSPORT": args.transport,
         }
+        if args.store == "redis":
+            prefix = f"yamcp-bench-{os.getpid()}:"
+            env |= {"YAMCP_STORE_URL": "redis://127.0.0.1:6379/0", "YAMCP_STORE_PREFIX": prefix}
+            stack.callback(
+                subprocess.run,
+                ["sh", "-c", f"redis-cli --scan --pattern '{prefix}*' | xargs -r redis-cli del"],
+                stdout=subprocess.DEVNULL,
+            )
         mint = subprocess.run(
             [sys.executable, "-m", "proxy.cli", "mint", "--account", "bench"],
             env={**os.environ, **env},
@@ -234,15 +267,23 @@ def main() -> None:
         check_call(url, CALL)
 
         targets = {
-            "direct": (f"{upstream_url}/bounces?count=2&offset=0", None, {"X-Postmark-Server-Token": TOKEN}),
+            "direct": (
+                f"{upstream_url}/bounces?count=2&offset=0",
+                None,
+                {"X-Postmark-Server-Token": TOKEN},
+            ),
             "yamcp": (url, CALL, MCP_HEADERS),
         }
         if not args.skip_peer:
             peer_python = ensure_peer()
-            peer = spawn([str(peer_python), str(HERE / "fastmcp_peer.py"), str(peer_port), upstream_url])
+            peer = spawn(
+                [str(peer_python), str(HERE / "fastmcp_peer.py"), str(peer_port), upstream_url]
+            )
             stack.callback(stop, peer)
             peer_url = f"http://127.0.0.1:{peer_port}/mcp"
-            wait_for(peer_url, peer, method="POST", extra={"json": PEER_CALL, "headers": MCP_HEADERS})
+            wait_for(
+                peer_url, peer, method="POST", extra={"json": PEER_CALL, "headers": MCP_HEADERS}
+            )
             check_call(peer_url, PEER_CALL)
             targets["fastmcp"] = (peer_url, PEER_CALL, MCP_HEADERS)
 
@@ -258,8 +299,12 @@ def main() -> None:
             "yamcp_added_p50_ms_c1": t["yamcp"]["c1"]["p50_ms"] - t["direct"]["c1"]["p50_ms"],
         }
         if "fastmcp" in t:
-            ratios["yamcp_over_fastmcp_rps_c16"] = t["yamcp"]["c16"]["rps"] / t["fastmcp"]["c16"]["rps"]
-            ratios["yamcp_over_fastmcp_rps_c1"] = t["yamcp"]["c1"]["rps"] / t["fastmcp"]["c1"]["rps"]
+            ratios["yamcp_over_fastmcp_rps_c16"] = (
+                t["yamcp"]["c16"]["rps"] / t["fastmcp"]["c16"]["rps"]
+            )
+            ratios["yamcp_over_fastmcp_rps_c1"] = (
+                t["yamcp"]["c1"]["rps"] / t["fastmcp"]["c1"]["rps"]
+            )
         results["ratios"] = ratios
 
         listing = httpx.post(url, json=LIST, headers=MCP_HEADERS, timeout=10)
@@ -295,8 +340,12 @@ def main() -> None:
 
 
 def report(r: dict) -> None:
-    print(f"machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, {r['machine']['platform']}")
-    print(f"command: {r['command']}  ({r['duration_s']:g} s per run, wrk -t1)\n")
+    machine = r["machine"]
+    print(f"machine: {machine['cpus']} CPUs, Python {machine['python']}, {machine['platform']}")
+    print(f"command: {r['command']}  ({r['duration_s']:g} s per run, wrk -t1)")
+    print(
+        f"yamcp: {r['workers']} worker(s), {r['store']} store, {r['transport']} upstream client\n"
+    )
     print(f"{'target':<10}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, runs in r["throughput"].items():
         for conns, run in runs.items():
@@ -316,7 +365,8 @@ def report(r: dict) -> None:
     print(f"start-up (to /readyz): median {r['startup_s']['median'] * 1000:.0f} ms")
     m = r["memory"]
     print(
-        f"memory: peak {m['peak_kib'] / 1024:.1f} MiB; RSS {m['rss_after_warmup_kib'] / 1024:.1f} MiB "
+        f"memory: peak {m['peak_kib'] / 1024:.1f} MiB; "
+        f"RSS {m['rss_after_warmup_kib'] / 1024:.1f} MiB "
         f"after warm-up, {m['rss_after_kib'] / 1024:.1f} MiB after {m['calls']} calls "
         f"({m['growth_after_warmup_kib']:+d} KiB)"
     )
