@@ -6,7 +6,8 @@ Starts the fake upstream (bench/upstream.py), `yamcp serve` with production sett
 and FastMCP's OpenAPI proxy as the peer (in its own virtualenv, bench/.peer), then
 drives each with wrk (Debian's `wrk` package) and prints throughput and p50/p99
 latency at 1 and 16 connections for (a) the upstream directly, (b) `tools/call
-list_all_postmark_bounces` through yamcp, (c) the same through FastMCP; the ratios;
+list_all_postmark_bounces` through yamcp, (c) the same through FastMCP, and for
+reference a minimal forwarding proxy (bench/minimal_proxy.py); the ratios;
 `tools/list` time and size for the full Postmark manifest; start-up time; peak memory;
 and memory across a long run. Figures also go to bench/results/latest.json.
 """
@@ -266,12 +267,22 @@ def main() -> None:
         wait_for(f"http://127.0.0.1:{yamcp_port}/readyz", yamcp)
         check_call(url, CALL)
 
+        minimal_port = free_port()
+        minimal = spawn(
+            [sys.executable, str(HERE / "minimal_proxy.py"), str(minimal_port), upstream_url]
+        )
+        stack.callback(stop, minimal)
+        minimal_url = f"http://127.0.0.1:{minimal_port}/mcp"
+        wait_for(minimal_url, minimal, method="POST", extra={"json": CALL})
+
         targets = {
             "direct": (
                 f"{upstream_url}/bounces?count=2&offset=0",
                 None,
                 {"X-Postmark-Server-Token": TOKEN},
             ),
+            # The least a Python proxy on this stack does: forward, no MCP, no checks.
+            "minimal": (minimal_url, CALL, MCP_HEADERS),
             "yamcp": (url, CALL, MCP_HEADERS),
         }
         if not args.skip_peer:
@@ -296,6 +307,8 @@ def main() -> None:
         t = results["throughput"]
         ratios = {
             "yamcp_over_direct_rps_c16": t["yamcp"]["c16"]["rps"] / t["direct"]["c16"]["rps"],
+            "minimal_over_direct_rps_c16": t["minimal"]["c16"]["rps"] / t["direct"]["c16"]["rps"],
+            "yamcp_over_minimal_rps_c16": t["yamcp"]["c16"]["rps"] / t["minimal"]["c16"]["rps"],
             "yamcp_added_p50_ms_c1": t["yamcp"]["c1"]["p50_ms"] - t["direct"]["c1"]["p50_ms"],
         }
         if "fastmcp" in t:

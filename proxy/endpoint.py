@@ -19,7 +19,7 @@ from . import mcp
 from .forward import CallOutcome, error_outcome, forward
 from .logs import log_call
 from .mcp import Reply, ServerView
-from .metrics import MCP_REQUESTS, record_call
+from .metrics import record_call, record_mcp_status
 from .policy import check_arguments
 from .store import ServerRecord, StoreUnavailable, utcnow
 from .tokens import hash_token
@@ -46,7 +46,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 async def asgi(gw: Gateway, scope: dict, receive: Any, send: Any) -> None:
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
     reply = await serve(gw, scope["method"], scope["path"][len(PREFIX) :], headers, receive)
-    MCP_REQUESTS.labels(str(reply.status)).inc()
+    record_mcp_status(reply.status)
     body = reply.body or b""
     raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
     raw.append((b"content-length", str(len(body)).encode()))

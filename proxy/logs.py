@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -28,10 +29,29 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class _Clock:
+    """Formats each second once: strftime per line is a measurable cost per tool call."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(second))
+        return self._text
+
+
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._clock = _Clock()
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": self._clock(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -41,8 +61,15 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._clock = _Clock()
+
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = f"{self._clock(record.created)} {record.levelname} {record.name}: "
+        line += record.getMessage()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
         fields = getattr(record, "fields", None)
         if fields:
             line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
@@ -50,12 +77,19 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(level: str = "info", fmt: str = "text") -> None:
+    # The logging module's own switches for what no line here prints (its docs,
+    # "Optimization"): finding the caller's frame is the dearest part of a record.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactTokens())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -68,4 +102,5 @@ def configure(level: str = "info", fmt: str = "text") -> None:
 
 def log_call(**fields: Any) -> None:
     """One audit line per tool call. Callers pass ids and outcomes, never arguments."""
-    audit.info("tool call", extra={"fields": fields})
+    if audit.isEnabledFor(logging.INFO):
+        audit.info("tool call", extra={"fields": fields})

@@ -3,6 +3,8 @@ a server id or an account credential, so nothing secret can reach a scrape."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -40,12 +42,34 @@ MCP_REQUESTS = Counter(
 )
 
 
+# Children by label values: `labels()` takes a lock and builds a key on every call.
+_calls: dict[tuple[str, str, str], Any] = {}
+_latency: dict[tuple[str, str], Any] = {}
+
+
 def record_call(integration: str, tool: str, outcome: str, upstream_seconds: float | None) -> None:
-    TOOL_CALLS.labels(integration, tool, outcome).inc()
+    key = (integration, tool, outcome)
+    counter = _calls.get(key)
+    if counter is None:
+        counter = _calls[key] = TOOL_CALLS.labels(*key)
+    counter.inc()
     if upstream_seconds is not None:
-        UPSTREAM_SECONDS.labels(integration, tool).observe(upstream_seconds)
+        histogram = _latency.get(key[:2])
+        if histogram is None:
+            histogram = _latency[key[:2]] = UPSTREAM_SECONDS.labels(integration, tool)
+        histogram.observe(upstream_seconds)
     if outcome == "rate_limited":
         RATE_LIMITED.labels(integration).inc()
+
+
+_statuses: dict[int, Any] = {}
+
+
+def record_mcp_status(status: int) -> None:
+    counter = _statuses.get(status)
+    if counter is None:
+        counter = _statuses[status] = MCP_REQUESTS.labels(str(status))
+    counter.inc()
 
 
 def exposition() -> tuple[bytes, str]:

@@ -98,14 +98,31 @@ def load_registry(dirs: list[Path]) -> Registry:
     return Registry(integrations=integrations, tools=tools)
 
 
-def _compile(expr: str | None, file: str, where: str) -> ParsedResult | None:
+class FieldPath:
+    """A JMESPath that is one field name (`Bounces`, `Body`): a dict lookup, which is
+    what most manifests write, without building an interpreter per call."""
+
+    __slots__ = ("expression", "field")
+
+    def __init__(self, expression: str, field: str) -> None:
+        self.expression = expression
+        self.field = field
+
+    def search(self, data: Any) -> Any:
+        return data.get(self.field) if isinstance(data, dict) else None
+
+
+def _compile(expr: str | None, file: str, where: str) -> ParsedResult | FieldPath | None:
     if expr is None:
         return None
     try:
-        return jmespath.compile(expr)
+        compiled = jmespath.compile(expr)
     except JMESPathError as exc:
         reason = str(exc).replace("\n", " ")
         raise ConfigError(file, where, f"invalid JMESPath {expr!r}: {reason}") from None
+    if compiled.parsed["type"] == "field":
+        return FieldPath(expr, compiled.parsed["value"])
+    return compiled
 
 
 def _load_hooks(loaded: LoadedManifest) -> ModuleType | None:
