@@ -1,4 +1,4 @@
-"""Starlette wiring: the MCP endpoint, health checks, and the lifespan that loads everything."""
+"""The application: the gateway that loads everything once, its routes and its lifespan."""
 
 from __future__ import annotations
 
@@ -30,11 +30,6 @@ from .upstream import Upstream, make_upstream
 
 log = logging.getLogger("yamcp")
 
-NOT_FOUND = Response(
-    orjson.dumps({"error": "not_found", "message": "No MCP server at this URL."}),
-    404,
-    media_type="application/json",
-)
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 TOOLS_PAGE_SIZE = 500
 

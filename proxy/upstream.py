@@ -12,7 +12,7 @@ by `YAMCP_UPSTREAM_TRANSPORT`, and the benchmark measures them side by side:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -46,8 +46,20 @@ class Upstream(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _too_large(length: str | None, limit: int) -> bool:
-    return length is not None and length.isdigit() and int(length) > limit
+async def _read(
+    status: int, headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int
+) -> UpstreamResponse:
+    """The whole body, or none once it passes `limit` bytes (the rest is not read)."""
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        return UpstreamResponse(status, headers, None)
+    parts, size = [], 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return UpstreamResponse(status, headers, None)
+        parts.append(chunk)
+    return UpstreamResponse(status, headers, b"".join(parts))
 
 
 class AiohttpUpstream:
@@ -103,15 +115,9 @@ class AiohttpUpstream:
                 allow_redirects=False,
                 timeout=self._timeout,
             ) as response:
-                if _too_large(response.headers.get("content-length"), max_body):
-                    return UpstreamResponse(response.status, response.headers, None)
-                chunks, size = [], 0
-                async for chunk in response.content.iter_any():
-                    size += len(chunk)
-                    if size > max_body:
-                        return UpstreamResponse(response.status, response.headers, None)
-                    chunks.append(chunk)
-                return UpstreamResponse(response.status, response.headers, b"".join(chunks))
+                return await _read(
+                    response.status, response.headers, response.content.iter_any(), max_body
+                )
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -146,15 +152,9 @@ class HttpxUpstream:
         async with self._client.stream(
             method, url, params=params, content=body, headers=headers
         ) as response:
-            if _too_large(response.headers.get("content-length"), max_body):
-                return UpstreamResponse(response.status_code, response.headers, None)
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_body:
-                    return UpstreamResponse(response.status_code, response.headers, None)
-                chunks.append(chunk)
-            return UpstreamResponse(response.status_code, response.headers, b"".join(chunks))
+            return await _read(
+                response.status_code, response.headers, response.aiter_bytes(), max_body
+            )
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -27,22 +27,35 @@ _TOKEN = re.compile(r"\{\{(\{?)\s*([#^/!>&]?)\s*(.*?)\s*\}?\}\}", re.S)
 # --- message streams -----------------------------------------------------------------
 
 
-async def _stream_type(ctx: HookContext, stream: str) -> str:
-    async def load() -> str:
+async def _lookup(
+    ctx: HookContext, key: tuple, tool: str, arguments: dict[str, Any], missing: str
+) -> dict[str, Any]:
+    """A read tool's result, cached a minute per account. Fails closed: an item that is
+    not there refuses with `missing`, any other failure with what went wrong."""
+
+    async def load() -> dict[str, Any]:
         try:
-            found = await ctx.call("get_single_postmark_message_stream_by_id", {"id": stream})
+            return await ctx.call(tool, arguments)
         except LookupFailed as exc:
             if exc.status is not None and 400 <= exc.status < 500:
-                raise HookRefused(
-                    f"There is no message stream {stream!r} on this server; "
-                    "list_all_postmark_message_streams shows the streams. Nothing was sent."
-                ) from None
+                raise HookRefused(f"{missing} Nothing was sent.") from None
             raise HookRefused(
-                f"Could not check message stream {stream!r} ({exc}); nothing was sent."
+                f"Could not check {key[0]} {key[1]!r} ({exc}); nothing was sent."
             ) from None
-        return str(found.get("MessageStreamType", ""))
 
-    return await ctx.cached(("stream", stream), LOOKUP_TTL, load)
+    return await ctx.cached(key, LOOKUP_TTL, load)
+
+
+async def _stream_type(ctx: HookContext, stream: str) -> str:
+    found = await _lookup(
+        ctx,
+        ("stream", stream),
+        "get_single_postmark_message_stream_by_id",
+        {"id": stream},
+        f"There is no message stream {stream!r} on this server; "
+        "list_all_postmark_message_streams shows the streams.",
+    )
+    return str(found.get("MessageStreamType", ""))
 
 
 def _messages(arguments: dict[str, Any]) -> list[dict[str, Any]]:
@@ -193,20 +206,14 @@ def required_paths(tree: Node, prefix: str = "") -> list[str]:
 
 
 async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
-    async def load() -> dict[str, Any]:
-        try:
-            return await ctx.call("get_single_postmark_template_by_id", {"id": id_or_alias})
-        except LookupFailed as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                raise HookRefused(
-                    f"There is no template {id_or_alias!r} on this server; "
-                    "list_all_postmark_templates shows them. Nothing was sent."
-                ) from None
-            raise HookRefused(
-                f"Could not look up template {id_or_alias!r} ({exc}); nothing was sent."
-            ) from None
-
-    return await ctx.cached(("template", id_or_alias), LOOKUP_TTL, load)
+    return await _lookup(
+        ctx,
+        ("template", id_or_alias),
+        "get_single_postmark_template_by_id",
+        {"id": id_or_alias},
+        f"There is no template {id_or_alias!r} on this server; "
+        "list_all_postmark_templates shows them.",
+    )
 
 
 async def _variables(
