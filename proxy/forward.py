@@ -198,18 +198,21 @@ async def forward(
 
 
 def _unreachable(integration: Integration, exc: Exception, started: float) -> CallOutcome:
-    if isinstance(exc, httpx.ConnectTimeout):
-        what = "timed out connecting to"
-    elif isinstance(exc, httpx.TimeoutException):
-        what = "timed out waiting for an answer from"
-    elif isinstance(exc, httpx.ConnectError):
-        what = "could not connect to"
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        what = (
+            "timed out connecting to"
+            if isinstance(exc, httpx.ConnectTimeout)
+            else ("could not connect to")
+        )
+        after = "The request was not sent; it is safe to try again later."
     else:
-        what = "lost the connection to"
-    message = (
-        f"yamcp {what} {integration.title}; nothing is known about whether the request took "
-        "effect. Check before repeating a write."
-    )
+        what = (
+            "timed out waiting for an answer from"
+            if isinstance(exc, httpx.TimeoutException)
+            else "lost the connection to"
+        )
+        after = "The request may have taken effect: check before repeating a write."
+    message = f"yamcp {what} {integration.title}. {after}"
     outcome = error_outcome("unreachable", message, reason=type(exc).__name__)
     outcome.upstream_seconds = time.perf_counter() - started
     return outcome
