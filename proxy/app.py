@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import admin, endpoint, mcp
+from . import admin, admin_ui, endpoint, mcp
 from .accounts import Account, load_accounts
 from .errors import ConfigError
 from .mcp import ServerView
@@ -197,6 +197,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/.well-known/{rest:path}", not_found),
+            *(admin_ui.routes() if gateway.settings.admin_ui else []),
         ],
         lifespan=lifespan,
     )

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         30.0, description="On SIGTERM, how long in-flight calls may take to finish."
     )
+    admin_ui: bool = Field(
+        False, description="Serve the MCP Servers admin page at /admin (404 when off)."
+    )
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
 
