@@ -1,6 +1,6 @@
 """What an integration's hooks get: a way to ask the upstream, and a short-lived cache.
 
-Hooks exist for the few checks a manifest cannot declare (Postmark's template models,
+Hooks exist for the few checks a manifest cannot declare (an email template's model,
 stream types). They run before a call is sent and may refuse it with `HookRefused`;
 a `transform` may reshape a successful result. They never see other accounts.
 """

@@ -130,7 +130,7 @@ class ImportResult:
 
 
 def snake(text: str) -> str:
-    """`PublicHolidays`, `X-Postmark-Server-Token`, `Bounces API` -> snake_case."""
+    """`PublicHolidays`, `X-Api-Token`, `Bounces API` -> snake_case."""
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(text))
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
@@ -961,7 +961,7 @@ def _resource_names(path: str, verb: str, op: dict) -> list[str]:
 
 
 def import_openapi(specs: Sequence[dict[str, Any]], integration: str) -> ImportResult:
-    """Build a manifest from one or more documents of the same API (e.g. Postmark's two)."""
+    """Build a manifest from one or more documents of the same API (one per token kind)."""
     if not specs:
         raise ValueError("no OpenAPI document given")
     importer = _Importer(integration)
