@@ -22,9 +22,5 @@ class ToolArgumentError(YamcpError):
     """Arguments a tool cannot take; the message lists each bad field."""
 
 
-class PolicyDenied(YamcpError):
-    """A policy rule refuses this call; the message names the rule."""
-
-
 class HookRefused(YamcpError):
     """An integration hook refused the call before it left."""

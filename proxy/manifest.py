@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError
 
 MethodKind = Literal["list", "get", "create", "update", "delete"]
-METHOD_KINDS: tuple[MethodKind, ...] = ("list", "get", "create", "update", "delete")
 HTTP_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NAME_RE = r"^[a-z][a-z0-9_]*$"
 

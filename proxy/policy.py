@@ -236,10 +236,6 @@ def load_policies(folder: Path) -> PolicySet:
     return PolicySet(guardrails, named, rules, named_rules, folder)
 
 
-def load_policy_file(path: Path) -> PolicyFile:
-    return validate_model(PolicyFile, _read_yaml(path) or {}, str(path))
-
-
 def decide(policies: PolicySet, effective: Effective, tool: Tool) -> Decision:
     """Whether a server under `effective` exposes `tool`, and if not, why.
 

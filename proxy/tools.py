@@ -58,10 +58,6 @@ class Tool:
     transform: Callable[..., Any] | None
     definition: dict[str, Any] = field(repr=False)
 
-    @property
-    def read_only(self) -> bool:
-        return self.access == "read"
-
 
 def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) -> str:
     """The tool name DESIGN.md fixes for each method type."""
