@@ -69,6 +69,18 @@ class Gateway:
 
     async def start(self) -> None:
         self.upstream = make_upstream(self.settings)
+        log.info(
+            "loaded %d integration(s), %d tools, %d account(s), %d named policies",
+            len(self.registry.integrations),
+            len(self.registry.tools),
+            len(self.accounts),
+            len(self.policies.named),
+        )
+        if not self.accounts:
+            log.warning(
+                "no accounts in %s: copy accounts.example.yaml there, then `yamcp mint`",
+                self.settings.accounts_file,
+            )
 
     async def stop(self) -> None:
         if self.upstream is not None:
