@@ -137,12 +137,19 @@ def cmd_servers_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_servers_revoke(args: argparse.Namespace) -> int:
-    if not _with_store(_settings(args), lambda store: store.delete_server(args.server_id)):
-        print(f"yamcp: no server {args.server_id!r}", file=sys.stderr)
+def _revoke(args: argparse.Namespace, work: Callable[[Any], Awaitable[bool]], what: str) -> int:
+    """Run one store deletion; say what went, or that there was nothing to revoke."""
+    if not _with_store(_settings(args), work):
+        print(f"yamcp: no {what}", file=sys.stderr)
         return 1
-    print(f"revoked {args.server_id}")
+    print(f"revoked {what}")
     return 0
+
+
+def cmd_servers_revoke(args: argparse.Namespace) -> int:
+    return _revoke(
+        args, lambda store: store.delete_server(args.server_id), f"server {args.server_id!r}"
+    )
 
 
 def cmd_api_token_create(args: argparse.Namespace) -> int:
@@ -164,14 +171,11 @@ def cmd_api_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_api_token_revoke(args: argparse.Namespace) -> int:
-    gone = _with_store(
-        _settings(args), lambda store: store.delete_api_token(args.server_id, args.token_id)
+    return _revoke(
+        args,
+        lambda store: store.delete_api_token(args.server_id, args.token_id),
+        f"api token {args.token_id!r} on {args.server_id!r}",
     )
-    if not gone:
-        print(f"yamcp: no api token {args.token_id!r} on {args.server_id!r}", file=sys.stderr)
-        return 1
-    print(f"revoked {args.token_id}")
-    return 0
 
 
 def cmd_admin_token_create(args: argparse.Namespace) -> int:
@@ -184,11 +188,11 @@ def cmd_admin_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_token_revoke(args: argparse.Namespace) -> int:
-    if not _with_store(_settings(args), lambda store: store.delete_admin_token(args.token_id)):
-        print(f"yamcp: no admin token {args.token_id!r}", file=sys.stderr)
-        return 1
-    print(f"revoked {args.token_id}")
-    return 0
+    return _revoke(
+        args,
+        lambda store: store.delete_admin_token(args.token_id),
+        f"admin token {args.token_id!r}",
+    )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

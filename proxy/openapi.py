@@ -699,18 +699,15 @@ class _Importer:
             method["destructive"] = kind == "delete"
         if verb == "put" and kind == "create":
             method["idempotent"] = True
-        if path_args:
-            method["path"] = path_args
-        if query:
-            method["query"] = query
-        if body:
-            method["body"] = body
-        if body_from:
-            method["body_from"] = body_from
-        if required:
-            method["required"] = required
-        if pagination:
-            method["pagination"] = pagination
+        optional = {
+            "path": path_args,
+            "query": query,
+            "body": body,
+            "body_from": body_from,
+            "required": required,
+            "pagination": pagination,
+        }
+        method.update({key: value for key, value in optional.items() if value})
 
         tags = [snake(t) for t in op.get("tags") or [] if snake(t)]
         self.operations.append(
