@@ -60,6 +60,9 @@ class Gateway:
         self.store: Store = store or open_store(settings)
         self.upstream: Upstream | None = None
         self._served: dict[tuple[str, bytes, bool], Served] = {}
+        # The store hands out the same record object while it is cached, so a server's
+        # view is found by identity, without serialising its config on every call.
+        self._served_by_record: dict[str, tuple[ServerRecord, Served]] = {}
         self._touched: dict[str, float] = {}
         public = urlsplit(settings.public_base_url)
         self.allowed_hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *settings.allowed_hosts)}
@@ -90,11 +93,22 @@ class Gateway:
     def reload(self) -> None:
         """Re-read the policies folder; requests in flight finish under the old set."""
         policies = load_policies(self.settings.policies_dir)
-        self.policies, self._served = policies, {}
+        self.policies, self._served, self._served_by_record = policies, {}, {}
         log.info("policies reloaded: %d named", len(policies.named))
 
     def served(self, record: ServerRecord) -> Served | None:
         """The server's tools under its effective policy, decided once per config."""
+        known = self._served_by_record.get(record.id)
+        if known is not None and known[0] is record:
+            return known[1]
+        served = self._decide(record)
+        if served is not None:
+            if len(self._served_by_record) > 10_000:
+                self._served_by_record.clear()
+            self._served_by_record[record.id] = (record, served)
+        return served
+
+    def _decide(self, record: ServerRecord) -> Served | None:
         key = (
             record.account,
             orjson.dumps(record.config.model_dump()),

@@ -198,11 +198,11 @@ async def forward(
 
 
 def _unreachable(integration: Integration, exc: Exception, started: float) -> CallOutcome:
-    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ConnectError):
         what = (
-            "timed out connecting to"
-            if isinstance(exc, httpx.ConnectTimeout)
-            else ("could not connect to")
+            "could not connect to"
+            if isinstance(exc, httpx.ConnectError)
+            else "timed out connecting to"
         )
         after = "The request was not sent; it is safe to try again later."
     else:

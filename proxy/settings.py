@@ -54,10 +54,10 @@ class Settings(BaseSettings):
     )
     connect_timeout: float = Field(5.0, description="Seconds to connect to an upstream.")
     read_timeout: float = Field(30.0, description="Seconds to wait for upstream bytes.")
-    upstream_transport: Literal["aiohttp", "httpx-aiohttp", "httpx"] = Field(
-        "aiohttp",
-        description="The upstream HTTP client: aiohttp (fastest measured), httpx over "
-        "aiohttp, or httpx's own transport.",
+    upstream_transport: Literal["pyreqwest", "aiohttp", "httpx-aiohttp", "httpx"] = Field(
+        "pyreqwest",
+        description="The upstream HTTP client: pyreqwest (fastest measured), aiohttp, "
+        "httpx over aiohttp, or httpx's own transport.",
     )
     max_connections: int = Field(100, description="Upstream connection pool size.")
     shutdown_grace_seconds: float = Field(

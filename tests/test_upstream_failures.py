@@ -2,7 +2,8 @@
 
 A yamcp with short timeouts runs against the fake Postmark (faults injected per
 request), a port where nothing listens, and a listener whose backlog is full so
-connects hang.
+connects hang. Every test runs once per upstream client (YAMCP_UPSTREAM_TRANSPORT):
+each must tell "never sent" from "may have taken effect" the same way.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ def blackhole() -> Iterator[int]:
         sock.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["pyreqwest", "aiohttp", "httpx-aiohttp", "httpx"])
 def impatient(
-    fake_postmark: FakePostmark, blackhole: int, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    fake_postmark: FakePostmark,
+    blackhole: int,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Yamcp]:
     workdir = tmp_path_factory.mktemp("failures")
     account = (
@@ -66,6 +70,7 @@ def impatient(
             "YAMCP_READ_TIMEOUT": str(READ_TIMEOUT),
             "YAMCP_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
             "YAMCP_MAX_UPSTREAM_BYTES": str(BODY_LIMIT),
+            "YAMCP_UPSTREAM_TRANSPORT": request.param,
         },
     )
     yield server
