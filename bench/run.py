@@ -189,8 +189,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--transport",
-        default="aiohttp",
-        choices=["aiohttp", "httpx-aiohttp", "httpx"],
+        default="pyreqwest",
+        choices=["pyreqwest", "aiohttp", "httpx-aiohttp", "httpx"],
         help="yamcp's upstream client (YAMCP_UPSTREAM_TRANSPORT)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
