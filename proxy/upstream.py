@@ -135,18 +135,18 @@ class PyreqwestUpstream:
             builder = builder.body_bytes(body)
         with _reqwest_errors():
             async with builder.build_streamed() as response:
-                status, headers = response.status, response.headers
-                length = headers.get("content-length")
+                status, answer_headers = response.status, response.headers
+                length = answer_headers.get("content-length")
                 if length is not None and length.isdigit() and int(length) > max_body:
-                    return UpstreamResponse(status, headers, None)
+                    return UpstreamResponse(status, answer_headers, None)
                 # The first 64 KiB arrive with the head; only a larger body costs more reads.
                 reader, parts, size = response.body_reader, [], 0
                 while (chunk := await reader.read_chunk()) is not None:
                     size += len(chunk)
                     if size > max_body:
-                        return UpstreamResponse(status, headers, None)
+                        return UpstreamResponse(status, answer_headers, None)
                     parts.append(chunk)
-                return UpstreamResponse(status, headers, b"".join(parts))
+                return UpstreamResponse(status, answer_headers, b"".join(parts))
 
     async def aclose(self) -> None:
         await self._client.close()
