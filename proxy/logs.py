@@ -57,7 +57,7 @@ class JsonFormatter(logging.Formatter):
         self._clock = _Clock()
 
     def format(self, record: logging.LogRecord) -> str:
-        line = self.render(
+        entry = self._entry(
             record.created,
             record.levelname,
             record.name,
@@ -65,14 +65,17 @@ class JsonFormatter(logging.Formatter):
             getattr(record, "fields", None),
         )
         if record.exc_info:  # one JSON object per line, the trace inside it
-            entry = orjson.loads(line)
             entry["exception"] = self.formatException(record.exc_info)
-            line = orjson.dumps(entry).decode()
-        return line
+        return orjson.dumps(entry).decode()
 
     def render(
         self, created: float, level: str, logger: str, message: str, fields: dict | None
     ) -> str:
+        return orjson.dumps(self._entry(created, level, logger, message, fields)).decode()
+
+    def _entry(
+        self, created: float, level: str, logger: str, message: str, fields: dict | None
+    ) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "ts": self._clock(created),
             "level": level.lower(),
@@ -81,7 +84,7 @@ class JsonFormatter(logging.Formatter):
         }
         if fields:
             entry.update(fields)
-        return orjson.dumps(entry).decode()
+        return entry
 
 
 class TextFormatter(logging.Formatter):

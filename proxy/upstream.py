@@ -52,6 +52,11 @@ class Upstream(Protocol):
     async def aclose(self) -> None: ...
 
 
+def with_query(url: str, params: dict[str, Any]) -> str:
+    """The URL with its query string, for the clients that take one whole URL."""
+    return f"{url}?{urlencode(params, doseq=True)}" if params else url
+
+
 async def _read(
     status: int, headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int
 ) -> UpstreamResponse:
@@ -128,8 +133,7 @@ class PyreqwestUpstream:
         headers: dict[str, str],
         max_body: int,
     ) -> UpstreamResponse:
-        if params:
-            url = f"{url}?{urlencode(params, doseq=True)}"
+        url = with_query(url, params)
         builder = self._client.request(method, url).headers(headers)
         if body is not None:
             builder = builder.body_bytes(body)
@@ -176,8 +180,7 @@ class AiohttpUpstream:
     ) -> UpstreamResponse:
         if self._session is None:  # on first use: aiohttp binds a session to its loop
             self._session = open_session(self._settings.max_connections, 15.0)
-        if params:
-            url = f"{url}?{urlencode(params, doseq=True)}"
+        url = with_query(url, params)
         with mapped_errors():
             async with self._session.request(
                 method,
