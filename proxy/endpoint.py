@@ -139,7 +139,8 @@ async def call(
     integration = gw.registry.integrations[account.integration]
     assert gw.upstream is not None
     await _touch(gw, record)
-    denied = check_arguments(served.rules[tool.name], arguments)
+    rules = served.rules[tool.name]
+    denied = check_arguments(rules, arguments)
     try:
         if denied:
             message = "Refused by policy, nothing was sent:\n- " + "\n- ".join(denied)
@@ -152,6 +153,7 @@ async def call(
                 tool,
                 arguments,
                 max_body_bytes=gw.settings.max_upstream_bytes,
+                rules=rules,
             )
     except Exception:  # a bug of ours must not take the connection down with it
         log.exception("tool call failed inside yamcp (server=%s tool=%s)", record.id, tool.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +23,9 @@ from .ratelimit import normalise
 from .registry import Integration
 from .tools import Tool
 from .upstream import Upstream, UpstreamResponse
+
+if TYPE_CHECKING:
+    from .policy import Rule
 
 _CACHE = TTLCache()
 
@@ -132,6 +135,7 @@ async def forward(
     max_body_bytes: int,
     cache: TTLCache | None = None,
     run_hooks: bool = True,
+    rules: tuple[Rule, ...] = (),
 ) -> CallOutcome:
     """Validate, check, send once, and map. Never raises for anything the upstream does."""
     problems = tool.validate(arguments)
@@ -149,7 +153,9 @@ async def forward(
             paging_params = upstream_params(tool.paging, limit, offset)
         ctx = None
         if run_hooks and (tool.checks or tool.transform):
-            ctx = HookContext(upstream, integration, account, cache or _CACHE, max_body_bytes)
+            ctx = HookContext(
+                upstream, integration, account, cache or _CACHE, max_body_bytes, rules
+            )
             for check in tool.checks:
                 await check(ctx, arguments)
         request = build_request(integration, account, tool, arguments, paging_params)

@@ -16,6 +16,7 @@ from .errors import HookRefused
 
 if TYPE_CHECKING:
     from .accounts import Account
+    from .policy import Rule
     from .registry import Integration
     from .upstream import Upstream
 
@@ -48,8 +49,12 @@ class HookContext:
         account: Account,
         cache: TTLCache,
         max_body_bytes: int,
+        rules: tuple[Rule, ...] = (),
     ) -> None:
         self.integration = integration
+        # The policy constraints this call is under: a check may refuse what would slip
+        # past them (an argument the constraint does not look at, say).
+        self.rules = rules
         self.account_id = account.id
         self._upstream = upstream
         self._account = account
