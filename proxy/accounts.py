@@ -6,8 +6,9 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .errors import ConfigError
 from .manifest import _read_yaml, _Strict, validate_model
@@ -17,10 +18,39 @@ _REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 class AccountSpec(_Strict):
     integration: str
-    base_url: str | None = Field(None, pattern=r"^https?://")
+    base_url: str | None = Field(
+        None,
+        description="http(s)://host[:port][/path]: no user, password, query or fragment, "
+        "where a literal secret could hide; credentials go under `credentials`.",
+    )
     credentials: dict[str, str] = Field(
         default_factory=dict, description="Values must be ${ENV_VAR} references."
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_url(cls, value: str | None) -> str | None:
+        # The reason never repeats the value: it may be the very secret being refused.
+        if value is None:
+            return value
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises on a port that is not a number
+        except ValueError:
+            raise ValueError("is not a URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if "@" in parts.netloc:
+            raise ValueError(
+                "must not carry a user or password; put credentials under `credentials` "
+                "as ${ENV_VAR} references"
+            )
+        if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+            raise ValueError(
+                "must not carry a query string or fragment (a key there would be a literal "
+                "secret); use a query-key credential profile in the manifest"
+            )
+        return value
 
 
 class AccountsFile(_Strict):

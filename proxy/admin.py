@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .errors import ConfigError
 from .policy import plan
 from .servers import (
     CHATGPT_NOTE,
@@ -22,6 +23,7 @@ from .servers import (
     ServerInfo,
     ServerPatch,
     ServerRequest,
+    check_constraints,
     create_api_token,
     create_server,
     update_server,
@@ -150,13 +152,13 @@ async def create(request: Request, gw: Gateway) -> Response:
 @admin_endpoint
 async def list_servers(request: Request, gw: Gateway) -> Response:
     records = await gw.store.list_servers(request.path_params["account"])
-    return _json([ServerInfo.of(r) for r in records])
+    return _json([ServerInfo.of(r, gw.policies) for r in records])
 
 
 @admin_endpoint
 async def get_server(request: Request, gw: Gateway) -> Response:
     record = await _server(request, gw)
-    return record if isinstance(record, Response) else _json(ServerInfo.of(record))
+    return record if isinstance(record, Response) else _json(ServerInfo.of(record, gw.policies))
 
 
 @admin_endpoint
@@ -171,7 +173,7 @@ async def patch_server(request: Request, gw: Gateway) -> Response:
         updated = await update_server(gw.store, gw.policies, record, patch)
     except InvalidServer as exc:
         return _invalid([{"field": exc.field, "reason": exc.reason}])
-    return _json(ServerInfo.of(updated))
+    return _json(ServerInfo.of(updated, gw.policies))
 
 
 @admin_endpoint
@@ -223,6 +225,10 @@ async def preview(request: Request, gw: Gateway) -> Response:
         return body
     if body.config.policy is not None and body.config.policy not in gw.policies.named:
         return _invalid([{"field": "config.policy", "reason": "no such policy"}])
+    try:
+        check_constraints(body.config)
+    except InvalidServer as exc:
+        return _invalid([{"field": exc.field, "reason": exc.reason}])
     return _json(
         plan_for(gw, request.path_params["account"], body.config, body.require_api_token_auth)
     )
@@ -246,7 +252,15 @@ def plan_for(
 
 @admin_endpoint
 async def reload(request: Request, gw: Gateway) -> Response:
-    gw.reload()
+    try:
+        gw.reload()
+    except ConfigError as exc:
+        return _error(
+            422,
+            "invalid_policy",
+            f"{exc}; nothing reloaded, the running policies stay in force",
+            errors=[{"field": f"{exc.file}: {exc.path}".rstrip(": "), "reason": exc.reason}],
+        )
     return _json({"policies": sorted(gw.policies.named)})
 
 

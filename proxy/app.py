@@ -163,7 +163,11 @@ class Gateway:
     def origin_allowed(self, origin: str) -> bool:
         if origin.rstrip("/").lower() in self.allowed_origins:
             return True
-        return self.host_allowed(urlsplit(origin).netloc)
+        try:
+            netloc = urlsplit(origin).netloc
+        except ValueError:  # e.g. "http://[::1": not an origin anyone is allowed to be
+            return False
+        return self.host_allowed(netloc)
 
 
 async def healthz(request: Request) -> Response:
@@ -240,10 +244,20 @@ class YamcpApp:
         self.state = app.state
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(endpoint.PREFIX):
+        if scope["type"] != "http":
+            await self.starlette(scope, receive, send)
+            return
+        # DNS rebinding: every path answers only to the Host names yamcp is reached by.
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+        if not self.gateway.host_allowed(host.decode("latin-1")):
+            await MISDIRECTED(scope, receive, send)
+        elif endpoint.is_mcp_path(scope):
             await endpoint.asgi(self.gateway, scope, receive, send)
         else:
             await self.starlette(scope, receive, send)
+
+
+MISDIRECTED = JSONResponse({"error": "misdirected", "message": "Host not allowed"}, 421)
 
 
 def _reload_safely(gateway: Gateway) -> None:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from .errors import ConfigError, YamcpError
 from .settings import Settings
+from .store.base import StoreUnavailable
 
 T = TypeVar("T")
 
@@ -118,10 +119,13 @@ def cmd_mint(args: argparse.Namespace) -> int:
 
 
 def cmd_servers_list(args: argparse.Namespace) -> int:
+    from .policy import load_policies
     from .servers import ServerInfo
 
-    records = _with_store(_settings(args), lambda store: store.list_servers(args.account))
-    rows = [ServerInfo.of(r).model_dump(mode="json") for r in records]
+    settings = _settings(args)
+    policies = load_policies(settings.policies_dir)
+    records = _with_store(settings, lambda store: store.list_servers(args.account))
+    rows = [ServerInfo.of(r, policies).model_dump(mode="json") for r in records]
     if args.json:
         _print_json(rows)
     else:
@@ -432,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         where = ".".join(str(p) for p in err["loc"])
         print(f"yamcp: {where}: {err['msg']}", file=sys.stderr)
         return 2
-    except (YamcpError, ValueError) as exc:
+    except (YamcpError, ValueError, StoreUnavailable) as exc:
         print(f"yamcp: {exc}", file=sys.stderr)
         return 1
 

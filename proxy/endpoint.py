@@ -8,8 +8,10 @@ content type, size, JSON; then `mcp.handle` and, for a call, policy and `forward
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,15 @@ NOT_FOUND = Reply(
     orjson.dumps({"error": "not_found", "message": "No MCP server at this URL."}),
     {"content-type": JSON},
 )
+INTERNAL_ERROR = Reply(
+    500,
+    mcp.error_body(None, mcp.INTERNAL_ERROR, "Internal error in yamcp; it has been logged"),
+    {"content-type": JSON},
+)
+# The one form of an MCP URL yamcp serves, matched on the raw (undecoded) path: tokens
+# are URL-safe base64, so any other spelling that decodes to the same path (`/%6Dcp/`,
+# `/mcp%2F`, `/MCP/`) is a 404, and nothing but the canonical form can work.
+CANONICAL = re.compile(rb"/mcp/([A-Za-z0-9_-]{1,128})")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
@@ -43,9 +54,20 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return Reply(status, body, {"content-type": JSON, **(headers or {})})
 
 
+def is_mcp_path(scope: dict) -> bool:
+    """Whether a request is for the MCP endpoint, however its path is spelled."""
+    return scope["path"].lower().startswith(PREFIX)
+
+
 async def asgi(gw: Gateway, scope: dict, receive: Any, send: Any) -> None:
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-    reply = await serve(gw, scope["method"], scope["path"][len(PREFIX) :], headers, receive)
+    canonical = CANONICAL.fullmatch(scope.get("raw_path") or scope["path"].encode())
+    token = canonical.group(1).decode() if canonical else ""
+    try:
+        reply = await serve(gw, scope["method"], token, headers, receive)
+    except Exception:  # a bug of ours: one logged trace and a JSON 500, counted
+        log.exception("MCP request failed inside yamcp")
+        reply = INTERNAL_ERROR
     record_mcp_status(reply.status)
     body = reply.body or b""
     raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
@@ -64,7 +86,7 @@ async def serve(
     origin = headers.get("origin")
     if origin is not None and not gw.origin_allowed(origin):
         return _error(403, "Origin not allowed")
-    if not token or "/" in token:
+    if not token:
         return NOT_FOUND
 
     try:
@@ -86,7 +108,15 @@ async def serve(
 
     if headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
         return _error(415, "Content-Type must be application/json")
-    body = await _read_body(receive, headers, gw.settings.max_request_bytes)
+    try:
+        async with asyncio.timeout(gw.settings.request_body_timeout):
+            body = await _read_body(receive, headers, gw.settings.max_request_bytes)
+    except TimeoutError:
+        return _error(
+            408,
+            f"The request body did not arrive within {gw.settings.request_body_timeout:g} s",
+            {"connection": "close"},
+        )
     if body is None:
         return _error(413, f"Request body is larger than {gw.settings.max_request_bytes} bytes")
     try:
@@ -146,15 +176,28 @@ async def call(
             message = "Refused by policy, nothing was sent:\n- " + "\n- ".join(denied)
             outcome = error_outcome("policy_denied", message, rules=denied)
         else:
-            outcome = await forward(
-                gw.upstream,
-                integration,
-                account,
-                tool,
-                arguments,
-                max_body_bytes=gw.settings.max_upstream_bytes,
-                rules=rules,
-            )
+            deadline = gw.settings.call_deadline
+            try:
+                # However slowly the answer trickles in, a call ends: read timeouts only
+                # bound the gaps between bytes. Lookups made by checks count too.
+                async with asyncio.timeout(deadline):
+                    outcome = await forward(
+                        gw.upstream,
+                        integration,
+                        account,
+                        tool,
+                        arguments,
+                        max_body_bytes=gw.settings.max_upstream_bytes,
+                        rules=rules,
+                    )
+            except TimeoutError:
+                outcome = error_outcome(
+                    "unreachable",
+                    f"yamcp gave up on {integration.title} after {deadline:g} seconds, the "
+                    "deadline for a whole call. The request may have taken effect: check "
+                    "before repeating a write.",
+                    reason="CallDeadline",
+                )
     except Exception:  # a bug of ours must not take the connection down with it
         log.exception("tool call failed inside yamcp (server=%s tool=%s)", record.id, tool.name)
         outcome = error_outcome("internal_error", "yamcp failed to handle this call; see its log.")

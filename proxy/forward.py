@@ -7,7 +7,10 @@ log records. yamcp never retries: the caller decides.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from .policy import Rule
 
 _CACHE = TTLCache()
+log = logging.getLogger("yamcp")
 
 
 @dataclass(slots=True)
@@ -105,10 +109,13 @@ def build_request(
     if paging_params:
         params.update(paging_params)
     body = None
-    if tool.body_from is not None:
-        body = orjson.dumps(arguments.get(tool.body_from, []))
-    elif tool.body_params:
-        body = orjson.dumps({k: arguments[k] for k in tool.body_params if k in arguments})
+    try:
+        if tool.body_from is not None:
+            body = orjson.dumps(arguments.get(tool.body_from, []))
+        elif tool.body_params:
+            body = orjson.dumps({k: arguments[k] for k in tool.body_params if k in arguments})
+    except orjson.JSONEncodeError as exc:  # nested past the encoder's depth limit
+        raise ToolArgumentError(f"arguments cannot be sent as JSON: {exc}") from None
     headers = {"accept": "application/json"}
     if tool.credential is not None:
         profile = integration.credentials[tool.credential]
@@ -177,30 +184,91 @@ async def forward(
     except httpx.TransportError as exc:
         return _unreachable(integration, exc, started)
     elapsed = time.perf_counter() - started
+    try:
+        outcome = await _answer(
+            integration, account, tool, arguments, response, ctx, (limit, offset), max_body_bytes
+        )
+    except Exception:  # the request went out: whatever fails now must not read as "not sent"
+        log.exception("mapping the answer of %s failed inside yamcp", tool.name)
+        outcome = _unrelayable(integration, response.status)
+    outcome.upstream_status = response.status
+    outcome.upstream_seconds = elapsed
+    return outcome
 
+
+async def _answer(
+    integration: Integration,
+    account: Account,
+    tool: Tool,
+    arguments: dict[str, Any],
+    response: UpstreamResponse,
+    ctx: HookContext | None,
+    window: tuple[int, int],
+    max_body_bytes: int,
+) -> CallOutcome:
+    """What the caller gets for the upstream's answer."""
     status, raw = response.status, response.body
     rate = normalise(response.headers, integration.rate_limit)
     if raw is None:
         outcome = error_outcome(
             "upstream_error",
-            f"{integration.title} answered with a body larger than {max_body_bytes} bytes; "
-            "narrow the request (filters, a smaller limit).",
+            f"{integration.title} answered HTTP {status} with a body larger than "
+            f"{max_body_bytes} bytes; narrow the request (filters, a smaller limit). "
+            "The request may have taken effect: check before repeating a write.",
             status=status,
         )
     elif status >= 400:
-        outcome = _upstream_error(integration, status, raw, rate)
+        outcome = _upstream_error(integration, account, status, raw, rate)
+    elif status >= 300:
+        outcome = _redirected(integration, account, status, response.headers)
     else:
-        outcome = _success(integration, tool, raw, response, limit, offset)
+        outcome = _success(integration, tool, raw, response, *window)
         if ctx is not None and tool.transform is not None and outcome.outcome == "ok":
             try:
                 shaped = await tool.transform(ctx, arguments, outcome.result["structuredContent"])
                 outcome = CallOutcome(tool_result(shaped), "ok")
             except HookRefused as exc:
                 outcome = error_outcome("refused", str(exc))
-    outcome.upstream_status = status
     outcome.headers = rate
-    outcome.upstream_seconds = elapsed
     return outcome
+
+
+def _unrelayable(integration: Integration, status: int) -> CallOutcome:
+    return error_outcome(
+        "upstream_error",
+        f"{integration.title} answered HTTP {status}, but yamcp could not relay the answer "
+        "(see its log). The request may have taken effect: check before repeating a write.",
+        status=status,
+    )
+
+
+def _redacted(account: Account, text: str) -> str:
+    """`text` with every credential value of the account replaced: upstreams echo them."""
+    for secret in account.credentials.values():
+        if len(secret) >= 4:
+            text = re.sub(re.escape(secret), "<redacted>", text, flags=re.IGNORECASE)
+    return text
+
+
+def _redirected(
+    integration: Integration, account: Account, status: int, headers: Mapping[str, str]
+) -> CallOutcome:
+    """yamcp follows no redirect: a credential would go wherever the upstream points."""
+    try:
+        location = headers.get("location")
+    except ValueError:  # not text: as good as absent
+        location = None
+    details: dict[str, Any] = {"status": status}
+    where = "without saying where"
+    if location:
+        details["location"] = _redacted(account, location.strip()[:500])
+        where = f"to {details['location']}"
+    message = (
+        f"{integration.title} answered HTTP {status}, a redirect {where}; yamcp does not follow "
+        "redirects, so the call did not complete as asked. Check the account's base_url. "
+        "The request may have taken effect: check before repeating a write."
+    )
+    return error_outcome("upstream_error", message, **details)
 
 
 def _unreachable(integration: Integration, exc: Exception, started: float) -> CallOutcome:
@@ -225,7 +293,7 @@ def _unreachable(integration: Integration, exc: Exception, started: float) -> Ca
 
 
 def _upstream_error(
-    integration: Integration, status: int, raw: bytes, rate: dict[str, str]
+    integration: Integration, account: Account, status: int, raw: bytes, rate: dict[str, str]
 ) -> CallOutcome:
     code = message = None
     try:
@@ -239,6 +307,8 @@ def _upstream_error(
             message = integration.error_message.search(body)
     if message is None:
         message = raw[:500].decode("utf-8", "replace").strip() or None
+    if message is not None:
+        message = _redacted(account, str(message)[:2000])
     details: dict[str, Any] = {"status": status}
     if code is not None:
         details["code"] = code

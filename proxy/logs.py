@@ -17,12 +17,18 @@ from typing import Any
 
 import orjson
 
-TOKEN_IN_PATH = re.compile(r"/mcp/[^/\s?\"']+")
+# An MCP path however it is spelled: any case, any part percent-encoded (`/%6Dcp/`,
+# `/mcp%2F`), doubled slashes. Only the canonical form is served, but every form that
+# reaches a log line carries the same secret.
+TOKEN_IN_PATH = re.compile(r"/(?:m|%6d)(?:c|%63)(?:p|%70)(?:/|%2f)+[^/\s?\"']*", re.IGNORECASE)
+# And anything shaped like a token anywhere else (256 bits of URL-safe base64 is 43
+# characters): a log line loses nothing it needs by not showing one.
+TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{40,}")
 audit = logging.getLogger("yamcp.audit")
 
 
 def redact(text: str) -> str:
-    return TOKEN_IN_PATH.sub("/mcp/<redacted>", text)
+    return TOKEN_LIKE.sub("<redacted>", TOKEN_IN_PATH.sub("/mcp/<redacted>", text))
 
 
 class RedactTokens(logging.Filter):
@@ -65,7 +71,7 @@ class JsonFormatter(logging.Formatter):
             getattr(record, "fields", None),
         )
         if record.exc_info:  # one JSON object per line, the trace inside it
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(entry).decode()
 
     def render(
@@ -95,7 +101,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = self.render(record.created, record.levelname, record.name, record.getMessage(), None)
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + redact(self.formatException(record.exc_info))
         fields = getattr(record, "fields", None)
         if fields:
             line += " " + " ".join(f"{k}={v}" for k, v in fields.items())

@@ -172,14 +172,26 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+_YAML_PROBLEMS = {
+    "ScannerError": "a token the scanner cannot read (a tab, an unclosed quote, a stray ':')",
+    "ParserError": "a structure the parser cannot follow (indentation, brackets)",
+    "ComposerError": "an alias (*name) with no anchor (&name), or several documents",
+    "ConstructorError": "a tag or value that cannot be loaded safely",
+    "ReaderError": "a character that may not appear in YAML",
+}
+
+
 def _read_yaml(file: Path) -> Any:
     try:
         with file.open("rb") as fh:
             return yaml.safe_load(fh)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        raise ConfigError(str(file), where, f"not valid YAML: {exc}") from None
+        # Only where and what kind of mistake: PyYAML's own message quotes the text around
+        # it (`found undefined alias 'sk-...'`), and that text may be a secret.
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = _YAML_PROBLEMS.get(type(exc).__name__, "a syntax error")
+        raise ConfigError(str(file), where, f"not valid YAML: {problem}") from None
     except OSError as exc:
         raise ConfigError(str(file), "", exc.strerror or str(exc)) from None
 

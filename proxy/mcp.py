@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
 HEADER_MISMATCH = -32020
 UNSUPPORTED_VERSION = -32022
 
@@ -163,7 +165,7 @@ async def handle(
         return result_reply(rid, _initialize(params, view))
     if method == "ping":
         return result_reply(rid, {})
-    return error_reply(200, rid, METHOD_NOT_FOUND, f"Method not found: {method}")
+    return error_reply(200, rid, METHOD_NOT_FOUND, f"Method not found: {method[:100]}")
 
 
 async def _modern(
@@ -186,26 +188,34 @@ async def _modern(
             f"params._meta needs {META_VERSION} and {META_CAPABILITIES}",
         )
     version = meta[META_VERSION]
+    if not isinstance(version, str):
+        return error_reply(
+            400, rid, INVALID_PARAMS, f"{META_VERSION} must be a string, not {_shown(version)}"
+        )
     header = headers.get("mcp-protocol-version")
     if header != version:
         return error_reply(
             400,
             rid,
             HEADER_MISMATCH,
-            f"MCP-Protocol-Version header {header!r} does not match _meta version {version!r}",
+            f"MCP-Protocol-Version header {_shown(header)} does not match _meta version "
+            f"{_shown(version)}",
         )
     if version not in MODERN_VERSIONS:
         return error_reply(
             400,
             rid,
             UNSUPPORTED_VERSION,
-            f"Unsupported protocol version {version!r}",
+            f"Unsupported protocol version {_shown(version)}",
             {"supported": list(SUPPORTED_VERSIONS), "requested": version},
         )
     mcp_method = headers.get("mcp-method")
     if mcp_method is None or mcp_method.strip() != method:
         return error_reply(
-            400, rid, HEADER_MISMATCH, f"Mcp-Method header {mcp_method!r} does not match {method!r}"
+            400,
+            rid,
+            HEADER_MISMATCH,
+            f"Mcp-Method header {_shown(mcp_method)} does not match {_shown(method)}",
         )
     if method == "tools/call":
         name = _decoded(headers.get("mcp-name"))
@@ -219,7 +229,7 @@ async def _modern(
         return _list(rid, params, view.modern_pages, 400)
     if method == "server/discover":
         return result_reply(rid, _discover(view))
-    return error_reply(404, rid, METHOD_NOT_FOUND, f"Method not found: {method}")
+    return error_reply(404, rid, METHOD_NOT_FOUND, f"Method not found: {method[:100]}")
 
 
 def _decoded(value: str | None) -> str | None:
@@ -262,10 +272,24 @@ def _list(id_: Any, params: dict, pages: list[bytes], bad_cursor_status: int) ->
     cursor = params.get("cursor")
     page = 0
     if cursor is not None:
-        if not (isinstance(cursor, str) and cursor.isdigit() and 0 < int(cursor) < len(pages)):
+        # Only the cursors we hand out: ASCII digits ("²".isdigit() is true, int() fails).
+        if not (isinstance(cursor, str) and _PAGE.fullmatch(cursor)) or int(cursor) >= len(pages):
             return error_reply(bad_cursor_status, id_, INVALID_PARAMS, "Invalid cursor")
         page = int(cursor)
     return result_reply(id_, pages[page])
+
+
+_PAGE = re.compile(r"[1-9][0-9]{0,5}")
+
+
+def _shown(value: Any) -> str:
+    """A client's value for an error message: short, and never a deep structure's repr
+    (a 1,000-level object would exhaust the recursion limit of repr and JSON encoders)."""
+    if isinstance(value, str):
+        return repr(value[:64] + ("..." if len(value) > 64 else ""))
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return f"a JSON {'array' if isinstance(value, list) else 'object'}"
 
 
 async def _call(
@@ -276,7 +300,7 @@ async def _call(
         return error_reply(200, id_, INVALID_PARAMS, "tools/call needs `name`, a string")
     tool = view.tools.get(name)
     if tool is None:
-        return error_reply(200, id_, INVALID_PARAMS, f"Unknown tool: {name}")
+        return error_reply(200, id_, INVALID_PARAMS, f"Unknown tool: {name[:100]}")
     arguments = params.get("arguments", {})
     if arguments is None:
         arguments = {}

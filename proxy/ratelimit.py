@@ -7,6 +7,7 @@ delta seconds or epoch times. Callers get `ratelimit-limit`, `ratelimit-remainin
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -25,19 +26,24 @@ _EPOCH_CUTOFF = 10 * 365 * 24 * 3600
 
 def _first(headers: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     for name in names:
-        value = headers.get(name)
+        try:
+            value = headers.get(name)
+        except ValueError:  # a value that is not text (Latin-1 bytes, say): ignored
+            continue
         if value is not None:
             return value.strip()
     return None
 
 
 def _int(value: str | None) -> int | None:
-    if value is None:
+    """A whole number of at most 12 digits, or None: `1e999`, `inf`, `nan` and
+    non-ASCII digits (which float() would take) are ignored like any other junk."""
+    if value is None or not _NUMBER.fullmatch(value):
         return None
-    try:
-        return max(0, int(float(value)))
-    except ValueError:
-        return None
+    return int(float(value))
+
+
+_NUMBER = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
 
 
 def _seconds(value: str | None, kind: str, now: float) -> int | None:
@@ -48,7 +54,7 @@ def _seconds(value: str | None, kind: str, now: float) -> int | None:
     if number is None:
         try:  # Retry-After may be an HTTP date
             return max(0, int(parsedate_to_datetime(value).timestamp() - now))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
     if kind == "epoch" or (kind == "auto" and number > _EPOCH_CUTOFF):
         return max(0, int(number - now))

@@ -6,10 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
-from .errors import YamcpError
-from .policy import PolicySet
+from .errors import ConfigError, YamcpError
+from .policy import PolicySet, compile_rules
 from .settings import Settings
 from .store import ApiTokenInfo, ServerConfig, ServerRecord, Store, utcnow
 from .tokens import hash_token, new_id, new_token
@@ -56,7 +63,8 @@ class ServerRequest(BaseModel):
 
 
 class ServerPatch(BaseModel):
-    """A partial update; absent fields stay as they are."""
+    """A partial update; absent fields stay as they are. Only `expires_at` may be null
+    (no expiry of its own); a null anywhere else is refused, not stored."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -69,6 +77,13 @@ class ServerPatch(BaseModel):
     @classmethod
     def _expires_aware(cls, value: datetime | None) -> datetime | None:
         return _aware(value)
+
+    @field_validator("name", "config", "require_api_token_auth", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep it")
+        return value
 
 
 class CreatedServer(BaseModel):
@@ -103,8 +118,10 @@ class ServerInfo(BaseModel):
         return config.public()
 
     @classmethod
-    def of(cls, record: ServerRecord) -> ServerInfo:
-        return cls.model_validate(record.model_dump())
+    def of(cls, record: ServerRecord, policies: PolicySet) -> ServerInfo:
+        """The server as it really runs: `expires_at` is the earliest of its own expiry,
+        its named policy's and the guardrail's lifetime."""
+        return cls.model_validate({**record.model_dump(), "expires_at": policies.expiry(record)})
 
 
 def _check(
@@ -114,10 +131,19 @@ def _check(
     now: datetime,
     created_at: datetime | None = None,
 ) -> datetime | None:
-    """Refuse what the guardrails refuse; return the expiry to store."""
-    if config.policy is not None and config.policy not in policies.named:
-        known = ", ".join(sorted(policies.named)) or "none"
-        raise InvalidServer("config.policy", f"no policy {config.policy!r} (have: {known})")
+    """Refuse what the guardrails refuse, and constraints that cannot compile; return
+    the expiry to store."""
+    if config.policy is not None:
+        named = policies.named.get(config.policy)
+        if named is None:
+            known = ", ".join(sorted(policies.named)) or "none"
+            raise InvalidServer("config.policy", f"no policy {config.policy!r} (have: {known})")
+        if named.expires_at is not None and named.expires_at <= now:
+            raise InvalidServer(
+                "config.policy",
+                f"policy {config.policy!r} expired at {named.expires_at.isoformat()}",
+            )
+    check_constraints(config)
     if expires_at is not None and expires_at <= now:
         raise InvalidServer("expires_at", "is in the past")
     days = policies.guardrails.max_lifetime_days
@@ -158,23 +184,43 @@ async def create_server(
         id=record.id,
         name=record.name,
         config=record.config,
-        expires_at=record.expires_at,
+        expires_at=policies.expiry(record),
         require_api_token_auth=record.require_api_token_auth,
         url=f"{settings.public_base_url.rstrip('/')}/mcp/{token}",
     )
+
+
+def check_constraints(config: ServerConfig) -> None:
+    """Compile a config's constraints now, so that a rule no request could run under is a
+    422 naming it, never a server whose every request fails."""
+    try:
+        compile_rules(config.constraints, "server config", "config")
+    except ConfigError as exc:
+        raise InvalidServer(f"config.{exc.path}", exc.reason) from None
 
 
 async def update_server(
     store: Store, policies: PolicySet, record: ServerRecord, patch: ServerPatch
 ) -> ServerRecord:
     changes = patch.model_dump(exclude_unset=True)
-    updated = record.model_copy(update={k: v for k, v in changes.items() if k != "config"})
-    if patch.config is not None:
-        updated = updated.model_copy(update={"config": patch.config})
-    expires_at = updated.expires_at
+    config = patch.config if patch.config is not None else record.config
+    expires_at = changes.get("expires_at", record.expires_at)
     if "expires_at" in changes or patch.config is not None:
-        expires_at = _check(policies, updated.config, expires_at, utcnow(), record.created_at)
-    updated = updated.model_copy(update={"expires_at": expires_at})
+        expires_at = _check(policies, config, expires_at, utcnow(), record.created_at)
+    # The merged record is validated as a whole before any store sees it: model_copy
+    # alone would carry a bad value straight into the store.
+    try:
+        updated = ServerRecord.model_validate(
+            {
+                **record.model_dump(),
+                **{k: v for k, v in changes.items() if k != "config"},
+                "config": config,
+                "expires_at": expires_at,
+            }
+        )
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        raise InvalidServer(".".join(map(str, error["loc"])), error["msg"]) from None
     if not await store.update_server(updated):
         raise InvalidServer("id", "no such server (revoked or expired)")
     return updated

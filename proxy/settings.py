@@ -49,6 +49,18 @@ class Settings(BaseSettings):
         default_factory=list, description="Browser origins allowed to call the MCP endpoint."
     )
     max_request_bytes: int = Field(4 * 1024 * 1024, description="Largest MCP request body.")
+    request_body_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client may take to send its request body (408 after). "
+        "Slow headers are the front proxy's to bound (docs: deploying).",
+    )
+    call_deadline: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds one tool call may spend upstream in all, lookups included, "
+        "however the bytes trickle in.",
+    )
     max_upstream_bytes: int = Field(
         16 * 1024 * 1024, description="Largest upstream response body read."
     )

@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -42,12 +42,12 @@ from urllib.parse import parse_qs, unquote
 
 import uvicorn
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 SERVER_ID = 23
 TEST_TOKEN = "POSTMARK_API_TEST"
-FAULT_KINDS = ("status", "non_json", "truncated", "huge", "stall", "reset")
+FAULT_KINDS = ("status", "non_json", "truncated", "huge", "stall", "reset", "drip")
 _TZ = timezone(timedelta(hours=-5))
 
 
@@ -3013,6 +3013,9 @@ class FakePostmark:
                        then answers normally. Other requests are served meanwhile.
           "reset":     partial=<bytes sent first; default the status line and half a header>,
                        then the TCP connection is aborted with RST.
+          "drip":      status=200 and its headers at once, then one byte of body every
+                       every=<seconds; default 0.2> until the client hangs up or the fake
+                       stops: no read timeout ever fires.
         Every kind takes headers={...}; path= (str: exact, case-insensitive; or a compiled
         regex) and method= narrow which request fails; times= repeats the fault.
         """
@@ -3085,6 +3088,8 @@ class FakePostmark:
             if fault.kind == "stall":
                 if not await self._stall(receive):
                     return
+            elif fault.kind == "drip":
+                response = self._drip(fault)
             else:
                 response = self._fault_response(fault)
         if response is None:
@@ -3121,6 +3126,20 @@ class FakePostmark:
         payload = b'{"Padding":"' + b"x" * (size - 14) + b'"}'
         return Response(
             payload, int(opts.get("status", 200)), headers, media_type="application/json"
+        )
+
+    def _drip(self, fault: _Fault) -> Response:
+        every = float(fault.options.get("every", 0.2))
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b"{"
+            while not self._stopping:
+                await asyncio.sleep(every)
+                yield b" "
+
+        headers = dict(fault.options.get("headers") or {})
+        return StreamingResponse(
+            body(), int(fault.options.get("status", 200)), headers, media_type="application/json"
         )
 
     async def _stall(self, receive: Any) -> bool:

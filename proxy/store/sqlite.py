@@ -7,6 +7,7 @@ share the file (uvicorn workers): WAL lets readers and one writer work at once.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,16 @@ CREATE TABLE IF NOT EXISTS admin_tokens (
 _COLUMNS = "id, name, account, config, expires_at, require_api_token_auth, created_at, last_used_at"
 
 
+def _private(folder: Path, path: Path) -> None:
+    """Only yamcp's own user may read the store: it holds token hashes and who has which
+    server. SQLite gives its -wal and -shm files the database file's mode."""
+    folder.chmod(0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 def _ts(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
@@ -73,8 +84,9 @@ class SQLiteStore:
         # mint or revoke, another worker), and our own writes clear the cache.
         self._resolved: dict[str, ServerRecord] = {}
         self._version = -1
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = data_dir / "yamcp.sqlite3"
+        _private(data_dir, self.path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
