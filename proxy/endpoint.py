@@ -200,7 +200,11 @@ async def call(
                 )
     except Exception:  # a bug of ours must not take the connection down with it
         log.exception("tool call failed inside yamcp (server=%s tool=%s)", record.id, tool.name)
-        outcome = error_outcome("internal_error", "yamcp failed to handle this call; see its log.")
+        outcome = error_outcome(
+            "internal_error",
+            "yamcp failed to handle this call (a bug; see its log). If it got as far as "
+            "the upstream, the request may have taken effect: check before repeating a write.",
+        )
     record_call(tool.integration, tool.name, outcome.outcome, outcome.upstream_seconds)
     log_call(
         server=record.id,
