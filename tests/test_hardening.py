@@ -177,6 +177,25 @@ def test_patch_with_null_is_422_and_writes_nothing(
         assert admin.delete(path).status_code == 204
 
 
+def test_a_record_corrupted_by_an_older_version_is_revoked_not_a_500(
+    redis_instance: Yamcp,
+) -> None:
+    prefix = redis_instance.env["YAMCP_STORE_PREFIX"]
+    raw = redis.Redis.from_url(REDIS_URL)
+    with admin_client(redis_instance) as admin:
+        created = create(admin, name="soon-corrupt")
+        key = f"{prefix}server:{created['id']}"
+        record = json.loads(raw.hget(key, "record"))
+        raw.hset(key, "record", json.dumps({**record, "name": None}))  # what the bug stored
+        listed = admin.get("/integrated-account/acme/mcp")
+        assert listed.status_code == 200
+        assert created["id"] not in [s["id"] for s in listed.json()]
+        assert initialize(created["url"]).status_code == 404
+        assert admin.get(f"/integrated-account/acme/mcp/{created['id']}").status_code == 404
+    assert not raw.exists(key)
+    assert "Traceback" not in redis_instance.log()
+
+
 # --- 2. crafted input is a 4xx, never a 500 ---
 
 

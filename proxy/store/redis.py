@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -36,6 +37,7 @@ from typing import Any, TypeVar
 
 import orjson
 import redis.asyncio
+from pydantic import ValidationError
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -46,6 +48,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .base import ApiTokenInfo, ServerRecord, StoreUnavailable, utcnow
 
 T = TypeVar("T")
+log = logging.getLogger("yamcp")
 
 # ReadOnlyError: we are talking to a replica after a failover; it passes like an outage.
 _DOWN = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError)
@@ -142,10 +145,16 @@ class RedisStore:
     def _record(raw: bytes | None, last_used: bytes | None) -> ServerRecord | None:
         if raw is None:
             return None
-        data = orjson.loads(raw)
-        if last_used is not None:
-            data["last_used_at"] = last_used.decode()
-        return ServerRecord.model_validate(data)
+        try:
+            data = orjson.loads(raw)
+            if last_used is not None:
+                data["last_used_at"] = last_used.decode()
+            return ServerRecord.model_validate(data)
+        except (orjson.JSONDecodeError, ValidationError, TypeError, UnicodeDecodeError):
+            # Written by something else, or by a version that stored unchecked PATCHes: a
+            # record no request can be served under is treated as revoked, never a 500.
+            log.warning("a server record in Redis is unreadable; it is treated as revoked")
+            return None
 
     def _expire(self, pipe: Pipeline, keys: list[str], expires_at: datetime | None) -> None:
         for key in keys:
@@ -173,7 +182,9 @@ class RedisStore:
         expired: list[str] = []
         for (server_id, account), (raw, last_used) in zip(members, rows, strict=True):
             record = self._record(raw, last_used)
-            if record is None:
+            if record is None and raw is not None:
+                expired.append(server_id)  # unreadable: revoked, keys and all
+            elif record is None:
                 stale.append((server_id, account))
             elif record.expired():
                 expired.append(record.id)
@@ -273,7 +284,10 @@ class RedisStore:
             raw, last_used = await self._redis.hmget(
                 self._server(server_id), ["record", "last_used_at"]
             )
-        return await self._live(self._record(raw, last_used))
+        record = self._record(raw, last_used)
+        if record is None and raw is not None:
+            await self.delete_server(server_id)
+        return await self._live(record)
 
     async def list_servers(self, account: str | None = None) -> list[ServerRecord]:
         with _guarded():
@@ -332,7 +346,10 @@ class RedisStore:
             raw, token_hash = await pipe.hmget(server_key, ["record", "token"])
             if raw is None:
                 return False
-            account = orjson.loads(raw)["account"]
+            try:
+                account = orjson.loads(raw).get("account")
+            except (orjson.JSONDecodeError, AttributeError):
+                account = None
             api_tokens = await pipe.hvals(tokens_key)
             pipe.multi()
             pipe.delete(server_key, tokens_key)
@@ -341,7 +358,8 @@ class RedisStore:
             for value in api_tokens:
                 pipe.delete(self._apitoken(orjson.loads(value)["hash"]))
             pipe.hdel(self._index(), server_id)
-            pipe.srem(self._account(account), server_id)
+            if isinstance(account, str):
+                pipe.srem(self._account(account), server_id)
             await pipe.execute()
             revoked.append(token_hash)
             return True
