@@ -22,6 +22,7 @@ from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .addresses import EmailDomains, allowed_domain
 from .errors import ConfigError
 from .manifest import _read_yaml, validate_model
 from .store import ServerConfig, ServerRecord
@@ -30,16 +31,35 @@ from .tools import Tool
 
 
 class Constraint(BaseModel):
-    """A rule for one argument of a call: allowed values and/or a pattern."""
+    """A rule for one argument of a call: allowed values, a pattern, or email domains."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enum: list[Any] | None = Field(None, description="The only values allowed.")
     pattern: str | None = Field(None, description="A regular expression each value must match.")
     split: str | None = Field(
-        None, description='Check each part of a list in one string, e.g. "," for To.'
+        None, description='Check each part of a list in one string, e.g. "," for Tag lists.'
+    )
+    email_domains: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The value is an RFC 5322 address list (commas or semicolons, display "
+        'names, quoted locals); every address must be at one of these domains. "*.example.com" '
+        "allows subdomains of example.com (not example.com itself). Anything that does not "
+        "parse cleanly is refused.",
     )
     required: bool = Field(False, description="Refuse calls that leave the argument out.")
+
+    @field_validator("email_domains")
+    @classmethod
+    def _domains(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            for entry in value:
+                if allowed_domain(entry) is None:
+                    raise ValueError(
+                        f"{entry!r} is not a domain (use example.com or *.example.com)"
+                    )
+        return value
 
     @field_validator("pattern")
     @classmethod
@@ -53,8 +73,15 @@ class Constraint(BaseModel):
 
     @model_validator(mode="after")
     def _has_a_rule(self) -> Constraint:
-        if self.enum is None and self.pattern is None and not self.required:
-            raise ValueError("a constraint needs enum, pattern or required")
+        if (
+            self.enum is None
+            and self.pattern is None
+            and self.email_domains is None
+            and not self.required
+        ):
+            raise ValueError("a constraint needs enum, pattern, email_domains or required")
+        if self.email_domains is not None and (self.split is not None or self.enum is not None):
+            raise ValueError("email_domains parses the address list itself: drop split and enum")
         return self
 
 
@@ -121,6 +148,7 @@ class Rule:
     expression: ParsedResult
     constraint: Constraint
     regex: re.Pattern[str] | None
+    domains: EmailDomains | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,16 +230,21 @@ def compile_rules(constraints: Constraints | dict, source: str, file: str) -> tu
     rules = []
     for tool_glob, arguments in constraints.items():
         for argument, constraint in arguments.items():
+            where = f"constraints.{tool_glob}.{argument}"
             if not isinstance(constraint, Constraint):
-                constraint = validate_model(Constraint, constraint, file)
+                try:
+                    constraint = validate_model(Constraint, constraint, file)
+                except ConfigError as exc:  # say where in the constraints, not just the key
+                    raise ConfigError(file, f"{where}.{exc.path}".rstrip("."), exc.reason) from None
             try:
                 expression = jmespath.compile(argument)
             except JMESPathError:
-                raise ConfigError(
-                    file, f"constraints.{tool_glob}.{argument}", "not an argument name or JMESPath"
-                ) from None
+                raise ConfigError(file, where, "not an argument name or JMESPath") from None
             regex = re.compile(constraint.pattern) if constraint.pattern else None
-            rules.append(Rule(source, tool_glob, argument, expression, constraint, regex))
+            domains = (
+                EmailDomains.of(constraint.email_domains) if constraint.email_domains else None
+            )
+            rules.append(Rule(source, tool_glob, argument, expression, constraint, regex, domains))
     return tuple(rules)
 
 
@@ -289,17 +322,25 @@ def check_arguments(rules: tuple[Rule, ...], arguments: dict[str, Any]) -> list[
                 problems.append(f"{rule.source}: {rule.argument} is required")
             continue
         values = value if isinstance(value, list) else [value]
+        if rule.domains is not None:
+            problems += rule.domains.check(values, f"{rule.source}: {rule.argument}")
+            if rule.regex is None:
+                continue
+        where = f"{rule.source}: {rule.argument}"
+        if any(isinstance(v, dict | list) for v in values):
+            # A rule constrains values; an object or array in their place is refused, and
+            # never stringified (a deep one would exhaust repr's recursion).
+            problems.append(f"{where} must be a plain value, not an object or array")
+            continue
         if c.split is not None:
             values = [
                 part.strip() for v in values for part in str(v).split(c.split) if part.strip()
             ]
         for item in values:
             if c.enum is not None and item not in c.enum:
-                problems.append(f"{rule.source}: {rule.argument} {item!r} is not one of {c.enum}")
+                problems.append(f"{where} {item!r:.200} is not one of {c.enum}")
             elif rule.regex is not None and not rule.regex.search(str(item)):
-                problems.append(
-                    f"{rule.source}: {rule.argument} {item!r} does not match {c.pattern!r}"
-                )
+                problems.append(f"{where} {item!r:.200} does not match {c.pattern!r}")
     return problems
 
 
@@ -312,6 +353,8 @@ def describe_rule(rule: Rule) -> str:
         parts.append(f"pattern {c.pattern!r}")
     if c.split is not None:
         parts.append(f"each part split by {c.split!r}")
+    if c.email_domains is not None:
+        parts.append(f"email_domains {c.email_domains}")
     if c.required:
         parts.append("required")
     return f"{rule.argument}: {', '.join(parts)} ({rule.source})"

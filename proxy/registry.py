@@ -8,10 +8,12 @@ compile, JSON Schemas that are not schemas, hooks that do not exist.
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -330,6 +332,89 @@ def _compile_method(
     )
 
 
+# Arguments nested deeper than this are invalid: no API payload needs more, and deeper ones
+# break what comes after validation (jsonschema's messages echo the instance, and orjson
+# encodes at most 254 levels).
+MAX_DEPTH = 64
+TOO_DEEP = f"arguments: nested more than {MAX_DEPTH} levels deep"
+
+# Keywords fastjsonschema (draft 07) reads as 2020-12 does, or more strictly (contentEncoding,
+# `$` in a pattern): a schema using only these gets the fast path, and tests/test_validators.py
+# compares the two validators on every shipped schema. Any other keyword (`$ref`, `prefixItems`,
+# `$schema`...) could make the fast path accept what the reference refuses.
+FAST_KEYWORDS = frozenset(
+    {
+        *("type", "enum", "properties", "required", "additionalProperties", "items"),
+        *("minimum", "maximum", "multipleOf", "minLength", "maxLength", "pattern", "format"),
+        *("minItems", "maxItems", "contentEncoding"),
+        *("title", "description", "default", "examples"),
+    }
+)
+
+
+def fast_validator(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """fastjsonschema's compiled check of `schema`, raising JsonSchemaException on a refusal, or
+    None where it could accept what Draft202012Validator refuses. Formats are checked by the
+    reference's own FormatChecker, so the two agree on them by construction."""
+    formats: set[str] = set()
+    if not _fast_keywords_only(schema, formats):
+        return None
+    checker = FormatChecker()
+    try:
+        return fastjsonschema.compile(
+            schema,
+            formats={name: partial(checker.conforms, format=name) for name in formats},
+            use_default=False,  # never alter arguments
+        )
+    except (fastjsonschema.JsonSchemaDefinitionException, re.error):  # `[$]` becomes `[\Z]`
+        return None
+
+
+def _fast_keywords_only(schema: Any, formats: set[str]) -> bool:
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict) or not schema.keys() <= FAST_KEYWORDS:
+        return False
+    if isinstance(schema.get("format"), str):
+        formats.add(schema["format"])
+    subschemas = [
+        *schema.get("properties", {}).values(),
+        schema.get("additionalProperties", True),
+        schema.get("items", True),
+    ]
+    return all(_fast_keywords_only(sub, formats) for sub in subschemas)
+
+
+def _depth_bound(schema: Any) -> float:
+    """How deep an instance valid against `schema` (of FAST_KEYWORDS) can nest, a scalar being 0."""
+    if not isinstance(schema, dict):
+        return 0 if schema is False else math.inf
+    if "enum" in schema and not any(isinstance(v, (dict, list)) for v in schema["enum"]):
+        return 0
+    types = schema.get("type")
+    if types is None:
+        return math.inf
+    types = {types} if isinstance(types, str) else set(types)
+    bound = 0.0
+    if "object" in types:
+        values = [*schema.get("properties", {}).values(), schema.get("additionalProperties", True)]
+        bound = 1 + max(map(_depth_bound, values))
+    if "array" in types:
+        bound = max(bound, 1 + _depth_bound(schema.get("items", True)))
+    return bound
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    """Whether `value` nests objects and arrays more than `levels` deep (a scalar: 0 deep)."""
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return False
+    if levels == 0:
+        return True
+    return any(_deeper_than(child, levels - 1) for child in value)
+
+
 def make_validator(
     schema: dict[str, Any],
     one_of: list[list[str]] = (),  # type: ignore[assignment]
@@ -341,29 +426,34 @@ def make_validator(
     `oneOf`/`anyOf`, which several model APIs refuse in a function schema.
     """
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    try:
-        # Compiled to Python code: ~10x faster on the common, valid call. jsonschema
-        # still explains every failure, since it reports all of them, not the first.
-        fast = fastjsonschema.compile(schema, use_default=False)  # never alter arguments
-    except fastjsonschema.JsonSchemaDefinitionException:
-        fast = None
+    # Compiled to Python code: 20-30x faster on the common, valid call. Only its acceptance is
+    # final; on a refusal jsonschema decides, and explains every failure, not just the first.
+    fast = fast_validator(schema)
+    # What the fast path accepts is as deep as the schema allows: unless that is unbounded (a
+    # free-form object such as a TemplateModel), accepted arguments need no counting.
+    bounded = fast is not None and _depth_bound(schema) <= MAX_DEPTH
 
-    def is_valid(arguments: dict[str, Any]) -> bool:
+    def schema_problems(arguments: dict[str, Any]) -> list[str]:
         if fast is not None:
             try:
                 fast(arguments)
-                return True
             except fastjsonschema.JsonSchemaException:
                 pass
-        return validator.is_valid(arguments)
+            else:
+                return [TOO_DEEP] if not bounded and _deeper_than(arguments, MAX_DEPTH) else []
+        if _deeper_than(arguments, MAX_DEPTH):
+            return [TOO_DEEP]
+        problems = []
+        for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.path)):
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+            problems.append(f"{where.lstrip('.') or 'arguments'}: {_message(error)}")
+        return problems
 
     def validate(arguments: dict[str, Any]) -> list[str]:
-        problems = []
-        if not is_valid(arguments):
-            for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.path)):
-                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
-                where = where.lstrip(".") or "arguments"
-                problems.append(f"{where}: {_message(error)}")
+        try:
+            problems = schema_problems(arguments)
+        except RecursionError:  # a schema recursing through `$ref`, with little stack left
+            problems = [TOO_DEEP]
         for group in one_of:
             given = [arg for arg in group if arg in arguments]
             if len(given) != 1:

@@ -269,6 +269,39 @@ def test_deeply_nested_params_are_a_clean_error(url: str, where: str) -> None:
     assert rpc_text(url, legacy, {}).status_code < 500
 
 
+async def test_a_deeply_nested_value_under_a_policy_rule_is_refused_cleanly(
+    yamcp: Yamcp, postmark: FakePostmark
+) -> None:
+    url = await yamcp.mint(
+        config={
+            "constraints": {
+                "create_a_postmark_email": {
+                    "MessageStream": {"enum": ["outbound"]},
+                    "To": {"pattern": "@example\\.com$"},
+                }
+            }
+        }
+    )
+    deep = "[" * 900 + '"outbound"' + "]" * 900
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {
+            "name": "create_a_postmark_email",
+            "arguments": {**EMAIL, "MessageStream": DEEP},
+        },
+    }
+    text = json.dumps(call).replace(json.dumps(DEEP), deep)
+    response = rpc_text(url, text, {})
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert result["isError"] is True
+    assert result["structuredContent"]["error"]["type"] == "policy_denied"
+    assert "plain value" in result["content"][0]["text"]
+    assert postmark.count("POST", "/email") == 0
+
+
 def _mcp_500_count(base: str) -> float:
     for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
         if line.startswith('yamcp_mcp_requests_total{status="500"}'):

@@ -183,3 +183,43 @@ def test_random_tool_calls_stay_inside_the_manifest_paths(
         well_formed(client.post(url, json=message))
     for request in fake_postmark.requests[seen:]:
         assert inside_manifest(request.path), request.path
+
+
+def nested(depth: int) -> bytes:
+    """JSON `depth` objects deep, written by hand: json.dumps itself gives up near 1,000."""
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        # jsonschema's message for the wrong type echoed the instance: a RecursionError.
+        ("list_all_postmark_bounces", b'{"limit":' + nested(1000) + b"}"),
+        # A free-form object passed validation; the template lookup went upstream, and then
+        # the body could not be encoded (orjson stops at 254 levels).
+        (
+            "create_a_postmark_templated_email",
+            b'{"From":"sender@example.com","To":"a@example.com","TemplateAlias":"welcome",'
+            b'"TemplateModel":{"name":"Ann","product_name":"Acme","items":[{"title":"Hi"}],'
+            b'"company":{"address":"1 Main Street"},"extra":' + nested(300) + b"}}",
+        ),
+    ],
+)
+def test_deeply_nested_arguments_are_invalid_not_internal_errors(
+    url: str, postmark: FakePostmark, tool: str, arguments: bytes
+) -> None:
+    body = (
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"'
+        + tool.encode()
+        + b'","arguments":'
+        + arguments
+        + b"}}"
+    )
+    answer = httpx.post(
+        url, content=body, headers={"content-type": "application/json"}, timeout=10
+    ).json()
+    result = answer["result"]
+    assert result["isError"] is True
+    assert result["structuredContent"]["error"]["type"] == "invalid_arguments"
+    assert "levels deep" in result["content"][0]["text"]
+    assert postmark.requests == []

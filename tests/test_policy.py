@@ -193,6 +193,11 @@ def test_bad_policy_file_names_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_policies(tmp_path)
     assert "not a regular expression" in info.value.reason
+    (tmp_path / "broken.yaml").write_text("constraints: {x: {To: {email_domains: [a@b.com]}}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_policies(tmp_path)
+    assert info.value.path == "constraints.x.To.email_domains"
+    assert "'a@b.com' is not a domain" in info.value.reason
 
 
 def yamcp_cli(*args: str) -> subprocess.CompletedProcess:

@@ -7,6 +7,9 @@ context that can run this integration's own read tools (results cached briefly).
   mail belongs on the bulk API), looked up once a minute per account.
 * A templated send refuses a TemplateModel that lacks a variable its template (or the
   template's layout) uses: Postmark would render it as an empty string and send.
+* Under a recipient constraint (`email_domains`), a send refuses To/Cc/Bcc (and Resent-*)
+  given as custom `Headers`, where the constraint would not see them, and header names or
+  values that could inject another header.
 """
 
 from __future__ import annotations
@@ -76,6 +79,60 @@ async def check_transactional_stream(ctx: HookContext, arguments: dict[str, Any]
                 '"outbound"). Broadcasts go through create_a_postmark_bulk_email. '
                 "Nothing was sent."
             )
+
+
+# --- recipient headers -----------------------------------------------------------------
+
+# Headers that name recipients: Postmark's To/Cc/Bcc fields are where a policy checks them.
+RECIPIENT_HEADERS = frozenset({"to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc"})
+_FIELD_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 ftext: printable ASCII but ':'
+_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")  # tab is fine
+
+
+def _recipients_constrained(ctx: HookContext) -> bool:
+    return any(rule.constraint.email_domains for rule in ctx.rules)
+
+
+def _header_lists(arguments: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every Headers list of a call: the message's, and each batch or bulk message's."""
+    found = [("Headers", arguments.get("Headers"))]
+    messages = arguments.get("Messages")
+    if isinstance(messages, list):
+        found += [
+            (f"Messages[{i}].Headers", m.get("Headers"))
+            for i, m in enumerate(messages)
+            if isinstance(m, dict)
+        ]
+    return [(where, headers) for where, headers in found if headers is not None]
+
+
+async def check_recipient_headers(ctx: HookContext, arguments: dict[str, Any]) -> None:
+    """When the server's policy constrains recipients, a custom header cannot add one.
+
+    Without such a constraint Headers pass as they are.
+    """
+    if not _recipients_constrained(ctx):
+        return
+    for where, headers in _header_lists(arguments):
+        if not isinstance(headers, list):
+            raise HookRefused(f"{where} must be a list of {{Name, Value}}. Nothing was sent.")
+        for index, header in enumerate(headers):
+            at = f"{where}[{index}]"
+            name = header.get("Name") if isinstance(header, dict) else None
+            value = header.get("Value") if isinstance(header, dict) else None
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise HookRefused(f"{at} needs a string Name and Value. Nothing was sent.")
+            if name.strip().lower() in RECIPIENT_HEADERS:
+                raise HookRefused(
+                    f"{at} is a {name.strip()!r} header: this server's policy constrains "
+                    "recipients, so give them in To, Cc or Bcc, where it checks them. "
+                    "Nothing was sent."
+                )
+            if not _FIELD_NAME.fullmatch(name.strip()) or _UNSAFE_VALUE.search(value):
+                raise HookRefused(
+                    f"{at}: a header Name is printable ASCII without ':', and a Value has no "
+                    "line breaks or control characters. Nothing was sent."
+                )
 
 
 # --- template models ---------------------------------------------------------------------
