@@ -1,6 +1,7 @@
 """yamcp's benchmark: one command, every figure, side by side.
 
     python bench/run.py [--duration 10] [--calls 100000] [--skip-peer] [--workers 1]
+    python bench/run.py --upstream-delay-ms 100 [--duration 10] [--max-connections N]
 
 Starts the fake upstream (bench/upstream.py), `yamcp serve` with production settings,
 and FastMCP's OpenAPI proxy as the peer (in its own virtualenv, bench/.peer), then
@@ -10,6 +11,14 @@ list_all_postmark_bounces` through yamcp, (c) the same through FastMCP, and for
 reference a minimal forwarding proxy (bench/minimal_proxy.py); the ratios;
 `tools/list` time and size for the full Postmark manifest; start-up time; peak memory;
 and memory across a long run. Figures also go to bench/results/latest.json.
+
+With --upstream-delay-ms the upstream answers each request after that delay, as a real
+API does, and the run measures only what latency does to throughput: calls/s and
+p50/p99 at 100, 400 and 1,000 connections for the upstream directly and for yamcp, and
+checks that every call wrk completed reached the upstream (the upstream counts what it
+received), with no non-2xx answer and no socket error. The upstream then runs as two
+processes so that it is not what limits the direct figure. Figures go to
+bench/results/latency.json.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ PEER_CALL = {
 }
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+LATENCY_CONNECTIONS = (100, 400, 1000)
 
 
 def free_port() -> int:
@@ -133,6 +143,8 @@ def wrk(
                 f"-c{connections}",
                 f"-d{max(1, round(seconds))}s",
                 "--latency",
+                "--timeout",
+                "10s",  # a call that takes longer is a socket error (wrk's default: 2 s)
                 "-s",
                 script.name,
                 url,
@@ -143,7 +155,9 @@ def wrk(
         ).stdout
     finally:
         os.unlink(script.name)
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
+    if "50" not in latency:
+        raise RuntimeError(f"wrk completed no request on {url}:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
     return {
@@ -154,6 +168,46 @@ def wrk(
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1).strip() if socket_errors else None,
     }
+
+
+def upstream_stats(upstream_url: str) -> dict:
+    """What the upstream received, once the requests still in flight have been answered."""
+    deadline = time.monotonic() + 30
+    last = None
+    while time.monotonic() < deadline:
+        stats = httpx.get(f"{upstream_url}/stats", timeout=5).json()
+        if stats["in_flight"] == 0 and last is not None and stats["requests"] == last["requests"]:
+            return stats
+        last = stats
+        time.sleep(0.3)
+    raise RuntimeError("the upstream did not settle")
+
+
+def latency_runs(upstream_url: str, targets: dict, seconds: float) -> dict:
+    """Each target at 100, 400 and 1,000 connections, counting what reached the upstream.
+
+    wrk counts the calls it completed; a call still in flight when wrk stops reaches the
+    upstream without being counted, so the upstream may have received up to `conns`
+    more. Fewer than wrk completed means some call was answered without an upstream
+    request (a pool timeout, say): that run fails the check.
+    """
+    runs: dict = {}
+    for conns in LATENCY_CONNECTIONS:
+        for name, (target, body, headers) in targets.items():
+            wrk(target, conns, 1, body, headers)  # open the connections, fill the pools
+            before = upstream_stats(upstream_url)["requests"]
+            run = wrk(target, conns, seconds, body, headers)
+            after = upstream_stats(upstream_url)
+            run["upstream_received"] = after["requests"] - before
+            run["upstream_max_in_flight"] = after["max_in_flight"]
+            run["all_reached_upstream"] = (
+                0 < run["requests"] <= run["upstream_received"] <= run["requests"] + conns
+                and run["non_2xx"] == 0
+                and not run["socket_errors"]
+            )
+            runs.setdefault(name, {})[f"c{conns}"] = run
+            httpx.post(f"{upstream_url}/stats", timeout=5)  # reset the most in flight
+    return runs
 
 
 def ensure_peer() -> Path:
@@ -188,13 +242,22 @@ def main() -> None:
         help="sqlite (embedded) or redis (127.0.0.1:6379, a throwaway key prefix)",
     )
     parser.add_argument(
-        "--transport",
-        default="pyreqwest",
-        choices=["pyreqwest", "aiohttp", "httpx-aiohttp", "httpx"],
-        help="yamcp's upstream client (YAMCP_UPSTREAM_TRANSPORT)",
+        "--upstream-delay-ms",
+        type=float,
+        default=0.0,
+        help="the upstream answers after this delay; measures 100/400/1,000 connections",
     )
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument(
+        "--max-connections", type=int, help="yamcp's upstream pool (YAMCP_MAX_CONNECTIONS)"
+    )
+    parser.add_argument(
+        "--pool-timeout", type=float, help="yamcp's wait for a pooled connection (seconds)"
+    )
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    latency_mode = args.upstream_delay_ms > 0
+    if args.out is None:
+        args.out = HERE / "results" / ("latency.json" if latency_mode else "latest.json")
     if shutil.which("wrk") is None:
         sys.exit("bench needs wrk: apt-get install -y wrk")
 
@@ -206,15 +269,20 @@ def main() -> None:
         },
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
         "duration_s": args.duration,
-        "transport": args.transport,
         "store": args.store,
         "workers": args.workers,
+        "max_connections": args.max_connections,
+        "pool_timeout": args.pool_timeout,
+        "upstream_delay_ms": args.upstream_delay_ms,
     }
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         up_port, yamcp_port, peer_port = free_port(), free_port(), free_port()
         upstream_url = f"http://127.0.0.1:{up_port}"
-        upstream = spawn([sys.executable, str(HERE / "upstream.py"), str(up_port)])
+        upstream_args = [str(up_port)]
+        if latency_mode:
+            upstream_args += [f"{args.upstream_delay_ms:g}", "2"]  # two processes
+        upstream = spawn([sys.executable, str(HERE / "upstream.py"), *upstream_args])
         stack.callback(stop, upstream)
         wait_for(f"{upstream_url}/bounces", upstream)
 
@@ -234,8 +302,11 @@ def main() -> None:
             "YAMCP_PORT": str(yamcp_port),
             "YAMCP_WORKERS": str(args.workers),
             "YAMCP_LOG_LEVEL": "info",  # production: one audit line per call
-            "YAMCP_UPSTREAM_TRANSPORT": args.transport,
         }
+        if args.max_connections is not None:
+            env["YAMCP_MAX_CONNECTIONS"] = str(args.max_connections)
+        if args.pool_timeout is not None:
+            env["YAMCP_POOL_TIMEOUT"] = str(args.pool_timeout)
         if args.store == "redis":
             prefix = f"yamcp-bench-{os.getpid()}:"
             env |= {"YAMCP_STORE_URL": "redis://127.0.0.1:6379/0", "YAMCP_STORE_PREFIX": prefix}
@@ -254,6 +325,26 @@ def main() -> None:
         )
         url = mint.stdout.strip()
         serve = [sys.executable, "-m", "proxy.cli", "serve", "--no-access-log"]
+
+        if latency_mode:
+            yamcp = spawn(serve, env, work)
+            stack.callback(stop, yamcp)
+            wait_for(f"http://127.0.0.1:{yamcp_port}/readyz", yamcp)
+            check_call(url, CALL)
+            direct = f"{upstream_url}/bounces?count=2&offset=0"
+            results["latency"] = latency_runs(
+                upstream_url,
+                {
+                    "direct": (direct, None, {"X-Postmark-Server-Token": TOKEN}),
+                    "yamcp": (url, CALL, MCP_HEADERS),
+                },
+                args.duration,
+            )
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+            report_latency(results)
+            print(f"\nfigures written to {args.out}")
+            return
 
         startups = []
         for _ in range(5):
@@ -352,13 +443,35 @@ def main() -> None:
     print(f"\nfigures written to {args.out}")
 
 
+def report_latency(r: dict) -> None:
+    machine = r["machine"]
+    print(f"machine: {machine['cpus']} CPUs, Python {machine['python']}, {machine['platform']}")
+    print(f"command: {r['command']}  ({r['duration_s']:g} s per run, wrk -t1)")
+    pool = r["max_connections"] or "default"
+    wait = r["pool_timeout"] or "default"
+    print(
+        f"upstream answers after {r['upstream_delay_ms']:g} ms; "
+        f"yamcp: upstream pool {pool}, pool wait {wait}\n"
+    )
+    print(
+        f"{'conns':>6}{'direct/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'yamcp/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'of direct':>11}{'all reached':>13}"
+    )
+    for conns in LATENCY_CONNECTIONS:
+        d, y = r["latency"]["direct"][f"c{conns}"], r["latency"]["yamcp"][f"c{conns}"]
+        reached = d["all_reached_upstream"] and y["all_reached_upstream"]
+        print(
+            f"{conns:>6}{d['rps']:>10.0f}{d['p50_ms']:>9.1f}{d['p99_ms']:>9.1f}"
+            f"{y['rps']:>10.0f}{y['p50_ms']:>9.1f}{y['p99_ms']:>9.1f}"
+            f"{y['rps'] / d['rps']:>10.0%}{'yes' if reached else 'NO':>13}"
+        )
+
+
 def report(r: dict) -> None:
     machine = r["machine"]
     print(f"machine: {machine['cpus']} CPUs, Python {machine['python']}, {machine['platform']}")
     print(f"command: {r['command']}  ({r['duration_s']:g} s per run, wrk -t1)")
-    print(
-        f"yamcp: {r['workers']} worker(s), {r['store']} store, {r['transport']} upstream client\n"
-    )
+    print(f"yamcp: {r['workers']} worker(s), {r['store']} store\n")
     print(f"{'target':<10}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, runs in r["throughput"].items():
         for conns, run in runs.items():

@@ -66,12 +66,18 @@ class Settings(BaseSettings):
     )
     connect_timeout: float = Field(5.0, description="Seconds to connect to an upstream.")
     read_timeout: float = Field(30.0, description="Seconds to wait for upstream bytes.")
-    upstream_transport: Literal["pyreqwest", "aiohttp", "httpx-aiohttp", "httpx"] = Field(
-        "pyreqwest",
-        description="The upstream HTTP client: pyreqwest (fastest measured), aiohttp, "
-        "httpx over aiohttp, or httpx's own transport.",
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Upstream connection pool size, per worker: the most upstream requests "
+        "in flight at once.",
     )
-    max_connections: int = Field(100, description="Upstream connection pool size.")
+    pool_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds a call may wait for a pooled connection when all are busy; "
+        "past that it fails as not sent.",
+    )
     shutdown_grace_seconds: float = Field(
         30.0, description="On SIGTERM, how long in-flight calls may take to finish."
     )

@@ -1,34 +1,33 @@
 """The one seam between the engine and the upstream HTTP client.
 
 `forward` asks an `Upstream` to send one request and gets status, headers and body
-back; failures are httpx's exception types whichever client is underneath, so they
-are turned into tool results in one place. Four clients sit behind the seam, chosen
-by `YAMCP_UPSTREAM_TRANSPORT`, and the benchmark measures them side by side:
+back; failures are httpx's exception types, so they are turned into tool results in
+one place and a test can put any client behind the seam.
 
-* `pyreqwest` (default): Rust's reqwest; connections, parsing and TLS run on its own
-  thread, so the event loop spends the least per call. Fastest measured.
-* `aiohttp`: aiohttp's pool and parser, called directly.
-* `httpx-aiohttp`: httpx's client API over the aiohttp pool (proxy/transport.py).
-* `httpx`: httpx with its own transport, the slowest measured (see the README).
+The client is pyreqwest (Rust's reqwest): connections, parsing and TLS run on its own
+thread, so the event loop spends the least per call. It was chosen by measurement
+against aiohttp and httpx, with an upstream answering at once and one answering after
+100 ms (docs/scaling.md has the figures and the reasons).
+
+The pool holds `YAMCP_MAX_CONNECTIONS` connections. A call beyond that waits for one,
+up to `YAMCP_POOL_TIMEOUT` seconds, and then fails as `httpx.PoolTimeout`: the request
+was never sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import aiohttp
 import httpx
 from pyreqwest import exceptions as reqwest_errors
 from pyreqwest.client import Client, ClientBuilder
-from yarl import URL
 
 from .settings import Settings
-from .transport import AiohttpTransport, mapped_errors, open_session
 
 
 @dataclass(slots=True)
@@ -53,24 +52,8 @@ class Upstream(Protocol):
 
 
 def with_query(url: str, params: dict[str, Any]) -> str:
-    """The URL with its query string, for the clients that take one whole URL."""
+    """The URL with its query string: the client takes one whole URL."""
     return f"{url}?{urlencode(params, doseq=True)}" if params else url
-
-
-async def _read(
-    status: int, headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int
-) -> UpstreamResponse:
-    """The whole body, or none once it passes `limit` bytes (the rest is not read)."""
-    length = headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        return UpstreamResponse(status, headers, None)
-    parts, size = [], 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            return UpstreamResponse(status, headers, None)
-        parts.append(chunk)
-    return UpstreamResponse(status, headers, b"".join(parts))
 
 
 def _never_sent(exc: reqwest_errors.PyreqwestError) -> bool:
@@ -90,7 +73,7 @@ def _reqwest_errors() -> Iterator[None]:
     """reqwest's failures as httpx's exception types, each keeping its meaning."""
     try:
         yield
-    except reqwest_errors.PoolTimeoutError as exc:
+    except reqwest_errors.PoolTimeoutError as exc:  # no pooled connection in time: not sent
         raise httpx.PoolTimeout(exc.message) from exc
     except reqwest_errors.RequestTimeoutError as exc:
         if _never_sent(exc):
@@ -115,12 +98,12 @@ class PyreqwestUpstream:
         self._client: Client = (
             ClientBuilder()
             .max_connections(settings.max_connections)
-            .pool_timeout(timedelta(seconds=settings.connect_timeout))
+            .pool_timeout(timedelta(seconds=settings.pool_timeout))
             .pool_idle_timeout(timedelta(seconds=15))
             .connect_timeout(timedelta(seconds=settings.connect_timeout))
             .read_timeout(timedelta(seconds=settings.read_timeout))
             .follow_redirects(False)
-            .no_proxy()  # like the other clients: the environment chooses no route
+            .no_proxy()  # the environment chooses no route
             .build()
         )
 
@@ -156,95 +139,5 @@ class PyreqwestUpstream:
         await self._client.close()
 
 
-class AiohttpUpstream:
-    """aiohttp directly: no second request model to build per call."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
-        self._timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=settings.connect_timeout,
-            sock_connect=settings.connect_timeout,
-            sock_read=settings.read_timeout,
-        )
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, Any],
-        body: bytes | None,
-        headers: dict[str, str],
-        max_body: int,
-    ) -> UpstreamResponse:
-        if self._session is None:  # on first use: aiohttp binds a session to its loop
-            self._session = open_session(self._settings.max_connections, 15.0)
-        url = with_query(url, params)
-        with mapped_errors():
-            async with self._session.request(
-                method,
-                URL(url, encoded=True),  # already percent-encoded: do not requote
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                timeout=self._timeout,
-            ) as response:
-                return await _read(
-                    response.status, response.headers, response.content.iter_any(), max_body
-                )
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-
-class HttpxUpstream:
-    """httpx's client, over aiohttp (`httpx-aiohttp`) or its own transport (`httpx`)."""
-
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport) -> None:
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.connect_timeout,
-            ),
-            trust_env=False,
-            follow_redirects=False,
-        )
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, Any],
-        body: bytes | None,
-        headers: dict[str, str],
-        max_body: int,
-    ) -> UpstreamResponse:
-        async with self._client.stream(
-            method, url, params=params, content=body, headers=headers
-        ) as response:
-            return await _read(
-                response.status_code, response.headers, response.aiter_bytes(), max_body
-            )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
 def make_upstream(settings: Settings) -> Upstream:
-    limits = httpx.Limits(
-        max_connections=settings.max_connections,
-        max_keepalive_connections=settings.max_connections,
-        keepalive_expiry=15.0,
-    )
-    if settings.upstream_transport == "httpx":
-        return HttpxUpstream(settings, httpx.AsyncHTTPTransport(limits=limits, trust_env=False))
-    if settings.upstream_transport == "httpx-aiohttp":
-        return HttpxUpstream(settings, AiohttpTransport(limits))
-    if settings.upstream_transport == "aiohttp":
-        return AiohttpUpstream(settings)
     return PyreqwestUpstream(settings)
