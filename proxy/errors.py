@@ -24,3 +24,44 @@ class ToolArgumentError(YamcpError):
 
 class HookRefused(YamcpError):
     """An integration hook refused the call before it left."""
+
+
+class UpstreamFailure(YamcpError):
+    """An upstream call that ended without a whole answer. `sent` says whether the
+    upstream may have received the request: a model must not repeat a write blindly."""
+
+    sent = True
+
+
+class NotSent(UpstreamFailure):
+    """The request never left: safe to try again."""
+
+    sent = False
+
+
+class ConnectError(NotSent):
+    """The connection was refused, or its name did not resolve."""
+
+
+class ConnectTimeout(NotSent):
+    """No connection within YAMCP_CONNECT_TIMEOUT."""
+
+
+class PoolTimeout(NotSent):
+    """Every pooled connection stayed busy for YAMCP_POOL_TIMEOUT."""
+
+
+class ReadTimeout(UpstreamFailure):
+    """Sent, then no byte for YAMCP_READ_TIMEOUT."""
+
+
+class WriteError(UpstreamFailure):
+    """The connection failed while the request was being written."""
+
+
+class ReadError(UpstreamFailure):
+    """The connection failed after the request went out."""
+
+
+class RemoteProtocolError(UpstreamFailure):
+    """The answer was malformed or cut short."""

@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
 import orjson
 
 from .accounts import Account
-from .errors import HookRefused, ToolArgumentError
+from .errors import (
+    ConnectError,
+    HookRefused,
+    PoolTimeout,
+    ReadTimeout,
+    ToolArgumentError,
+    UpstreamFailure,
+)
 from .hooks import HookContext, TTLCache
 from .paging import decode_cursor, page_result, upstream_params
 from .ratelimit import normalise
@@ -181,7 +187,7 @@ async def forward(
             request.headers,
             max_body_bytes,
         )
-    except httpx.TransportError as exc:
+    except UpstreamFailure as exc:
         return _unreachable(integration, exc, started)
     elapsed = time.perf_counter() - started
     try:
@@ -271,23 +277,24 @@ def _redirected(
     return error_outcome("upstream_error", message, **details)
 
 
-def _unreachable(integration: Integration, exc: Exception, started: float) -> CallOutcome:
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ConnectError):
-        what = (
-            "could not connect to"
-            if isinstance(exc, httpx.ConnectError)
-            else "timed out connecting to"
-        )
-        after = "The request was not sent; it is safe to try again later."
+def _unreachable(integration: Integration, exc: UpstreamFailure, started: float) -> CallOutcome:
+    title = integration.title
+    if isinstance(exc, PoolTimeout):
+        what = f"Every connection to {title} stayed busy, so yamcp could not send the call"
+    elif isinstance(exc, ConnectError):
+        what = f"yamcp could not connect to {title}"
+    elif not exc.sent:
+        what = f"yamcp timed out connecting to {title}"
+    elif isinstance(exc, ReadTimeout):
+        what = f"yamcp timed out waiting for an answer from {title}"
     else:
-        what = (
-            "timed out waiting for an answer from"
-            if isinstance(exc, httpx.TimeoutException)
-            else "lost the connection to"
-        )
-        after = "The request may have taken effect: check before repeating a write."
-    message = f"yamcp {what} {integration.title}. {after}"
-    outcome = error_outcome("unreachable", message, reason=type(exc).__name__)
+        what = f"yamcp lost the connection to {title}"
+    after = (
+        "The request may have taken effect: check before repeating a write."
+        if exc.sent
+        else "The request was not sent; it is safe to try again later."
+    )
+    outcome = error_outcome("unreachable", f"{what}. {after}", reason=type(exc).__name__)
     outcome.upstream_seconds = time.perf_counter() - started
     return outcome
 

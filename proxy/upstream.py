@@ -1,7 +1,8 @@
 """The one seam between the engine and the upstream HTTP client.
 
 `forward` asks an `Upstream` to send one request and gets status, headers and body
-back; failures are httpx's exception types, so they are turned into tool results in
+back; failures are `proxy.errors.UpstreamFailure`s, one type per failure mode, each
+saying whether the request may have been sent, so they are turned into tool results in
 one place and a test can put any client behind the seam.
 
 The client is pyreqwest (Rust's reqwest): connections, parsing and TLS run on its own
@@ -10,8 +11,8 @@ against aiohttp and httpx, with an upstream answering at once and one answering 
 100 ms (docs/scaling.md has the figures and the reasons).
 
 The pool holds `YAMCP_MAX_CONNECTIONS` connections. A call beyond that waits for one,
-up to `YAMCP_POOL_TIMEOUT` seconds, and then fails as `httpx.PoolTimeout`: the request
-was never sent.
+up to `YAMCP_POOL_TIMEOUT` seconds, and then fails as `PoolTimeout`: the request was
+never sent.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from datetime import timedelta
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import httpx
 from pyreqwest import exceptions as reqwest_errors
 from pyreqwest.client import Client, ClientBuilder
 
+from . import errors
 from .settings import Settings
 
 
@@ -70,25 +71,25 @@ def _never_sent(exc: reqwest_errors.PyreqwestError) -> bool:
 
 @contextmanager
 def _reqwest_errors() -> Iterator[None]:
-    """reqwest's failures as httpx's exception types, each keeping its meaning."""
+    """reqwest's failures as ours, each keeping its meaning."""
     try:
         yield
     except reqwest_errors.PoolTimeoutError as exc:  # no pooled connection in time: not sent
-        raise httpx.PoolTimeout(exc.message) from exc
+        raise errors.PoolTimeout(exc.message) from exc
     except reqwest_errors.RequestTimeoutError as exc:
         if _never_sent(exc):
-            raise httpx.ConnectTimeout(exc.message) from exc
-        raise httpx.ReadTimeout(exc.message) from exc
+            raise errors.ConnectTimeout(exc.message) from exc
+        raise errors.ReadTimeout(exc.message) from exc
     except reqwest_errors.ConnectError as exc:
         if _never_sent(exc):
-            raise httpx.ConnectError(exc.message) from exc
-        raise httpx.ReadError(exc.message) from exc
+            raise errors.ConnectError(exc.message) from exc
+        raise errors.ReadError(exc.message) from exc
     except reqwest_errors.WriteError as exc:
-        raise httpx.WriteError(exc.message) from exc
+        raise errors.WriteError(exc.message) from exc
     except reqwest_errors.ReadError as exc:
-        raise httpx.ReadError(exc.message) from exc
+        raise errors.ReadError(exc.message) from exc
     except reqwest_errors.RequestError as exc:  # a malformed answer, a body cut short
-        raise httpx.RemoteProtocolError(exc.message) from exc
+        raise errors.RemoteProtocolError(exc.message) from exc
 
 
 class PyreqwestUpstream:
