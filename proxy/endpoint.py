@@ -2,8 +2,9 @@
 
 It sits in front of Starlette's router: every tool call passes here, so it reads the
 ASGI scope directly instead of building request objects and middleware frames.
-The order of checks is DESIGN.md's: method, Host, Origin, token, API token,
-content type, size, JSON; then `mcp.handle` and, for a call, policy and `forward`.
+The order of checks is DESIGN.md's: Host (checked by the app for every path, before
+this is reached), method, Origin, token, API token, content type, size, JSON; then
+`mcp.handle` and, for a call, policy and `forward`.
 """
 
 from __future__ import annotations
@@ -81,8 +82,6 @@ async def serve(
 ) -> Reply:
     if method != "POST":
         return _error(405, "Use POST for MCP messages", {"allow": "POST"})
-    if not gw.host_allowed(headers.get("host")):
-        return _error(421, "Host not allowed")
     origin = headers.get("origin")
     if origin is not None and not gw.origin_allowed(origin):
         return _error(403, "Origin not allowed")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import httpx
 import pytest
 
+from proxy.store import SQLiteStore, utcnow
+from proxy.tokens import new_token
 from tests.conftest import SchemaChecker, Yamcp
 from tests.fake_postmark import FakePostmark
 
@@ -24,8 +29,6 @@ def post(url: str, body: bytes | str, headers: dict[str, str] | None = None) -> 
 def rpc(
     url: str, method: str, params: dict | None = None, id_: int | str | None = 1, **kw
 ) -> httpx.Response:
-    import json
-
     message: dict = {"jsonrpc": "2.0", "method": method}
     if params is not None:
         message["params"] = params
@@ -34,14 +37,40 @@ def rpc(
     return post(url, json.dumps(message), **kw)
 
 
-def test_unknown_revoked_and_malformed_tokens_get_the_same_404(yamcp: Yamcp, url: str) -> None:
-    wrong = url[:-4] + "AAAA"
-    bodies = {
-        post(u, '{"jsonrpc":"2.0","id":1,"method":"ping"}').content
-        for u in (wrong, f"{yamcp.base}/mcp/x", f"{yamcp.base}/mcp/{'a' * 300}")
+async def test_unknown_revoked_expired_and_malformed_tokens_get_the_same_404(
+    yamcp: Yamcp,
+) -> None:
+    revoked = json.loads(yamcp.cli("mint", "--account", "acme", "--json").stdout)
+    expired = json.loads(yamcp.cli("mint", "--account", "acme", "--json").stdout)
+    for created in (revoked, expired):
+        assert rpc(created["url"], "ping").status_code == 200
+    assert yamcp.cli("servers", "revoke", revoked["id"]).returncode == 0
+    store = SQLiteStore(yamcp.settings.data_dir)
+    try:  # its expiry moved into the past, as if the time had come
+        record = await store.get_server(expired["id"])
+        assert record is not None
+        past = record.model_copy(update={"expires_at": utcnow() - timedelta(seconds=1)})
+        assert await store.update_server(past)
+    finally:
+        await store.close()
+
+    urls = {
+        "unknown": f"{yamcp.base}/mcp/{new_token()}",
+        "revoked": revoked["url"],
+        "expired": expired["url"],
+        "short": f"{yamcp.base}/mcp/x",
+        "too long": f"{yamcp.base}/mcp/{'a' * 300}",
     }
-    assert len(bodies) == 1
-    assert post(wrong, "{}").status_code == 404
+    for message in (
+        '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+        '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_all_postmark_bounces"}}',
+        "{}",
+    ):
+        answers = {what: post(url, message) for what, url in urls.items()}
+        assert {what: r.status_code for what, r in answers.items()} == dict.fromkeys(urls, 404)
+        assert {r.content for r in answers.values()} == {answers["unknown"].content}
+        assert {r.headers["content-type"] for r in answers.values()} == {"application/json"}
+    assert json.loads(answers["unknown"].content)["error"] == "not_found"
 
 
 def test_get_and_delete_are_405_with_allow_post(url: str) -> None:
@@ -154,9 +183,11 @@ def test_foreign_origin_is_403_and_local_origin_is_fine(url: str) -> None:
     assert rpc(url, "ping", headers={"origin": "http://localhost:3000"}).status_code == 200
 
 
-def test_foreign_host_is_refused(url: str) -> None:
-    response = rpc(url, "ping", headers={"host": "evil.example.com"})
-    assert 400 <= response.status_code < 500
+def test_foreign_host_is_421_misdirected(url: str) -> None:
+    for host in ("evil.example.com", "evil.example.com:8000", "127.0.0.1.evil.example.com"):
+        response = rpc(url, "ping", headers={"host": host})
+        assert response.status_code == 421, host
+        assert response.json()["message"] == "Host not allowed"
 
 
 def test_oversized_body_is_413(url: str) -> None:

@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
 import time
 
 import httpx
 import pytest
+import redis
 
-from tests.conftest import Yamcp, mcp_client, start_yamcp, write_workdir
+from tests.conftest import (
+    Yamcp,
+    free_port,
+    mcp_client,
+    start_yamcp,
+    stop_yamcp,
+    write_workdir,
+)
 from tests.fake_postmark import FakePostmark
 
 
@@ -20,6 +29,66 @@ async def test_health_and_readiness(yamcp: Yamcp) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready" and "postmark" in body["integrations"] and body["tools"] > 80
+
+
+def _redis_server(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(port=port, socket_connect_timeout=0.2).ping():
+                return proc
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def _ready_status(base: str, want: int) -> httpx.Response:
+    """/readyz, asked until it answers `want` or 10 s pass (the store reconnects on its own)."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = httpx.get(f"{base}/readyz", timeout=10)
+        if response.status_code == want or time.monotonic() > deadline:
+            return response
+        time.sleep(0.1)
+
+
+def test_readyz_is_503_while_the_store_is_down_and_200_when_it_answers(
+    fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A yamcp whose Redis is not there is alive (/healthz) but not ready (/readyz)."""
+    port = free_port()  # nothing listens here yet
+    workdir = tmp_path_factory.mktemp("readyz")
+    write_workdir(workdir, fake_postmark.url)
+    server = start_yamcp(workdir, {"YAMCP_STORE_URL": f"redis://127.0.0.1:{port}/0"})
+    redis_proc = None
+    try:
+        assert httpx.get(f"{server.base}/healthz", timeout=10).status_code == 200
+        down = httpx.get(f"{server.base}/readyz", timeout=10)
+        assert down.status_code == 503
+        assert down.json() == {"status": "unavailable", "store": "unreachable"}
+
+        redis_proc = _redis_server(port)
+        up = _ready_status(server.base, 200)
+        assert up.status_code == 200, up.text
+        assert up.json()["status"] == "ready" and "postmark" in up.json()["integrations"]
+
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        redis_proc = None
+        gone = _ready_status(server.base, 503)
+        assert gone.status_code == 503 and gone.json()["store"] == "unreachable"
+        assert server.proc.poll() is None
+    finally:
+        stop_yamcp(server)
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
 
 
 async def test_metrics_count_calls_outcomes_and_rate_limits_without_secrets(

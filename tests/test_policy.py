@@ -12,6 +12,7 @@ import pytest
 from proxy.errors import ConfigError
 from proxy.policy import (
     Guardrails,
+    PolicyFile,
     PolicySet,
     check_arguments,
     compile_rules,
@@ -171,6 +172,30 @@ def test_expiry_is_the_earliest_of_server_policy_and_guardrail() -> None:
     assert policies.expiry(rec) == rec.created_at + timedelta(days=1)
     rec = record(ServerConfig(), expires_at=now + timedelta(hours=1))
     assert policies.expiry(rec) == now + timedelta(hours=1)
+
+
+def test_a_named_policy_brings_its_expiry_and_api_token_auth_to_its_servers() -> None:
+    now = utcnow()
+    policies = PolicySet(
+        guardrails=Guardrails(max_lifetime_days=30, require_api_token_for_tags=["domains"]),
+        named={
+            "gated": PolicyFile(
+                tags=["domains"], require_api_token_auth=True, expires_at=now + timedelta(days=2)
+            ),
+            "open": PolicyFile(tags=["domains"]),
+        },
+        named_rules={"gated": (), "open": ()},
+    )
+    config = ServerConfig(policy="gated")
+    rec = record(config, expires_at=now + timedelta(days=10))  # its own: later than the policy's
+    assert policies.expiry(rec) == now + timedelta(days=2)
+    effective = policies.effective(config, rec)
+    assert effective.expires_at == now + timedelta(days=2)
+    assert effective.require_api_token_auth is True
+    assert "list_all_postmark_domains" in exposed(policies, config)
+    # Without the policy's demand, the guardrail withholds the domains tools.
+    assert policies.effective(ServerConfig(policy="open"), rec).require_api_token_auth is False
+    assert "list_all_postmark_domains" not in exposed(policies, ServerConfig(policy="open"))
 
 
 def test_shipped_policies_load_and_grant_what_they_say() -> None:

@@ -7,8 +7,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import httpx2
 import pytest
-from mcp import MCPError
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import Yamcp, mcp_client
 from tests.fake_postmark import FakePostmark
@@ -69,20 +71,52 @@ async def test_inline_constraints_on_a_server(yamcp: Yamcp, postmark: FakePostma
     assert postmark.requests == []
 
 
-async def test_api_token_required_for_every_method(yamcp: Yamcp) -> None:
+async def test_api_token_required_for_every_method(yamcp: Yamcp, postmark: FakePostmark) -> None:
     record = json.loads(
         yamcp.cli("mint", "--account", "acme", "--json", "--require-api-token-auth").stdout
     )
     url = record["url"]
-    with pytest.raises(Exception):  # noqa: B017 - the SDK surfaces the 401 as its own error type
-        async with mcp_client(url) as client:
-            await client.list_tools()
+    # The official client without a token: what reaches it on the wire is the 401.
+    answers: list[httpx2.Response] = []
+
+    async def on_response(response: httpx2.Response) -> None:
+        await response.aread()
+        answers.append(response)
+
+    async with httpx2.AsyncClient(event_hooks={"response": [on_response]}, timeout=30) as http:
+        with pytest.raises(Exception):  # noqa: B017 - the SDK wraps the 401; checked below
+            async with Client(streamable_http_client(url, http_client=http), mode="legacy"):
+                pass
+    assert answers, "the client sent nothing"
+    assert json.loads(answers[0].request.content)["method"] == "initialize"
+    for answer in answers:
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == 'Bearer realm="yamcp", error="invalid_token"'
+
+    calls = [
+        ("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {}}),
+        ("ping", {}),
+        ("tools/list", {}),
+        ("tools/call", {"name": "list_all_postmark_bounces", "arguments": {"limit": 1}}),
+    ]
+    wrong = {"authorization": "Bearer " + "A" * 43}
+    for headers in ({}, wrong, {"authorization": "Basic " + "A" * 43}):
+        for method, params in calls:
+            response = httpx.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+                headers=headers,
+                timeout=10,
+            )
+            assert response.status_code == 401, (method, headers)
+            assert response.headers["www-authenticate"].startswith("Bearer "), method
+    assert postmark.requests == []
+
     token = yamcp.cli("api-token", "create", "--server", record["id"]).stdout.strip()
     async with mcp_client(url, headers={"authorization": f"Bearer {token}"}) as client:
         assert (await client.list_tools()).tools
-    for method in ("initialize", "ping", "tools/list"):
-        response = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": {}})
-        assert response.status_code == 401, method
+        assert not (await client.call_tool("list_all_postmark_bounces", {"limit": 1})).is_error
+    assert [r.path for r in postmark.requests] == ["/bounces"]
 
 
 async def test_guardrail_tags_need_api_token_auth(yamcp: Yamcp) -> None:
