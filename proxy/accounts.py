@@ -91,9 +91,10 @@ def load_accounts(
                 )
             if not resolve:
                 continue
-            if ref.group(1) not in env:
+            if not env.get(ref.group(1)):
+                # An empty value would go out as an empty header and come back a 401.
                 raise ConfigError(
-                    str(file), where, f"environment variable {ref.group(1)} is not set"
+                    str(file), where, f"environment variable {ref.group(1)} is not set or empty"
                 )
             credentials[key] = env[ref.group(1)]
         accounts[account_id] = Account(

@@ -516,7 +516,9 @@ def test_a_trickled_request_body_is_cut_off_with_408(sqlite_instance: Yamcp) -> 
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
 
 
-def test_trickled_headers_hold_no_one_else_up_and_the_proxy_bounds_them(yamcp: Yamcp) -> None:
+def test_trickled_headers_hold_no_one_else_up(yamcp: Yamcp) -> None:
+    # uvicorn sets no deadline for headers: the proxy in front cuts them off
+    # (test_deploy.py::test_nginx_cuts_off_trickled_headers); yamcp serves everyone else.
     port = int(yamcp.base.rsplit(":", 1)[1])
     socks = [
         _raw_request(port, b"POST /mcp/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -527,8 +529,6 @@ def test_trickled_headers_hold_no_one_else_up_and_the_proxy_bounds_them(yamcp: Y
     finally:
         for sock in socks:
             sock.close()
-    nginx = (ROOT / "docker" / "nginx.conf").read_text()
-    assert "client_header_timeout" in nginx and "client_body_timeout" in nginx
 
 
 # --- 8. only the canonical path serves, and every form of it is redacted ---
@@ -612,6 +612,18 @@ def test_yaml_errors_do_not_echo_the_text(tmp_path: Path, text: str) -> None:
         load_accounts(file, {})
     assert "sk-live-secret" not in str(caught.value)
     assert "line" in str(caught.value)
+
+
+def test_an_empty_credential_variable_is_refused_like_an_unset_one(tmp_path: Path) -> None:
+    file = tmp_path / "accounts.yaml"
+    file.write_text(
+        "accounts:\n  acme:\n    integration: postmark\n"
+        "    credentials:\n      server_token: ${POSTMARK_SERVER_TOKEN}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_accounts(file, {"POSTMARK_SERVER_TOKEN": ""})
+    assert "accounts.acme.credentials.server_token" in str(caught.value)
+    assert "POSTMARK_SERVER_TOKEN is not set or empty" in str(caught.value)
 
 
 # --- 10. the smaller findings ---
@@ -701,66 +713,3 @@ def test_cli_with_redis_down_says_so_in_one_line(tmp_path: Path, args: list[str]
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1 and "unreachable" in out.stderr, out.stderr
-
-
-@pytest.fixture(scope="module")
-def nginx_in_front(yamcp: Yamcp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    """docker/nginx.conf itself, pointed at one yamcp on loopback (Debian's nginx)."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix = tmp_path_factory.mktemp("nginx")
-    port = free_port()
-    conf = (ROOT / "docker" / "nginx.conf").read_text()
-    conf = conf.replace("server yamcp-1:8000;", f"server {yamcp.base.split('//')[1]};")
-    conf = conf.replace("server yamcp-2:8000;", "")
-    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    conf = conf.replace("/dev/stdout", str(prefix / "access.log"))
-    conf = conf.replace("client_header_timeout 10s;", "client_header_timeout 1s;")
-    conf = f"pid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n" + conf
-    (prefix / "nginx.conf").write_text(conf)
-    proc = subprocess.Popen(
-        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        time.sleep(0.05)
-    yield base, prefix / "access.log"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.mark.parametrize(
-    "form",
-    ["/mcp/{t}", "/%6Dcp/{t}", "/mcp%2F{t}", "/MCP/{t}", "//mcp/{t}", "/mcp//{t}", "/mCp/{t}?x=1"],
-)
-def test_nginx_in_front_logs_no_spelling_of_an_mcp_path(
-    nginx_in_front: tuple, url: str, form: str
-) -> None:
-    base, access_log = nginx_in_front
-    token = url.rsplit("/", 1)[1]
-    target = httpx.URL(base).copy_with(raw_path=form.format(t=token).encode())
-    response = httpx.post(target, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=10)
-    assert response.status_code == (200 if form == "/mcp/{t}" else 404)
-    time.sleep(0.1)
-    log = access_log.read_text()
-    assert log.count("POST") >= 1 and token not in log and token[5:25] not in log
-
-
-def test_nginx_in_front_cuts_off_trickled_headers(nginx_in_front: tuple) -> None:
-    base, _ = nginx_in_front
-    port = int(base.rsplit(":", 1)[1])
-    sock = _raw_request(port, b"POST /mcp/x HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-    closed = False
-    try:
-        for _ in range(100):  # a header line every 0.1 s, never the blank line that ends them
-            sock.sendall(b"X-Slow: 1\r\n")
-            time.sleep(0.1)
-    except OSError:
-        closed = True
-    finally:
-        sock.close()
-    assert closed, "nginx kept a connection whose headers never ended open for 10 s"
