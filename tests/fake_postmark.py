@@ -7,8 +7,20 @@ thread on 127.0.0.1 with an ephemeral port.
 
 Why it is this detailed: a fake that answers `{}` would let the manifest drift from
 Postmark unnoticed. Request and response shapes, auth headers, paging limits and ErrorCodes
-follow /work/shared/postmark (endpoints.tsv, errors.tsv, examples/*.json); the seeded data
-copies the example bodies, so tests can compare answers with them.
+follow our Postmark reference notes, whose files the tests read from tests/data/postmark/
+(endpoints.tsv, errors.tsv, examples/*.json); the seeded data copies the example bodies, so
+tests can compare answers with them.
+
+It is as strict as Postmark at the door, so a proxy that sends sloppy requests fails here
+and not in production:
+
+* tokens: the header for the endpoint's kind (server or account) must carry exactly the
+  token; only letter case may differ ("The header name and value are case insensitive",
+  Postmark's API overview). A missing, wrong, padded or doubled token is 401, ErrorCode 10.
+* media types: an `Accept` that rules out application/json, or a body whose `Content-Type`
+  is missing or not application/json, is HTTP 415 ("check that the documented request
+  headers are being passed (Content-Type and Accept)", Postmark's 2023 validation notice),
+  with ErrorCode 409, "JSON required". No `Accept` at all means any type (RFC 9110).
 
 Usage:
 
@@ -830,6 +842,7 @@ class Recorded:
     headers: dict[str, str]  # names lower-cased; repeated headers joined with ", "
     body: bytes
     json: Any | None  # the parsed body, or None when empty or not JSON
+    target: str = ""  # the request target as sent: raw path, and `?query` when there is one
 
 
 @dataclass
@@ -2745,6 +2758,50 @@ def _match(method: str, path: str) -> tuple[_Route, dict[str, str]] | list[str]:
     return allowed
 
 
+def _same_token(supplied: str | None, expected: str) -> bool:
+    """Postmark's comparison: the whole value, ignoring only letter case."""
+    return supplied is not None and supplied.lower() == expected.lower()
+
+
+def _media_types(header: str) -> list[tuple[str, float]]:
+    """`type/subtype` (lower case) and its q of each range in an Accept-style header."""
+    ranges = []
+    for item in header.split(","):
+        kind, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if kind:
+            ranges.append((kind.lower(), q))
+    return ranges
+
+
+def _media_type_problem(headers: dict[str, str], body: bytes) -> str | None:
+    """Why Postmark would answer 415 to these headers, or None."""
+    accept = headers.get("accept")
+    if accept is not None:
+        json_ok = any(
+            q > 0 and kind in ("application/json", "application/*", "*/*")
+            for kind, q in _media_types(accept)
+        )
+        if not json_ok:
+            return f"Unsupported Media Type: Accept {accept!r} rules out application/json."
+    if body:
+        content_type = headers.get("content-type")
+        kinds = _media_types(content_type or "")
+        if len(kinds) != 1 or kinds[0][0] != "application/json":
+            return (
+                f"Unsupported Media Type: a request body must be sent as application/json, "
+                f"not {content_type or 'without a Content-Type'}."
+            )
+    return None
+
+
 def dispatch(
     fake: FakePostmark,
     method: str,
@@ -2753,7 +2810,7 @@ def dispatch(
     headers: dict[str, str],
     body: bytes,
 ) -> Response:
-    """Route, authenticate, parse JSON and run the handler, in Postmark's order."""
+    """Route, authenticate, check media types, parse JSON and run the handler, in that order."""
     found = _match(method, path)
     if isinstance(found, list):
         if not found:
@@ -2772,12 +2829,15 @@ def dispatch(
     account = route.token == "account"
     supplied = headers.get("x-postmark-account-token" if account else "x-postmark-server-token")
     expected = fake.account_token if account else fake.server_token
-    test_mode = route.sending and supplied == TEST_TOKEN
-    if not test_mode and (supplied is None or supplied.strip().lower() != expected.lower()):
+    test_mode = route.sending and _same_token(supplied, TEST_TOKEN)
+    if not test_mode and not _same_token(supplied, expected):
         kind = "Account" if account else "Server"
         return _json_response(
             401, {"ErrorCode": 10, "Message": f"Request does not contain a valid {kind} token."}
         )
+    unsupported = _media_type_problem(headers, body)
+    if unsupported:
+        return _json_response(415, {"ErrorCode": 409, "Message": unsupported})
     parsed: Any = None
     if method in ("POST", "PUT", "PATCH") and body.strip():
         try:
@@ -3068,7 +3128,9 @@ class FakePostmark:
         body = await request.body()
         method = scope["method"].upper()
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        raw_query = scope["query_string"].decode("latin-1")
+        query = parse_qs(raw_query, keep_blank_values=True)
+        target = f"{path}?{raw_query}" if raw_query else path
         headers: dict[str, str] = {}
         for key, value in request.headers.items():
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
@@ -3077,7 +3139,7 @@ class FakePostmark:
         except ValueError:
             parsed = None
         with self._lock:
-            self.requests.append(Recorded(method, path, query, headers, body, parsed))
+            self.requests.append(Recorded(method, path, query, headers, body, parsed, target))
             self.counts[(method, path)] += 1
         fault = self._take_fault(method, path)
         response: Response | None = None

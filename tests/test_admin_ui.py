@@ -8,7 +8,11 @@ Screenshots land in test-artifacts/ (docs/admin-page.png is one of them, copied 
 from __future__ import annotations
 
 import re
+import struct
+import zlib
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -121,6 +125,96 @@ async def sign_in(page: Page, ui: Yamcp, token: str) -> None:
 def shot(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+# --- what a screenshot shows, read without an imaging library ---
+
+
+@dataclass
+class Picture:
+    width: int
+    height: int
+    colours: Counter[str]  # "#rrggbb" -> pixels, counting every 4th pixel of each row
+
+    def dominant(self, count: int) -> list[str]:
+        return [colour for colour, _ in self.colours.most_common(count)]
+
+
+def _unfilter(kind: int, line: bytearray, prev: bytes, bpp: int) -> bytearray:
+    """Undo one PNG row filter (RFC 2083, section 6)."""
+    if kind == 1:
+        for i in range(bpp, len(line)):
+            line[i] = (line[i] + line[i - bpp]) & 255
+    elif kind == 2:
+        line = bytearray((a + b) & 255 for a, b in zip(line, prev, strict=True))
+    elif kind in (3, 4):
+        for i in range(len(line)):
+            left = line[i - bpp] if i >= bpp else 0
+            up = prev[i]
+            if kind == 3:
+                line[i] = (line[i] + ((left + up) >> 1)) & 255
+                continue
+            corner = prev[i - bpp] if i >= bpp else 0
+            guess = left + up - corner
+            to_left, to_up, to_corner = abs(guess - left), abs(guess - up), abs(guess - corner)
+            if to_left <= to_up and to_left <= to_corner:
+                line[i] = (line[i] + left) & 255
+            elif to_up <= to_corner:
+                line[i] = (line[i] + up) & 255
+            else:
+                line[i] = (line[i] + corner) & 255
+    return line
+
+
+def read_png(path: Path) -> Picture:
+    """Size and colours of an 8-bit RGB(A), non-interlaced PNG, as Chromium writes them."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    pos, header, compressed = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"{path}: {kind!r} chunk is damaged"
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            compressed += body
+        pos += 12 + length
+    width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert (depth, colour_type, interlace) in ((8, 2, 0), (8, 6, 0)), header
+    bpp = 3 if colour_type == 2 else 4
+    raw = zlib.decompress(compressed)
+    stride = width * bpp
+    assert len(raw) == height * (stride + 1), f"{path}: image data is cut short"
+    colours: Counter[str] = Counter()
+    prev = bytes(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        line = _unfilter(raw[start], bytearray(raw[start + 1 : start + 1 + stride]), prev, bpp)
+        for x in range(0, stride, 4 * bpp):
+            colours["#" + line[x : x + 3].hex()] += 1
+        prev = bytes(line)
+    return Picture(width, height, colours)
+
+
+def light_palette() -> dict[str, str]:
+    """The page's light-theme colours, from the :root block of admin.css."""
+    css = (ROOT / "proxy" / "static" / "admin.css").read_text()
+    root = css[css.index(":root {") : css.index("@media (prefers-color-scheme: dark)")]
+    return dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", root))
+
+
+def assert_shows_the_page(picture: Picture) -> None:
+    """Not blank, not garbled: the page's own colours, in a page's proportions."""
+    palette = light_palette()
+    # Cards on the page background cover most of it...
+    assert set(picture.dominant(2)) == {palette["card"], palette["bg"]}, picture.dominant(8)
+    # ...then borders, body text and the accent of the buttons and links.
+    for name in ("border", "text", "accent"):
+        assert palette[name] in picture.dominant(6), (name, picture.dominant(8))
+    # Anti-aliased text makes hundreds of shades; a blank or flat picture has a few.
+    assert len(picture.colours) > 300, len(picture.colours)
 
 
 def expected_tools(admin: httpx.Client, config: dict) -> list[str]:
@@ -401,7 +495,13 @@ async def test_readable_on_a_phone(
         await page.screenshot(path=shot("admin-phone.png"), full_page=False)
     finally:
         await context.close()
+    picture = read_png(shot("admin-phone.png"))
+    assert (picture.width, picture.height) == (780, 1688)  # 390 x 844 CSS pixels at 2x
+    assert_shows_the_page(picture)
 
 
-def test_docs_screenshot_is_committed() -> None:
-    assert (ROOT / "docs" / "admin-page.png").stat().st_size > 10_000
+def test_docs_screenshot_shows_the_page_as_it_looks_now() -> None:
+    """docs/admin-page.png is a laptop-wide capture of the page in today's palette."""
+    picture = read_png(ROOT / "docs" / "admin-page.png")
+    assert picture.width == 1280 and picture.height >= 900, (picture.width, picture.height)
+    assert_shows_the_page(picture)

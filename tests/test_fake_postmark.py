@@ -1,12 +1,17 @@
 """Self-tests of the fake Postmark: the proxy's tests trust it to behave like Postmark.
 
-Each test states one behaviour the proxy's tests rely on: token checks, search filters and
-paging limits, send validation, template lookup, and every injected fault.
+Each test states one behaviour the proxy's tests rely on: token and media-type checks as
+strict as Postmark's, answers equal to the reference examples, search filters and paging
+limits, send validation, template lookup, and every injected fault. The reference data (our
+Postmark research notes) lives in tests/data/postmark/.
 """
 
 from __future__ import annotations
 
+import ast
+import csv
 import json
+import re
 import threading
 import time
 import uuid
@@ -25,7 +30,8 @@ from tests.fake_postmark import (
     FakePostmark,
 )
 
-REFERENCE = Path("/work/shared/postmark")
+REFERENCE = Path(__file__).resolve().parent / "data" / "postmark"
+FAKE_SOURCE = Path(__file__).resolve().parent / "fake_postmark.py"
 
 
 @pytest.fixture
@@ -39,6 +45,10 @@ def client(fake: FakePostmark) -> Any:
     headers = {"X-Postmark-Server-Token": fake.server_token, "Accept": "application/json"}
     with httpx.Client(base_url=fake.url, headers=headers, timeout=5) as c:
         yield c
+
+
+def _example(name: str) -> Any:
+    return json.loads((REFERENCE / "examples" / name).read_text())
 
 
 def _bounce_ids(response: httpx.Response) -> list[int]:
@@ -68,6 +78,167 @@ def test_tokens_are_checked_like_postmark(fake: FakePostmark, client: httpx.Clie
     # Rejected requests are recorded too.
     assert fake.count("GET", "/bounces") == 2
     assert fake.last("GET", "/bounces").headers["x-postmark-server-token"] == "nope"
+
+
+def test_token_must_match_exactly_except_for_letter_case(
+    fake: FakePostmark, client: httpx.Client
+) -> None:
+    """Postmark: "The header name and value are case insensitive"; nothing else is loose."""
+    token = fake.server_token
+    assert client.get("/server", headers={"x-postmark-server-token": token.upper()}).is_success
+    for wrong in (token + "x", "x" + token, token[:-1], f"{token} {token}", token.replace("-", "")):
+        answer = client.get("/server", headers={"X-Postmark-Server-Token": wrong})
+        assert answer.status_code == 401, wrong
+        assert answer.json()["ErrorCode"] == 10
+    doubled = httpx.get(
+        fake.url + "/server",
+        headers=[("X-Postmark-Server-Token", token), ("X-Postmark-Server-Token", token)],
+    )
+    assert doubled.status_code == 401
+    # The account token in the server header (or the other way round) is no token at all.
+    assert (
+        client.get("/server", headers={"X-Postmark-Server-Token": fake.account_token}).json()[
+            "ErrorCode"
+        ]
+        == 10
+    )
+    servers = client.get(
+        "/servers",
+        params={"count": 10, "offset": 0},
+        headers={"X-Postmark-Account-Token": fake.server_token},
+    )
+    assert servers.status_code == 401
+    # POSTMARK_API_TEST is a token like the others: its letter case does not matter either.
+    message = {"From": "sender@example.com", "To": "a@example.com", "TextBody": "x"}
+    test_send = client.post(
+        "/email", json=message, headers={"X-Postmark-Server-Token": "postmark_api_test"}
+    )
+    assert test_send.status_code == 200, test_send.text
+    assert (
+        client.get("/server", headers={"X-Postmark-Server-Token": "POSTMARK_API_TEST"}).json()[
+            "ErrorCode"
+        ]
+        == 10
+    )  # the test token sends; it reads nothing
+
+
+_MESSAGE = {"From": "sender@example.com", "To": "a@example.com", "TextBody": "x"}
+
+
+@pytest.mark.parametrize(
+    "accept",
+    ["text/html", "application/xml", "text/*", "application/json;q=0", "application/json; q=0.0"],
+)
+def test_an_accept_that_rules_out_json_is_415(
+    fake: FakePostmark, client: httpx.Client, accept: str
+) -> None:
+    answer = client.get("/server", headers={"Accept": accept})
+    assert answer.status_code == 415
+    assert answer.json()["ErrorCode"] == 409
+    assert accept in answer.json()["Message"]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,  # no Accept: any type will do (RFC 9110)
+        "*/*",
+        "application/*",
+        "APPLICATION/JSON",
+        "text/html, application/json;q=0.5",
+        "application/json; charset=utf-8",
+    ],
+)
+def test_an_accept_that_allows_json_is_served(fake: FakePostmark, accept: str | None) -> None:
+    headers = {"X-Postmark-Server-Token": fake.server_token}
+    request = httpx.Request("GET", fake.url + "/server", headers=headers)
+    request.headers.pop("accept", None)  # no default of the client's
+    if accept is not None:
+        request.headers["accept"] = accept
+    with httpx.Client(timeout=5) as plain:
+        answer = plain.send(request)
+    assert answer.status_code == 200, answer.text
+    assert fake.last().headers.get("accept") == accept
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx", "text/json"],
+)
+def test_a_body_not_sent_as_json_is_415_and_has_no_effect(
+    fake: FakePostmark, client: httpx.Client, content_type: str | None
+) -> None:
+    before = len(fake.state.outbound)
+    request = client.build_request("POST", "/email", content=json.dumps(_MESSAGE).encode())
+    request.headers.pop("content-type", None)  # httpx sets none for raw bytes; be sure
+    if content_type is not None:
+        request.headers["content-type"] = content_type
+    answer = client.send(request)
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["ErrorCode"] == 409
+    assert len(fake.state.outbound) == before  # nothing was sent
+    assert fake.last("POST", "/email").headers.get("content-type") == content_type
+
+
+def test_json_bodies_and_bodyless_writes_pass_the_media_type_check(
+    fake: FakePostmark, client: httpx.Client
+) -> None:
+    body = json.dumps(_MESSAGE).encode()
+    for content_type in ("application/json", "Application/JSON; charset=utf-8"):
+        sent = client.post("/email", content=body, headers={"Content-Type": content_type})
+        assert sent.status_code == 200, (content_type, sent.text)
+    # No body, no Content-Type needed: PUT /bounces/{id}/activate sends none.
+    activated = client.put("/bounces/692560173/activate")
+    assert "content-type" not in fake.last("PUT").headers
+    assert activated.status_code == 200
+
+
+def test_answers_equal_the_reference_examples(fake: FakePostmark, client: httpx.Client) -> None:
+    """The seeded data copies the example bodies, so the fake answers them verbatim."""
+    cases = {
+        "get_bounce.200.json": "/bounces/692560173",
+        "bounce_dump.200.json": "/bounces/692560173/dump",
+        "bounce_dump.200_unavailable.json": "/bounces/692560174/dump",
+        "list_templates.200.json": "/templates?count=10&offset=0",
+        "list_message_streams.200.json": "/message-streams",
+    }
+    for name, path in cases.items():
+        answer = client.get(path)
+        assert answer.status_code == 200, (name, answer.text)
+        assert answer.json() == _example(name), name
+    refused = client.get("/server", headers={"X-Postmark-Server-Token": "bad"})
+    assert (refused.status_code, refused.json()) == (401, _example("error.401_bad_token.json"))
+
+
+def _raised_error_codes() -> list[tuple[int, int, int]]:
+    """(ErrorCode, HTTP status, line) of every `ApiError(<constant>, ...)` in the fake."""
+    found = []
+    for node in ast.walk(ast.parse(FAKE_SOURCE.read_text())):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ApiError"):
+            continue
+        code = node.args[0]
+        if not isinstance(code, ast.Constant):
+            continue  # a helper's parameter: its callers pass constants, found here too
+        status = node.args[2] if len(node.args) > 2 else None
+        for keyword in node.keywords:
+            if keyword.arg == "status":
+                status = keyword.value
+        http = status.value if isinstance(status, ast.Constant) else 422
+        found.append((code.value, http, node.lineno))
+    return found
+
+
+def test_every_error_code_the_fake_raises_is_documented() -> None:
+    with (REFERENCE / "errors.tsv").open() as table:
+        documented = {
+            int(row["error_code"]): set(re.findall(r"\d{3}", row["http_status"]))
+            for row in csv.DictReader(table, delimiter="\t")
+        }
+    raised = _raised_error_codes()
+    assert len(raised) > 100
+    for code, http, line in raised:
+        assert code in documented, f"fake_postmark.py:{line}: ErrorCode {code} is not Postmark's"
+        assert str(http) in documented[code], f"fake_postmark.py:{line}: {code} with HTTP {http}"
 
 
 def test_routing_is_case_insensitive_and_errors_are_postmark_shaped(client: httpx.Client) -> None:
@@ -124,9 +295,7 @@ def test_bounce_search_filters_and_pages(fake: FakePostmark, client: httpx.Clien
 def test_activation_follows_can_activate(client: httpx.Client) -> None:
     activated = client.put("/bounces/692560173/activate")
     assert activated.status_code == 200
-    example = REFERENCE / "examples" / "activate_bounce.200.json"
-    if example.exists():
-        assert activated.json() == json.loads(example.read_text())
+    assert activated.json() == _example("activate_bounce.200.json")
     refused = client.put("/bounces/692560175/activate")
     assert refused.status_code == 422
     assert refused.json()["ErrorCode"] == 1003
@@ -192,9 +361,7 @@ def test_templates_by_alias_validate_and_send(client: httpx.Client) -> None:
         "/templates/validate",
         json={"Subject": "{{MyName}}", "HtmlBody": "{{MyName}}", "TextBody": "{{MyName}}"},
     ).json()
-    example = REFERENCE / "examples" / "validate_template.200_valid.json"
-    if example.exists():
-        assert same_as_example == json.loads(example.read_text())
+    assert same_as_example == _example("validate_template.200_valid.json")
     invalid = client.post(
         "/templates/validate", json={"HtmlBody": "<p>{{#each items}}</p>", "TextBody": "{{name"}
     )
@@ -341,7 +508,6 @@ _PATH_OVERRIDES = {
 }
 
 
-@pytest.mark.skipif(not (REFERENCE / "endpoints.tsv").exists(), reason="no reference data")
 def test_every_documented_endpoint_is_served(fake: FakePostmark) -> None:
     """All 87 endpoints answer (GETs with 200); none is unknown, unauthorised or crashing."""
     rows = (REFERENCE / "endpoints.tsv").read_text().splitlines()[1:]

@@ -5,24 +5,31 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from proxy.paging import decode_cursor, encode_cursor
 from proxy.registry import load_registry
+from proxy.tools import Tool
 from tests.conftest import Yamcp, mcp_client
 from tests.fake_postmark import FakePostmark
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = load_registry([ROOT / "integrations"])
 TOOL_NAMES = sorted(REGISTRY.tools)
-# Every path a tool may send: its template with each {param} one encoded segment.
-ALLOWED = [
-    re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/?#]+", re.escape(t.path)) + "$", re.I)
-    for t in REGISTRY.tools.values()
-]
+
+
+def _template(tool: Tool) -> re.Pattern[str]:
+    """The paths a tool may send: its template with each {param} one encoded segment."""
+    return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/?#]+", re.escape(tool.path)) + "$", re.I)
+
+
+ALLOWED = [_template(t) for t in REGISTRY.tools.values()]
 
 
 def inside_manifest(path: str) -> bool:
@@ -145,6 +152,71 @@ tool_calls = st.fixed_dictionaries(
 )
 
 
+HOSTILE_TEXT = st.text(alphabet="./?#%&=+;\\ abé", min_size=1, max_size=12)
+
+
+def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values of roughly the declared type, so that many calls get past validation."""
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "string" and schema.get("format") == "date":
+        return st.dates().map(str) | HOSTILE_TEXT
+    if kind == "string" and schema.get("format") in ("email", "idn-email"):
+        return st.sampled_from(["a@example.com", "b@example.org"]) | HOSTILE_TEXT
+    if kind == "string":
+        return HOSTILE_TEXT
+    if kind == "integer":
+        return st.integers(min_value=-1, max_value=600)
+    if kind == "number":
+        return st.integers(min_value=0, max_value=100) | st.floats(min_value=0, max_value=100)
+    if kind == "boolean":
+        return st.booleans()
+    if kind == "array":
+        return st.lists(from_schema(schema.get("items", {})), max_size=3)
+    if kind == "object":
+        properties = schema.get("properties")
+        if properties:
+            return st.fixed_dictionaries(
+                {}, optional={k: from_schema(v) for k, v in properties.items()}
+            )
+        return st.dictionaries(
+            st.text(alphabet="abc_", min_size=1, max_size=5), HOSTILE_TEXT, max_size=2
+        )
+    return json_values
+
+
+def declared_arguments(tool: Tool) -> st.SearchStrategy[dict[str, Any]]:
+    properties = dict(tool.input_schema.get("properties", {}))
+    required = set(tool.input_schema.get("required", ()))
+    cursors = st.integers(min_value=0, max_value=60).map(encode_cursor)
+    strategies = {
+        name: cursors if name == "next_cursor" else from_schema(schema)
+        for name, schema in properties.items()
+    }
+    return st.fixed_dictionaries(
+        {k: v for k, v in strategies.items() if k in required},
+        optional={k: v for k, v in strategies.items() if k not in required},
+    )
+
+
+POSTMARK_TOOLS = sorted(n for n, t in REGISTRY.tools.items() if t.integration == "postmark")
+declared_calls = st.sampled_from(POSTMARK_TOOLS).flatmap(
+    lambda name: st.fixed_dictionaries(
+        {
+            "jsonrpc": st.just("2.0"),
+            "id": st.integers(min_value=0, max_value=10**6),
+            "method": st.just("tools/call"),
+            "params": st.fixed_dictionaries(
+                {"name": st.just(name), "arguments": declared_arguments(REGISTRY.tools[name])}
+            ),
+        }
+    )
+)
+
+
 def well_formed(response: httpx.Response) -> None:
     assert response.status_code < 500, response.text
     if response.status_code == 202:
@@ -173,16 +245,82 @@ def test_random_messages_get_well_formed_answers(url: str, message: object) -> N
         )
 
 
+def _query_text(value: Any) -> list[str]:
+    """How one query argument is written on the wire: booleans as true/false, lists repeated."""
+    if isinstance(value, list):
+        return [text for item in value for text in _query_text(item)]
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    return [str(value)]
+
+
+def expected_request(tool: Tool, arguments: dict[str, Any]) -> tuple[str, str, dict]:
+    """Method, encoded path and query the manifest says a call with these arguments sends,
+    worked out here from the tool's declaration, not by yamcp's code."""
+    path = tool.path
+    for name in tool.path_params:
+        path = path.replace("{" + name + "}", quote(str(arguments[name]), safe=""))
+    query: dict[str, list[str]] = {}
+    for name in tool.query_params:
+        value = arguments.get(name)
+        if value is None:
+            continue
+        prefix = tool.query_prefixed.get(name)
+        pairs = (
+            {f"{prefix}{k}": v for k, v in value.items()} if prefix is not None else {name: value}
+        )
+        for key, item in pairs.items():
+            query.setdefault(key, []).extend(_query_text(item))
+    if tool.paging is not None and tool.paging.style == "offset":
+        cursor = arguments.get("next_cursor")
+        offset = decode_cursor(cursor) if cursor else 0
+        query[tool.paging.limit_param] = [str(arguments.get("limit", tool.paging.default_limit))]
+        query[tool.paging.offset_param] = [str(offset)]
+    return tool.http_method, path, query
+
+
+# RFC 3986 path characters: unreserved, sub-delims, ':' and '@', or percent-encoded octets.
+ENCODED_PATH = re.compile(r"(/([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-F]{2})+)+")
+
+
 @FUZZ
 @given(message=tool_calls)
-def test_random_tool_calls_stay_inside_the_manifest_paths(
+def test_random_tool_calls_send_exactly_the_declared_request(
     url: str, fake_postmark: FakePostmark, message: dict
 ) -> None:
+    sends_what_it_declares(url, fake_postmark, message)
+
+
+@settings(FUZZ, max_examples=80)
+@given(message=declared_calls)
+def test_calls_shaped_like_the_schema_send_exactly_the_declared_request(
+    url: str, fake_postmark: FakePostmark, message: dict
+) -> None:
+    """Arguments of the declared types get past validation far more often than random ones,
+    so these reach the upstream: path parameters, filters and paging on the wire."""
+    sends_what_it_declares(url, fake_postmark, message)
+
+
+def sends_what_it_declares(url: str, fake_postmark: FakePostmark, message: dict) -> None:
+    """Whatever reaches the upstream is inside the manifest's paths, encoded, and its raw
+    target is exactly the path and query recorded; the tool's own request is exactly the one
+    its declaration gives for these arguments."""
     seen = len(fake_postmark.requests)
     with httpx.Client(timeout=10) as client:
         well_formed(client.post(url, json=message))
-    for request in fake_postmark.requests[seen:]:
+    arrived = fake_postmark.requests[seen:]
+    for request in arrived:
         assert inside_manifest(request.path), request.path
+        path, _, raw_query = request.target.partition("?")
+        assert path == request.path and ENCODED_PATH.fullmatch(path), request.target
+        assert "#" not in request.target and " " not in request.target, request.target
+        assert parse_qs(raw_query, keep_blank_values=True) == request.query
+    tool = REGISTRY.tools[message["params"]["name"]]
+    own = [r for r in arrived if r.method == tool.http_method and _template(tool).match(r.path)]
+    if own:  # it got past validation, policy and checks: the first such is the tool's own
+        method, path, query = expected_request(tool, message["params"]["arguments"])
+        assert (own[0].method, own[0].path) == (method, path), own[0].target
+        assert own[0].query == query, own[0].target
 
 
 def nested(depth: int) -> bytes:

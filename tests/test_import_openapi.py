@@ -558,7 +558,12 @@ def test_openapi3_json_file_through_the_cli_loads_and_serves_these_tools(tmp_pat
         "budget: 0 is less than or equal to the minimum of 0"
     ]
     labels = registry.tool("create_a_tasks_project_label")
-    assert labels.validate({"id": "p1", "labels": [{"color": "red"}]})
+    # The imported schema keeps the Label pattern, and nothing else stands in the way.
+    assert labels.validate({"id": "p1", "labels": [{"color": "red"}]}) == [
+        "labels[0].color: 'red' does not match '^#[0-9a-f]{6}$'"
+    ]
+    assert labels.validate({"id": "p1", "labels": [{"name": "urgent", "color": "#ff0000"}]}) == []
+    assert labels.validate({"labels": []}) == ["arguments: 'id' is a required property"]
 
 
 def test_swagger2_bearer_header_and_clashing_names() -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from proxy.paging import encode_cursor
 from proxy.registry import load_registry
-from tests.conftest import Yamcp, mcp_client
+from tests.conftest import Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
 
 WELCOME_MODEL = {
@@ -69,15 +72,99 @@ async def test_unknown_stream_is_refused_with_a_pointer(url: str, postmark: Fake
     assert posts(postmark) == []
 
 
+def new_stream(postmark: FakePostmark, kind: str) -> str:
+    """A stream no earlier call looked up (the lookup cache outlives a test), made through
+    the fake's own API; its requests are then forgotten."""
+    sid = f"{kind[:2].lower()}-{uuid.uuid4().hex[:12]}"
+    made = httpx.post(
+        f"{postmark.url}/message-streams",
+        json={"ID": sid, "Name": sid, "MessageStreamType": kind},
+        headers={"X-Postmark-Server-Token": postmark.server_token},
+        timeout=5,
+    )
+    assert made.status_code == 200, made.text
+    postmark.requests.clear()
+    postmark.counts.clear()
+    return sid
+
+
 async def test_stream_lookup_is_cached_per_account(url: str, postmark: FakePostmark) -> None:
+    stream = new_stream(postmark, "Transactional")
     async with mcp_client(url) as client:
         for _ in range(3):
             result = await client.call_tool(
-                "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": "outbound"}
+                "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": stream}
             )
             assert not result.is_error, result.content[0].text
-    assert postmark.count("GET", "/message-streams/outbound") <= 1
+    # Looked up once (not zero times: the check ran), then answered from the cache.
+    assert postmark.count("GET", f"/message-streams/{stream}") == 1
     assert postmark.count("POST", "/email") == 3
+    assert [r.json["MessageStream"] for r in postmark.requests if r.method == "POST"] == [
+        stream
+    ] * 3
+
+
+async def test_a_broadcasts_stream_is_looked_up_and_refused(
+    url: str, postmark: FakePostmark
+) -> None:
+    stream = new_stream(postmark, "Broadcasts")
+    async with mcp_client(url) as client:
+        for _ in range(2):
+            result = await client.call_tool(
+                "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": stream}
+            )
+            assert result.is_error
+            assert f"{stream!r} is a Broadcasts stream" in result.content[0].text
+    assert postmark.count("GET", f"/message-streams/{stream}") == 1  # the refusal is cached
+    assert posts(postmark) == []
+
+
+@pytest.fixture(scope="module")
+def two_accounts(
+    fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Yamcp]:
+    """A yamcp with a second account, globex, on the same (fake) Postmark as acme."""
+    workdir = tmp_path_factory.mktemp("two-accounts")
+    write_workdir(
+        workdir,
+        fake_postmark.url,
+        "  globex:\n    integration: postmark\n"
+        f"    base_url: {fake_postmark.url}\n"
+        "    credentials:\n      server_token: ${POSTMARK_SERVER_TOKEN}\n",
+    )
+    server = start_yamcp(workdir)
+    yield server
+    stop_yamcp(server)
+
+
+async def test_a_cached_stream_lookup_never_answers_for_another_account(
+    two_accounts: Yamcp, postmark: FakePostmark
+) -> None:
+    """acme's stream is Transactional; by the time globex asks, the stream of that name is a
+    Broadcasts one (the fake plays globex's server). globex must look it up itself and be
+    refused, while acme keeps its own cached answer."""
+    stream = new_stream(postmark, "Transactional")
+    acme = await two_accounts.mint("acme")
+    globex = await two_accounts.mint("globex")
+    message = SEND | {"TextBody": "x", "MessageStream": stream}
+    async with mcp_client(acme) as client:
+        first = await client.call_tool("create_a_postmark_email", message)
+    assert not first.is_error, first.content[0].text
+    assert postmark.count("GET", f"/message-streams/{stream}") == 1
+
+    postmark.state.streams[stream]["MessageStreamType"] = "Broadcasts"
+    async with mcp_client(globex) as client:
+        other = await client.call_tool("create_a_postmark_email", message)
+    assert other.is_error, "globex sent on a Broadcasts stream, trusting acme's lookup"
+    assert f"{stream!r} is a Broadcasts stream" in other.content[0].text
+    assert postmark.count("GET", f"/message-streams/{stream}") == 2
+    assert postmark.count("POST", "/email") == 1
+
+    async with mcp_client(acme) as client:  # acme's own entry is still fresh
+        again = await client.call_tool("create_a_postmark_email", message)
+    assert not again.is_error, again.content[0].text
+    assert postmark.count("GET", f"/message-streams/{stream}") == 2
+    assert postmark.count("POST", "/email") == 2
 
 
 async def test_templated_send_refuses_a_model_missing_variables(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from mcp import MCPError
 
-from tests.conftest import SchemaChecker, Yamcp, mcp_client
+from tests.conftest import SchemaChecker, Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
 
 HERO_TOOLS = {
@@ -244,10 +245,57 @@ async def test_upstream_422_is_a_tool_error_with_code_and_message(
 
 async def test_path_parameters_are_percent_encoded(url: str, postmark: FakePostmark) -> None:
     # A hostile id cannot leave the declared path: it arrives as one encoded segment.
+    hostile = "a/../b?c=d#e f%25é"
     async with mcp_client(url) as client:
-        result = await client.call_tool("get_single_postmark_bounce_by_id", {"id": "1/../x"})
-    assert result.is_error  # id must be an integer: refused before anything is sent
-    assert postmark.requests == []
+        result = await client.call_tool("get_single_postmark_message_stream_by_id", {"id": hostile})
+        assert result.is_error  # no such stream: the fake looked for exactly this ID
+        assert result.structured_content["error"]["code"] == 1226
+        integer = await client.call_tool("get_single_postmark_bounce_by_id", {"id": "1/../x"})
+        assert integer.is_error  # id must be an integer: refused before anything is sent
+    [sent] = postmark.requests
+    assert sent.method == "GET"
+    assert sent.target == "/message-streams/a%2F..%2Fb%3Fc%3Dd%23e%20f%2525%C3%A9"
+    assert sent.query == {}
+
+
+@pytest.fixture(scope="module")
+def server_token_only(
+    fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Yamcp]:
+    """A yamcp whose account `solo` has a server token but no account token."""
+    workdir = tmp_path_factory.mktemp("server-token-only")
+    write_workdir(
+        workdir,
+        fake_postmark.url,
+        "  solo:\n    integration: postmark\n"
+        f"    base_url: {fake_postmark.url}\n"
+        "    credentials:\n      server_token: ${POSTMARK_SERVER_TOKEN}\n",
+    )
+    server = start_yamcp(workdir)
+    yield server
+    stop_yamcp(server)
+
+
+async def test_a_missing_account_credential_is_refused_before_sending(
+    server_token_only: Yamcp, postmark: FakePostmark
+) -> None:
+    # Account-API tools are served only under an API token (guardrails.yaml).
+    minted = server_token_only.cli(
+        "mint", "--account", "solo", "--json", "--require-api-token-auth"
+    ).stdout
+    record = json.loads(minted)
+    token = server_token_only.cli("api-token", "create", "--server", record["id"]).stdout.strip()
+    async with mcp_client(record["url"], headers={"authorization": f"Bearer {token}"}) as client:
+        servers = await client.call_tool("list_all_postmark_servers", {"limit": 5})
+        bounces = await client.call_tool("list_all_postmark_bounces", {"limit": 1})
+    assert servers.is_error
+    assert servers.content[0].text == (
+        "the account 'solo' has no 'account_token' credential, which this tool needs; "
+        "add it to the accounts file"
+    )
+    assert servers.structured_content["error"]["type"] == "invalid_arguments"
+    assert not bounces.is_error, bounces.content[0].text  # the server token still works
+    assert [r.path for r in postmark.requests] == ["/bounces"]
 
 
 async def test_unknown_tool_is_a_protocol_error(url: str) -> None:

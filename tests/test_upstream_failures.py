@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -294,22 +295,29 @@ async def test_audit_log_has_one_line_per_call_without_arguments(
     impatient: Yamcp, url: str, postmark: FakePostmark
 ) -> None:
     secret_subject = "subject-that-must-not-be-logged"
-    await call(
-        url,
-        "create_a_postmark_email",
-        {
-            "From": "a@example.com",
-            "To": "b@example.com",
-            "TextBody": "x",
-            "Subject": secret_subject,
-        },
-    )
-    await asyncio.sleep(0.1)
-    lines = [json.loads(line) for line in impatient.log().splitlines() if '"tool call"' in line]
-    sent = [line for line in lines if line["tool"] == "create_a_postmark_email"]
-    assert sent, "no audit line for the call"
-    entry = sent[-1]
-    assert {"server", "account", "tool", "status", "outcome", "ms"} <= set(entry)
-    assert entry["status"] == 200 and entry["outcome"] == "ok"
-    assert entry["server"].startswith("srv_") and entry["account"] == "acme"
+    send = {"From": "a@example.com", "To": "b@example.com", "TextBody": "x"}
+    broadcasts = f"news-{uuid.uuid4().hex[:8]}"  # never looked up before: not cached
+    postmark.state.streams[broadcasts] = postmark.state.streams["broadcasts"] | {"ID": broadcasts}
+    before = len(impatient.log().splitlines())
+    postmark.fail_next("status", status=429, path="/bounces")
+    calls = [
+        # The send looks its stream up first: a lookup is part of the call, not a call.
+        ("create_a_postmark_email", send | {"Subject": secret_subject}, "ok", 200),
+        (BOUNCES, {"limit": 2}, "rate_limited", 429),
+        (BOUNCES, {"limit": "two"}, "invalid_arguments", None),
+        ("create_a_postmark_email", send | {"MessageStream": broadcasts}, "refused", None),
+        (BOUNCES, {"limit": 2}, "ok", 200),
+    ]
+    for name, arguments, _, _ in calls:
+        assert (await call(url, name, arguments)).status_code == 200
+    assert postmark.count("GET", f"/message-streams/{broadcasts}") == 1  # a lookup went out
+    new_lines = impatient.log().splitlines()[before:]
+    entries = [json.loads(line) for line in new_lines if '"tool call"' in line]
+    assert [(e["tool"], e["outcome"], e["status"]) for e in entries] == [
+        (name, outcome, status) for name, _, outcome, status in calls
+    ]
+    for entry in entries:
+        assert {"server", "account", "tool", "status", "outcome", "ms"} <= set(entry)
+        assert entry["server"] == entries[0]["server"] and entry["server"].startswith("srv_")
+        assert entry["account"] == "acme"
     assert secret_subject not in impatient.log()
