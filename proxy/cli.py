@@ -97,10 +97,16 @@ def cmd_mint(args: argparse.Namespace) -> int:
     config: dict[str, Any] = {"methods": _csv(args.methods), "tags": _csv(args.tags)}
     if args.policy:
         config = {"policy": args.policy}
+    try:
+        expires_at = datetime.fromisoformat(args.expires_at) if args.expires_at else None
+    except ValueError:
+        raise ValueError(
+            f"--expires-at: {args.expires_at!r} is not an ISO 8601 time, e.g. 2026-12-31T00:00:00Z"
+        ) from None
     request = ServerRequest(
         name=args.name or args.account,
         config=config,
-        expires_at=datetime.fromisoformat(args.expires_at) if args.expires_at else None,
+        expires_at=expires_at,
         require_api_token_auth=args.require_api_token_auth,
     )
     policies = load_policies(settings.policies_dir)
@@ -128,17 +134,27 @@ def cmd_servers_list(args: argparse.Namespace) -> int:
     rows = [ServerInfo.of(r, policies).model_dump(mode="json") for r in records]
     if args.json:
         _print_json(rows)
-    else:
-        for row in rows:
-            config = row["config"]
-            if config["policy"]:
-                scope = f"policy={config['policy']}"
-            else:
-                methods = ",".join(config["methods"]) or "*"
-                scope = f"methods={methods} tags={','.join(config['tags']) or '*'}"
-            print(f"{row['id']}  {row['account']}  {row['name']!r}  {scope}", end="")
-            print(f"  expires={row['expires_at']}")
+        return 0
+    for row in rows:
+        auth = "  api-token-auth" if row["require_api_token_auth"] else ""
+        print(
+            f"{row['id']}  {row['account']}  {row['name']!r}  {_scope(row['config'])}"
+            f"  expires={row['expires_at'] or 'never'}{auth}"
+        )
+    if not rows:
+        print("no MCP servers", file=sys.stderr)
     return 0
+
+
+def _scope(config: dict[str, Any]) -> str:
+    """What a listed server may do, in one phrase: its named policy, or its inline config
+    (the admin API's `config`, which carries `policy` and `constraints` only when set)."""
+    if config.get("policy"):
+        return f"policy={config['policy']}"
+    scope = f"methods={','.join(config['methods']) or '*'} tags={','.join(config['tags']) or '*'}"
+    if config.get("constraints"):
+        scope += f" constraints={','.join(sorted(config['constraints']))}"
+    return scope
 
 
 def _revoke(args: argparse.Namespace, work: Callable[[Any], Awaitable[bool]], what: str) -> int:

@@ -28,6 +28,9 @@ from proxy.settings import Settings
 from proxy.store import SQLiteStore
 from tests.fake_postmark import FakePostmark
 
+# Prints line and branch coverage under the report and holds the floor (pyproject.toml).
+pytest_plugins = ["tests.coverage_floor"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -1,0 +1,1132 @@
+"""The docs' claims inventory: every concrete claim of the docs, and the test that proves it.
+
+`CLAIMS` pairs a few words of a doc (README.md, docs/*.md, integrations/*/README.md,
+policies/README.md) with the tests that fail when the claim stops being true. The checks
+below keep the inventory honest in both directions:
+
+* every quoted claim is still in its doc, and every test it names exists;
+* every `YAMCP_*` variable a doc names has a test that runs yamcp with a non-default value
+  of it (`SETTINGS`), and every HTTP status the README promises is asserted (`STATUSES`);
+* every `yamcp ...` command in a doc's shell block is run, verbatim, by
+  `test_every_documented_command_runs`, and every subcommand a doc names inline has a test;
+* every `error.type` yamcp produces is in the README's error table, and only those;
+* the figures the docs quote (endpoints, tools, `tools/list` bytes, tools a policy grants)
+  are computed here the way the docs say and compared with the numbers in the text.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from proxy.settings import Settings
+from tests.conftest import ROOT, start_yamcp, stop_yamcp, write_workdir
+from tests.fake_postmark import FakePostmark
+from tests.test_postmark_coverage import endpoints, postmark_tools, route
+
+DOCS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "integrations").glob("*/README.md")),
+    ROOT / "policies" / "README.md",
+]
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+
+
+@dataclass(frozen=True)
+class Claim:
+    doc: str  # relative to the repository root
+    quote: str  # words of the doc; whitespace and line breaks do not matter
+    tests: tuple[str, ...]  # pytest node ids, without parameters
+
+
+def _c(doc: str, quote: str, *tests: str) -> Claim:
+    return Claim(doc, quote, tests)
+
+
+R, PM, POL = "README.md", "integrations/postmark/README.md", "policies/README.md"
+CHATGPT, CLAUDE, CONF = "docs/chatgpt.md", "docs/claude.md", "docs/conformance.md"
+ADDING, SCALING, NAGER = (
+    "docs/adding-an-integration.md",
+    "docs/scaling.md",
+    ("integrations/nager_date/README.md"),
+)
+T = "tests/test_docs_claims.py"
+S = "tests/test_documented_settings.py"
+
+CLAIMS: list[Claim] = [
+    # --- README: what yamcp is, setting up
+    _c(
+        R,
+        "every one of the 87 endpoints",
+        f"{T}::test_endpoint_and_tool_counts_match_the_inventory",
+    ),
+    _c(R, "88 tools", f"{T}::test_endpoint_and_tool_counts_match_the_inventory"),
+    _c(
+        R,
+        "pip install -e . && yamcp serve",
+        f"{S}::test_serve_with_no_settings_listens_on_the_documented_defaults",
+    ),
+    _c(
+        R,
+        "That serves on `http://127.0.0.1:8000` with the embedded store (SQLite under `data/`",
+        f"{S}::test_serve_with_no_settings_listens_on_the_documented_defaults",
+    ),
+    _c(
+        R,
+        "a literal secret is refused",
+        "tests/test_hardening.py::test_credentials_in_base_url_are_refused_without_echoing_them",
+        "tests/test_deploy.py::test_example_accounts_file_loads",
+    ),
+    _c(
+        R,
+        "(shown once; only its SHA-256 is stored)",
+        "tests/test_postmark_e2e.py::test_store_keeps_only_token_hashes",
+    ),
+    _c(
+        R,
+        "`--expires-at 2027-06-30T00:00:00Z` makes the URL stop working",
+        "tests/test_policy_e2e.py::test_expired_server_is_404_like_unknown",
+    ),
+    _c(
+        R,
+        "`--tags` keeps tools carrying any of the tags",
+        "tests/test_postmark_e2e.py::test_methods_and_tags_filter_what_a_server_lists_and_calls",
+        "tests/test_policy.py::test_methods_and_tags_table",
+    ),
+    # --- clients
+    _c(
+        R,
+        "the official `mcp` SDK (both eras), the MCP Inspector CLI, `mcp-remote`, the OpenAI Agents SDK",
+        "tests/test_modern_era.py::test_sdk_auto_mode_lands_on_the_modern_era",
+        "tests/test_modern_era.py::test_sdk_legacy_mode_lands_on_2025_11_25",
+        "tests/test_real_clients.py::test_inspector_calls_a_tool",
+        "tests/test_real_clients.py::test_mcp_remote_bridges_a_url",
+        "tests/test_real_clients.py::test_openai_agents_sdk_lists_and_calls_tools",
+        "tests/test_real_clients.py::test_conformance_default_suite_passes_with_the_baseline",
+    ),
+    # --- policies
+    _c(
+        R,
+        "The same decision filters `tools/list` and authorises `tools/call`",
+        "tests/test_policy_e2e.py::test_read_only_server_cannot_send_email",
+    ),
+    _c(
+        R,
+        "a constraint breach",
+        "tests/test_policy_e2e.py::test_constraint_breach_is_a_tool_error_naming_the_rule_and_sends_nothing",
+    ),
+    _c(
+        R,
+        "refuses, fail closed, any address outside the listed domains",
+        "tests/test_recipient_constraints.py::test_adversarial_recipient_lists_are_refused",
+    ),
+    _c(
+        R,
+        "Postmark's send tools then also refuse `To`/`Cc`/`Bcc` smuggled in `Headers`",
+        "tests/test_recipient_constraints.py::test_a_bcc_header_cannot_smuggle_a_recipient_end_to_end",
+    ),
+    _c(
+        R,
+        "reload policies without a restart",
+        "tests/test_policy_reload.py::test_sighup_reloads_named_policies",
+    ),
+    _c(
+        R,
+        "or every request, `initialize` included, gets 401 with `WWW-Authenticate: Bearer`",
+        "tests/test_policy_e2e.py::test_api_token_required_for_every_method",
+    ),
+    _c(R, "# never shows URLs", f"{T}::test_every_documented_command_runs"),
+    _c(R, "# the URL is 404 at once", "tests/test_policy_e2e.py::test_revoked_server_is_404"),
+    _c(
+        R,
+        "Unknown, revoked and expired URLs all get the same 404 body",
+        "tests/test_mcp_http.py::test_unknown_revoked_expired_and_malformed_tokens_get_the_same_404",
+        "tests/test_policy_e2e.py::test_expired_server_is_404_like_unknown",
+    ),
+    # --- admin API
+    _c(
+        R,
+        "Validation errors are 422 with `errors: [{field, reason}]`, an unknown account 404, a bad admin token 401",
+        "tests/test_admin_api.py::test_validation_errors_are_422_with_field_and_reason",
+        "tests/test_admin_api.py::test_unknown_account_is_404",
+        "tests/test_admin_api.py::test_bad_or_missing_admin_token_is_401",
+    ),
+    _c(
+        R,
+        "the only time the URL is shown",
+        "tests/test_admin_api.py::test_create_answers_201_with_url_once_then_lists_without_url",
+    ),
+    _c(R, "revoke (204)", "tests/test_admin_api.py::test_delete_revokes_and_the_url_is_404"),
+    _c(
+        R,
+        "the exact tools that config exposes",
+        "tests/test_admin_api.py::test_preview_lists_exact_tools_and_exclusion_reasons",
+    ),
+    _c(
+        R,
+        "`POST /admin/reload` | re-reads `policies/`",
+        "tests/test_policy_reload.py::test_reload_endpoint_and_no_dropped_requests",
+    ),
+    _c(
+        R,
+        "`POST` / `GET /integrated-account/{id}/mcp/{server_id}/api-tokens`",
+        "tests/test_admin_api.py::test_api_tokens_gate_the_url",
+    ),
+    # --- admin page
+    _c(
+        R,
+        "YAMCP_ADMIN_UI=true yamcp serve",
+        "tests/test_admin_ui.py::test_create_preview_copy_use_and_revoke",
+    ),
+    _c(
+        R,
+        "strict Content-Security-Policy",
+        "tests/test_admin_ui.py::test_page_and_assets_carry_a_strict_csp",
+    ),
+    _c(
+        R,
+        "refuses any POST, PATCH or DELETE whose `Origin` is not its own host",
+        "tests/test_admin_ui.py::test_foreign_origin_cannot_change_anything",
+    ),
+    # --- Redis
+    _c(
+        R,
+        "A server minted on one instance works on every other at once",
+        "tests/test_redis_instances.py::test_minted_on_one_works_on_the_other_and_revocation_is_seen_at_once",
+    ),
+    _c(
+        R,
+        "MCP and admin requests get a clear 503",
+        "tests/test_redis_instances.py::test_redis_outage_is_503_and_the_process_recovers",
+    ),
+    # --- what an agent sees
+    _c(
+        R,
+        "all four annotations",
+        "tests/test_postmark_coverage.py::test_tools_cli_lists_every_tool_with_all_hints",
+        "tests/test_policy.py::test_every_tool_is_read_or_write_and_reads_are_read_only",
+    ),
+    _c(
+        R,
+        "List tools page the same way",
+        "tests/test_postmark_e2e.py::test_list_bounces_pages_with_next_cursor",
+    ),
+    _c(
+        R,
+        "raw text such as a bounce's SMTP dump",
+        "tests/test_postmark_e2e.py::test_get_bounce_dump_is_raw_text",
+    ),
+    _c(
+        R,
+        "a bad call is a tool error (`isError: true`) listing each bad field, and reaches no upstream",
+        "tests/test_postmark_e2e.py::test_invalid_arguments_name_each_field_and_reach_no_upstream",
+    ),
+    # --- errors and rate limits
+    _c(
+        R,
+        "an upstream request yamcp makes is made once",
+        "tests/test_upstream_failures.py::test_429_passes_through_once_with_ietf_headers",
+        "tests/test_upstream_failures.py::test_connection_reset_mid_response_is_not_retried",
+        "tests/test_postmark_checks.py::test_stream_lookup_is_cached_per_account",
+    ),
+    _c(
+        R,
+        "| `error.type` | when | also in `error` |",
+        f"{T}::test_readme_error_table_lists_every_error_type_yamcp_produces",
+    ),
+    _c(
+        R,
+        "a redirect (3xx: yamcp follows none",
+        "tests/test_hardening.py::test_a_redirected_call_is_an_error_that_says_where",
+    ),
+    _c(
+        R,
+        "`internal_error` | a bug in yamcp",
+        "tests/test_hardening.py::test_a_bug_inside_yamcp_is_a_counted_json_500",
+    ),
+    _c(
+        R,
+        "`CallDeadline`",
+        "tests/test_hardening.py::test_a_dripping_upstream_ends_at_the_whole_call_deadline",
+    ),
+    _c(
+        R,
+        "credential values replaced by `<redacted>`",
+        "tests/test_hardening.py::test_upstream_messages_never_echo_a_credential",
+    ),
+    _c(
+        R,
+        "(`inf`, `1e999`, non-ASCII) are ignored",
+        "tests/test_hardening.py::test_odd_upstream_headers_are_ignored",
+    ),
+    _c(
+        R,
+        "yamcp reads `X-RateLimit-*`, `RateLimit-*` and `Retry-After`, epoch or delta",
+        "tests/test_ratelimit.py::test_x_ratelimit_with_an_epoch_reset",
+        "tests/test_ratelimit.py::test_ietf_fields_with_a_delta_reset_pass_through",
+        "tests/test_ratelimit.py::test_retry_after_as_seconds_and_as_http_date",
+        "tests/test_ratelimit.py::test_manifest_declares_other_names_and_kinds",
+    ),
+    _c(
+        R,
+        "successful calls carry them too",
+        "tests/test_upstream_failures.py::test_success_carries_normalised_rate_limit_headers",
+    ),
+    _c(
+        R,
+        "Every tool call writes one audit line",
+        "tests/test_upstream_failures.py::test_audit_log_has_one_line_per_call_without_arguments",
+        "tests/test_logs.py::test_audit_line_in_json_matches_the_logging_format",
+    ),
+    # --- the MCP endpoint
+    _c(
+        R,
+        "GET and DELETE answer 405 with `Allow: POST`",
+        "tests/test_mcp_http.py::test_get_and_delete_are_405_with_allow_post",
+    ),
+    _c(
+        R,
+        "any other spelling of an MCP path",
+        "tests/test_hardening.py::test_only_the_canonical_path_serves_and_no_form_is_logged",
+    ),
+    _c(
+        R,
+        "A foreign `Host` is 421 on every path",
+        "tests/test_hardening.py::test_a_foreign_host_is_refused_on_every_path",
+    ),
+    _c(
+        R,
+        "a foreign or unparsable `Origin` 403",
+        "tests/test_mcp_http.py::test_foreign_origin_is_403_and_local_origin_is_fine",
+        "tests/test_hardening.py::test_unparsable_origin_is_403_before_anything",
+    ),
+    _c(
+        R,
+        "a body over `YAMCP_MAX_REQUEST_BYTES` 413",
+        "tests/test_mcp_http.py::test_oversized_body_is_413",
+        f"{S}::test_max_request_bytes_bounds_the_body",
+    ),
+    _c(
+        R,
+        "`YAMCP_REQUEST_BODY_TIMEOUT` 408",
+        "tests/test_hardening.py::test_a_trickled_request_body_is_cut_off_with_408",
+    ),
+    _c(
+        R,
+        "values nested 1,000 deep",
+        "tests/test_hardening.py::test_deeply_nested_params_are_a_clean_error",
+    ),
+    _c(
+        R,
+        '`ttlMs`/`cacheScope: "private"` on `tools/list`',
+        "tests/test_modern_era.py::test_tools_list_has_ttl_and_private_cache_scope",
+    ),
+    _c(
+        R,
+        "unknown methods 404",
+        "tests/test_modern_era.py::test_unknown_and_removed_methods_are_404",
+    ),
+    _c(R, "`GET /healthz` answers 200", "tests/test_mcp_http.py::test_health_and_oauth_probes"),
+    # --- adding an integration
+    _c(
+        R,
+        "Drop a folder with a `manifest.yaml` into `integrations/` (or any folder named in `YAMCP_INTEGRATIONS_DIRS`",
+        "tests/test_drop_in_integration.py::test_yaml_only_integration_appears_as_tools_and_forwards",
+    ),
+    _c(
+        R,
+        "generated from the models by `yamcp schema` (a test keeps them in sync)",
+        "tests/test_manifest.py::test_published_json_schemas_match_the_models",
+    ),
+    _c(
+        R,
+        "The loader refuses unknown keys, bad JMESPath, invalid schemas, path parameters missing from `path`, duplicate tools and names over 64 characters",
+        "tests/test_manifest.py::test_unknown_key_names_file_and_key",
+        "tests/test_manifest.py::test_bad_jmespath_is_refused_at_load",
+        "tests/test_manifest.py::test_invalid_json_schema_is_refused",
+        "tests/test_manifest.py::test_path_parameter_missing_from_schema_is_refused",
+        "tests/test_manifest.py::test_duplicate_tool_names_across_files_are_refused",
+        "tests/test_manifest.py::test_tool_name_over_64_characters_is_refused",
+    ),
+    # --- deploying and operations
+    _c(
+        R,
+        "a slim, non-root image with a health check",
+        "tests/test_deploy.py::test_dockerfile_is_slim_non_root_and_holds_no_secret",
+        "tests/test_deploy.py::test_dockerfile_healthcheck_passes_on_a_serving_yamcp_and_fails_without_one",
+    ),
+    _c(
+        R,
+        "runs two instances on one Redis behind nginx",
+        "tests/test_deploy.py::test_compose_resolves_two_instances_on_one_redis_behind_nginx",
+        "tests/test_deploy.py::test_round_robin_serves_from_both_instances_a_server_minted_on_one",
+    ),
+    _c(
+        R,
+        "`GET /readyz` (manifests loaded, store reachable; 503 otherwise)",
+        "tests/test_operations.py::test_readyz_is_503_while_the_store_is_down_and_200_when_it_answers",
+    ),
+    _c(
+        R,
+        "`yamcp_tool_calls_total{integration,tool,outcome}`",
+        "tests/test_operations.py::test_metrics_count_calls_outcomes_and_rate_limits_without_secrets",
+    ),
+    _c(
+        R,
+        "finishes in-flight calls",
+        "tests/test_operations.py::test_sigterm_finishes_in_flight_calls",
+        f"{S}::test_shutdown_grace_bounds_an_in_flight_call",
+    ),
+    _c(
+        R,
+        "a trickling client holds up no one else",
+        "tests/test_hardening.py::test_trickled_headers_hold_no_one_else_up",
+    ),
+    _c(
+        R,
+        "sets `client_header_timeout` and `client_body_timeout` to 10 s",
+        "tests/test_deploy.py::test_nginx_cuts_off_trickled_headers",
+    ),
+    _c(
+        R,
+        "so no spelling of an MCP path is ever logged",
+        "tests/test_deploy.py::test_nginx_logs_no_spelling_of_an_mcp_path",
+    ),
+    _c(
+        R,
+        "`tools/list`, full Postmark manifest (88 tools)",
+        f"{T}::test_tools_list_size_is_the_figure_the_docs_quote",
+    ),
+    _c(
+        R,
+        "Calls beyond the pool wait their turn",
+        "tests/test_upstream_pool.py::test_calls_beyond_the_pool_queue_and_all_reach_the_upstream",
+        "tests/test_upstream_pool.py::test_a_call_that_gets_no_connection_in_time_was_not_sent",
+    ),
+    # --- security
+    _c(
+        R,
+        "The SQLite store's folder is created `0700` and its files `0600`",
+        "tests/test_hardening.py::test_sqlite_files_are_private",
+    ),
+    _c(
+        R,
+        "a YAML error names the line and column, never the text around it",
+        "tests/test_hardening.py::test_yaml_errors_do_not_echo_the_text",
+    ),
+    _c(
+        R,
+        "with a broken policy file is a 422 that keeps the running policies",
+        "tests/test_hardening.py::test_reload_with_a_broken_policy_is_refused_and_keeps_the_running_ones",
+    ),
+    _c(
+        R,
+        "shows each server's effective expiry",
+        "tests/test_hardening.py::test_admin_api_shows_the_effective_expiry",
+    ),
+    _c(
+        R,
+        "a test greps the data folder, the Redis keys and the logs after a full run and finds none of them",
+        "tests/test_no_secrets.py::test_sqlite_run_leaves_no_secret",
+        "tests/test_no_secrets.py::test_redis_run_leaves_no_secret",
+    ),
+    # --- integrations/postmark/README.md
+    _c(
+        PM,
+        "Every endpoint of Postmark's current API has a tool",
+        "tests/test_postmark_coverage.py::test_every_current_endpoint_has_a_tool",
+    ),
+    _c(
+        PM,
+        "calls every tool once against the fake Postmark",
+        "tests/test_postmark_all_tools.py::test_tool_call_reaches_postmark_as_expected",
+    ),
+    _c(
+        PM,
+        "an account-token tool then answers a tool error naming the missing credential, and nothing is sent",
+        "tests/test_postmark_checks.py::test_server_tools_withhold_postmark_api_tokens",
+    ),
+    _c(
+        PM,
+        "denies `create_a_postmark_data_removal` to every server",
+        "tests/test_policy.py::test_guardrails_deny_and_api_token_tags",
+    ),
+    _c(
+        PM,
+        "Postmark reads at most 10,000 items deep",
+        "tests/test_postmark_checks.py::test_paging_limits_are_tool_errors_not_upstream_422s",
+    ),
+    _c(
+        PM,
+        "names a `MessageStream` that is not a Transactional stream",
+        "tests/test_postmark_checks.py::test_transactional_tool_refuses_a_broadcast_stream",
+    ),
+    _c(
+        PM,
+        "a templated send's `TemplateModel` lacks a variable",
+        "tests/test_postmark_checks.py::test_templated_send_refuses_a_model_missing_variables",
+    ),
+    _c(
+        PM,
+        "The stream and template lookups are cached for a minute per account",
+        "tests/test_postmark_checks.py::test_stream_lookup_is_cached_per_account",
+    ),
+    _c(PM, "bytes** (88 tools)", f"{T}::test_tools_list_size_is_the_figure_the_docs_quote"),
+    _c(
+        PM,
+        "a test fails when it is out of date",
+        "tests/test_postmark_coverage.py::test_readme_tools_table_is_generated_from_the_manifest",
+    ),
+    # --- integrations/nager_date/README.md
+    _c(
+        NAGER,
+        "Every tool is a read (`readOnlyHint: true`)",
+        "tests/test_second_integration.py::test_the_account_sees_seven_read_only_tools",
+    ),
+    _c(
+        NAGER,
+        'so a call with `"Austria"` is a tool error and reaches no upstream',
+        "tests/test_second_integration.py::test_bad_arguments_never_reach_nager_date",
+    ),
+    _c(
+        NAGER,
+        '`{"status": 204}` (it is not)',
+        "tests/test_second_integration.py::test_is_today_a_public_holiday_answers_200_or_an_empty_204",
+    ),
+    _c(
+        NAGER,
+        "still declare the same endpoints, base URL and error shape",
+        "tests/test_import_openapi.py::test_nager_date_manifest_covers_the_imported_document",
+    ),
+    # --- policies/README.md
+    _c(
+        POL,
+        "A file that does not load is refused with `file: key: reason` and the running policies stay in force",
+        "tests/test_policy_reload.py::test_broken_policy_file_keeps_the_running_policies",
+        "tests/test_policy.py::test_bad_policy_file_names_file_and_key",
+    ),
+    _c(
+        POL,
+        "`methods` and `tags` combine with AND",
+        "tests/test_policy.py::test_methods_and_tags_table",
+    ),
+    _c(
+        POL,
+        "`required: true` also refuses calls that leave it out",
+        "tests/test_policy.py::test_required_constraint_refuses_a_missing_argument",
+    ),
+    _c(
+        POL,
+        "`*.example.com` allows any subdomain of example.com but not example.com itself",
+        "tests/test_recipient_constraints.py::test_subdomains_need_a_wildcard_entry",
+    ),
+    _c(
+        POL,
+        "An `expires_at` beyond `max_lifetime_days` is refused at creation",
+        "tests/test_admin_api.py::test_expiry_beyond_guardrail_lifetime_is_refused",
+    ),
+    _c(
+        POL,
+        "prints exactly which tools the policy grants",
+        "tests/test_policy.py::test_plan_prints_a_stable_sorted_grant",
+        "tests/test_policy.py::test_plan_shows_constraints_and_guardrail_removals",
+    ),
+    _c(
+        POL,
+        "no server using this policy answers after it",
+        "tests/test_policy.py::test_expiry_is_the_earliest_of_server_policy_and_guardrail",
+    ),
+    # --- docs/chatgpt.md and docs/claude.md
+    _c(
+        CHATGPT,
+        "GET answers 405, not 404",
+        "tests/test_mcp_http.py::test_get_and_delete_are_405_with_allow_post",
+    ),
+    _c(
+        CHATGPT,
+        "grants 5 tools, all `readOnlyHint: true`",
+        f"{T}::test_policy_grants_the_docs_count",
+    ),
+    _c(CHATGPT, "It grants 11 tools", f"{T}::test_policy_grants_the_docs_count"),
+    _c(CLAUDE, "# 5 read-only tools", f"{T}::test_policy_grants_the_docs_count"),
+    _c(CLAUDE, "# 11 tools", f"{T}::test_policy_grants_the_docs_count"),
+    _c(
+        CLAUDE,
+        '--header", "Authorization:${AUTH_HEADER}"',
+        "tests/test_real_clients.py::test_mcp_remote_with_an_authorization_header",
+    ),
+    _c(
+        CLAUDE,
+        "yamcp answers them with a fast 404",
+        "tests/test_mcp_http.py::test_health_and_oauth_probes",
+    ),
+    # --- docs/conformance.md
+    _c(
+        CONF,
+        "If the packages are missing, or not the pinned versions, the tests fail",
+        "tests/test_real_clients.py::test_pinned_clients_are_installed",
+    ),
+    _c(
+        CONF,
+        "the test also checks that the set of failures equals the baseline",
+        "tests/test_real_clients.py::test_conformance_default_suite_passes_with_the_baseline",
+    ),
+    _c(
+        CONF,
+        "`--spec-version 2026-07-28`",
+        "tests/test_real_clients.py::test_conformance_2026_07_28_scenario",
+    ),
+    # --- docs/adding-an-integration.md
+    _c(
+        ADDING,
+        "an existing file is never replaced unless you pass `--force`",
+        "tests/test_import_openapi.py::test_an_existing_manifest_is_not_overwritten_without_force",
+    ),
+    _c(
+        ADDING,
+        "`yamcp serve` refuses to start on the same errors",
+        "tests/test_manifest.py::test_serve_refuses_to_start_on_a_broken_manifest",
+    ),
+    _c(
+        ADDING,
+        "python -m pytest tests/test_second_integration.py -q",
+        "tests/test_second_integration.py::test_countries_and_one_country",
+    ),
+    # --- docs/scaling.md (behaviour only; its figures are the benchmark's)
+    _c(
+        SCALING,
+        "A revocation is refused on every instance at once",
+        "tests/test_redis_cache.py::test_revocation_reaches_every_instance_at_once",
+    ),
+    _c(
+        SCALING,
+        "Never later than the bound, even if a message is lost",
+        "tests/test_redis_cache.py::test_a_lost_message_is_bounded_by_cache_seconds",
+    ),
+    _c(
+        SCALING,
+        "An expired server never answers",
+        "tests/test_redis_cache.py::test_an_expired_server_never_answers_from_the_cache",
+    ),
+    _c(SCALING, "`YAMCP_UPSTREAM_TRANSPORT`", f"{T}::test_removed_settings_are_gone"),
+]
+
+# Every `YAMCP_*` a doc names -> tests that run yamcp with a non-default value of it. The
+# module of each test (or tests/conftest.py, which starts every `yamcp serve`) sets it.
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "YAMCP_INTEGRATIONS_DIRS": (
+        "tests/test_drop_in_integration.py::test_yaml_only_integration_appears_as_tools_and_forwards",
+    ),
+    "YAMCP_ACCOUNTS_FILE": (f"{S}::test_accounts_file_names_another_file",),
+    "YAMCP_POLICIES_DIR": (f"{T}::test_tools_list_size_is_the_figure_the_docs_quote",),
+    "YAMCP_DATA_DIR": ("tests/test_hardening.py::test_sqlite_files_are_private",),
+    "YAMCP_STORE_URL": (
+        "tests/test_redis_instances.py::test_minted_on_one_works_on_the_other_and_revocation_is_seen_at_once",
+    ),
+    "YAMCP_STORE_PREFIX": ("tests/test_no_secrets.py::test_redis_run_leaves_no_secret",),
+    "YAMCP_TOKEN_CACHE_SECONDS": (
+        "tests/test_redis_instances.py::test_minted_on_one_works_on_the_other_and_revocation_is_seen_at_once",
+    ),
+    "YAMCP_PUBLIC_BASE_URL": (
+        "tests/test_postmark_e2e.py::test_mint_cli_prints_url_and_json",
+        f"{T}::test_every_documented_command_runs",
+    ),
+    "YAMCP_HOST": (f"{S}::test_host_and_port_choose_where_serve_listens",),
+    "YAMCP_PORT": (f"{S}::test_host_and_port_choose_where_serve_listens",),
+    "YAMCP_WORKERS": (f"{S}::test_workers_starts_that_many_worker_processes",),
+    "YAMCP_ALLOWED_HOSTS": (f"{S}::test_allowed_hosts_admits_a_listed_host_name",),
+    "YAMCP_ALLOWED_ORIGINS": (
+        "tests/test_policy_lifecycle.py::test_a_listed_browser_origin_is_accepted",
+    ),
+    "YAMCP_MAX_REQUEST_BYTES": (f"{S}::test_max_request_bytes_bounds_the_body",),
+    "YAMCP_REQUEST_BODY_TIMEOUT": (
+        "tests/test_hardening.py::test_a_trickled_request_body_is_cut_off_with_408",
+    ),
+    "YAMCP_CALL_DEADLINE": (
+        "tests/test_hardening.py::test_a_dripping_upstream_ends_at_the_whole_call_deadline",
+    ),
+    "YAMCP_MAX_UPSTREAM_BYTES": (
+        "tests/test_upstream_failures.py::test_body_over_the_limit_is_an_error",
+    ),
+    "YAMCP_CONNECT_TIMEOUT": ("tests/test_upstream_failures.py::test_connect_timeout",),
+    "YAMCP_READ_TIMEOUT": (
+        "tests/test_upstream_failures.py::test_read_timeout_and_a_stall_blocks_no_other_call",
+    ),
+    "YAMCP_MAX_CONNECTIONS": (
+        "tests/test_upstream_pool.py::test_calls_beyond_the_pool_queue_and_all_reach_the_upstream",
+    ),
+    "YAMCP_POOL_TIMEOUT": (
+        "tests/test_upstream_pool.py::test_a_call_that_gets_no_connection_in_time_was_not_sent",
+    ),
+    "YAMCP_SHUTDOWN_GRACE_SECONDS": (f"{S}::test_shutdown_grace_bounds_an_in_flight_call",),
+    "YAMCP_ADMIN_UI": ("tests/test_admin_ui.py::test_create_preview_copy_use_and_revoke",),
+    "YAMCP_LOG_LEVEL": (f"{S}::test_log_level_warning_drops_the_audit_line",),
+    "YAMCP_LOG_FORMAT": (
+        "tests/test_upstream_failures.py::test_audit_log_has_one_line_per_call_without_arguments",
+    ),
+    # named by docs/scaling.md as deleted: proven gone, not set
+    "YAMCP_UPSTREAM_TRANSPORT": (f"{T}::test_removed_settings_are_gone",),
+}
+REMOVED_SETTINGS = {"YAMCP_UPSTREAM_TRANSPORT"}
+
+# Every HTTP status the README promises (outside its benchmark figures) -> tests asserting it.
+STATUSES: dict[int, tuple[str, ...]] = {
+    200: ("tests/test_mcp_http.py::test_health_and_oauth_probes",),
+    201: (
+        "tests/test_admin_api.py::test_create_answers_201_with_url_once_then_lists_without_url",
+        "tests/test_admin_api.py::test_api_tokens_gate_the_url",
+    ),
+    204: (
+        "tests/test_admin_api.py::test_delete_revokes_and_the_url_is_404",
+        "tests/test_admin_api.py::test_api_tokens_gate_the_url",
+    ),
+    401: (
+        "tests/test_policy_e2e.py::test_api_token_required_for_every_method",
+        "tests/test_admin_api.py::test_bad_or_missing_admin_token_is_401",
+    ),
+    403: (
+        "tests/test_mcp_http.py::test_foreign_origin_is_403_and_local_origin_is_fine",
+        "tests/test_hardening.py::test_unparsable_origin_is_403_before_anything",
+    ),
+    404: (
+        "tests/test_mcp_http.py::test_unknown_revoked_expired_and_malformed_tokens_get_the_same_404",
+        "tests/test_admin_api.py::test_unknown_account_is_404",
+        "tests/test_modern_era.py::test_unknown_and_removed_methods_are_404",
+        "tests/test_admin_ui.py::test_admin_page_is_404_when_off",
+    ),
+    405: ("tests/test_mcp_http.py::test_get_and_delete_are_405_with_allow_post",),
+    408: ("tests/test_hardening.py::test_a_trickled_request_body_is_cut_off_with_408",),
+    413: (
+        "tests/test_mcp_http.py::test_oversized_body_is_413",
+        f"{S}::test_max_request_bytes_bounds_the_body",
+    ),
+    421: (
+        "tests/test_hardening.py::test_a_foreign_host_is_refused_on_every_path",
+        "tests/test_mcp_http.py::test_foreign_host_is_421_misdirected",
+    ),
+    422: (
+        "tests/test_admin_api.py::test_validation_errors_are_422_with_field_and_reason",
+        "tests/test_hardening.py::test_reload_with_a_broken_policy_is_refused_and_keeps_the_running_ones",
+    ),
+    429: ("tests/test_upstream_failures.py::test_429_passes_through_once_with_ietf_headers",),
+    500: ("tests/test_hardening.py::test_a_bug_inside_yamcp_is_a_counted_json_500",),
+    503: (
+        "tests/test_redis_instances.py::test_redis_outage_is_503_and_the_process_recovers",
+        "tests/test_operations.py::test_readyz_is_503_while_the_store_is_down_and_200_when_it_answers",
+    ),
+}
+NOT_STATUSES = {256, 443}  # bits of a token, a port
+
+# `yamcp <subcommand>` named inline (not in a shell block) -> tests that run it.
+SUBCOMMANDS: dict[str, tuple[str, ...]] = {
+    "serve": (
+        "tests/test_manifest.py::test_serve_refuses_to_start_on_a_broken_manifest",
+        f"{S}::test_serve_with_no_settings_listens_on_the_documented_defaults",
+    ),
+    "mint": ("tests/test_postmark_e2e.py::test_mint_cli_prints_url_and_json",),
+    "plan": ("tests/test_policy.py::test_plan_prints_a_stable_sorted_grant",),
+    "lint": ("tests/test_policy.py::test_lint_fails_with_file_and_reason",),
+    "schema": ("tests/test_manifest.py::test_published_json_schemas_match_the_models",),
+    "tools": ("tests/test_postmark_coverage.py::test_tools_cli_lists_every_tool_with_all_hints",),
+    "import-openapi": (
+        "tests/test_import_openapi.py::test_openapi3_json_file_through_the_cli_loads_and_serves_these_tools",
+    ),
+    "api-token": (f"{T}::test_every_documented_command_runs",),
+    "servers": (f"{T}::test_every_documented_command_runs",),
+    "admin-token": (f"{T}::test_every_documented_command_runs",),
+}
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def _test_function(nodeid: str):
+    path, _, name = nodeid.partition("::")
+    assert path.startswith("tests/") and path.endswith(".py") and name, nodeid
+    module = importlib.import_module(path[:-3].replace("/", "."))
+    return module, getattr(module, name, None)
+
+
+def _all_referenced() -> set[str]:
+    ids = {t for claim in CLAIMS for t in claim.tests}
+    for table in (SETTINGS, STATUSES, SUBCOMMANDS):
+        ids.update(t for tests in table.values() for t in tests)
+    return ids
+
+
+def _shell_blocks(doc: Path) -> list[str]:
+    return [body for lang, body in FENCE.findall(doc.read_text()) if lang in ("bash", "sh")]
+
+
+def _prose(doc: Path) -> str:
+    return FENCE.sub("", doc.read_text())
+
+
+def _readme_sections(*drop: str) -> str:
+    """README.md without its shell blocks and without the sections titled in `drop`."""
+    parts = re.split(r"^(?=## )", _prose(ROOT / "README.md"), flags=re.M)
+    return "".join(p for p in parts if not any(p.startswith(f"## {d}") for d in drop))
+
+
+# ------------------------------------------------------------------- the inventory itself
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c.doc}:{c.quote[:40]}")
+def test_every_claim_is_still_in_its_doc(claim: Claim) -> None:
+    text = _flat((ROOT / claim.doc).read_text())
+    assert _flat(claim.quote) in text, f"{claim.doc} no longer says {claim.quote!r}"
+    assert claim.tests, claim
+
+
+def test_every_referenced_test_exists() -> None:
+    missing = []
+    for nodeid in sorted(_all_referenced()):
+        _, function = _test_function(nodeid)
+        if not (callable(function) and function.__name__.startswith("test_")):
+            missing.append(nodeid)
+    assert missing == [], "the inventory names tests that do not exist"
+
+
+def test_every_doc_has_claims() -> None:
+    claimed = {claim.doc for claim in CLAIMS}
+    assert {str(doc.relative_to(ROOT)) for doc in DOCS} <= claimed
+
+
+def test_every_documented_variable_is_run_with_a_non_default_value() -> None:
+    named = set()
+    for doc in DOCS:
+        named.update(re.findall(r"\bYAMCP_[A-Z0-9_]+[A-Z0-9]\b", doc.read_text()))
+    assert named - set(SETTINGS) == set(), "variables the docs name with no test"
+    conftest = (ROOT / "tests" / "conftest.py").read_text()
+    for var, tests in SETTINGS.items():
+        if var in REMOVED_SETTINGS:
+            continue
+        field = var.removeprefix("YAMCP_").lower()
+        assert field in Settings.model_fields, f"{var} is documented but is not a setting"
+        for nodeid in tests:
+            module, _ = _test_function(nodeid)
+            source = inspect.getsource(module)
+            assert var in source or var in conftest, f"{nodeid} does not set {var}"
+
+
+def test_removed_settings_are_gone() -> None:
+    for var in REMOVED_SETTINGS:
+        assert var.removeprefix("YAMCP_").lower() not in Settings.model_fields
+        assert var not in (ROOT / "README.md").read_text(), f"README still offers {var}"
+
+
+def test_every_status_the_readme_promises_is_asserted() -> None:
+    text = _readme_sections("Performance")
+    promised = {
+        int(code) for code in re.findall(r"(?<![\w.,-])([1-5][0-9]{2})(?![\w%-]|[.,][0-9])", text)
+    } - NOT_STATUSES
+    assert promised - set(STATUSES) == set(), "statuses the README promises with no test"
+    for status, tests in STATUSES.items():
+        assert str(status) in text, f"{status} is no longer in the README"
+        for nodeid in tests:
+            _, function = _test_function(nodeid)
+            assert str(status) in inspect.getsource(function), f"{nodeid} never asserts {status}"
+
+
+def test_every_inline_subcommand_has_a_test() -> None:
+    named = set()
+    for doc in DOCS:
+        for span in re.findall(r"`([^`\n]+)`", _prose(doc)):
+            if m := re.match(r"yamcp ([a-z][a-z-]+)", span):
+                named.add(m.group(1))
+    assert named - set(SUBCOMMANDS) == set(), "subcommands the docs name with no test"
+    for sub, tests in SUBCOMMANDS.items():
+        for nodeid in tests:
+            module, _ = _test_function(nodeid)
+            assert sub in inspect.getsource(module), f"{nodeid} does not run yamcp {sub}"
+
+
+# ----------------------------------------------------------------- the error.type table
+
+
+def _produced_error_types() -> set[str]:
+    kinds = set()
+    for file in (ROOT / "proxy").rglob("*.py"):
+        source = file.read_text()
+        kinds.update(re.findall(r"error_outcome\(\s*\"([a-z_]+)\"", source))
+        kinds.update(re.findall(r"\bkind = \"([a-z_]+)\"", source))
+    return kinds
+
+
+def test_readme_error_table_lists_every_error_type_yamcp_produces() -> None:
+    section = _readme_sections().split("## For agent builders", 1)[1].split("\n## ", 1)[0]
+    table = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
+    produced = _produced_error_types()
+    assert {"invalid_arguments", "rate_limited", "unreachable"} <= produced  # the grep works
+    assert table == produced, f"README only: {table - produced}; code only: {produced - table}"
+
+
+# -------------------------------------------------------------------- the quoted figures
+
+
+def test_endpoint_and_tool_counts_match_the_inventory() -> None:
+    rows = endpoints()
+    tools = list(postmark_tools())
+    per_route = Counter(route(t.http_method, t.path) for t in tools)
+    assert {route(r["method"], r["path"]) for r in rows} == set(per_route)  # each has a tool
+    shared = [r for r, n in per_route.items() if n > 1]
+    readme = _flat((ROOT / "README.md").read_text())
+    m = re.search(
+        r"every one of the (\d+) endpoints .*?has a tool: (\d+) tools, as one endpoint "
+        r"\(`GET ([^`]+)`\) backs two",
+        readme,
+    )
+    assert m, "README no longer states the endpoint and tool counts"
+    assert (int(m.group(1)), int(m.group(2))) == (len(rows), len(tools))
+    assert shared == [route("GET", m.group(3))] and per_route[shared[0]] == 2
+    for doc in (ROOT / "README.md", ROOT / "integrations" / "postmark" / "README.md"):
+        for n in re.findall(r"\((\d+) tools\)", doc.read_text()):
+            assert int(n) == len(tools), f"{doc.name} says {n} tools"
+
+
+def _quoted_tools_list_bytes() -> dict[str, int]:
+    figures = {}
+    for doc in (ROOT / "README.md", ROOT / "integrations" / "postmark" / "README.md"):
+        found = re.findall(r"([0-9][0-9,]{3,})\**\s+bytes", doc.read_text())
+        assert found, f"{doc} quotes no tools/list size"
+        for figure in found:
+            figures[f"{doc.relative_to(ROOT)}: {figure}"] = int(figure.replace(",", ""))
+    return figures
+
+
+def _documented_measure_command() -> str:
+    text = (ROOT / "integrations" / "postmark" / "README.md").read_text()
+    section = text.split("## Size of tools/list", 1)[1].split("\n## ", 1)[0]
+    (block,) = _shell_blocks_of(section)
+    (command,) = [line for line in block.splitlines() if line.strip()]
+    return command
+
+
+def _shell_blocks_of(text: str) -> list[str]:
+    return [body for lang, body in FENCE.findall(text) if lang in ("bash", "sh")]
+
+
+async def test_tools_list_size_is_the_figure_the_docs_quote(
+    fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The docs quote one size: the body of the `tools/list` answer (`"id":1`) of a server
+    granted every Postmark tool with no guardrails, as the benchmark measures it."""
+    figures = _quoted_tools_list_bytes()
+    assert len(set(figures.values())) == 1, f"the docs quote different sizes: {figures}"
+    (figure,) = set(figures.values())
+
+    # the command the Postmark README gives prints it
+    printed = subprocess.run(
+        shlex.split(_documented_measure_command()),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert int(printed) == figure
+
+    # and that is what arrives on the wire from `yamcp serve` without guardrails
+    workdir = tmp_path_factory.mktemp("tools-list-size")
+    write_workdir(workdir, fake_postmark.url)
+    no_guardrails = workdir / "no-policies"
+    no_guardrails.mkdir()
+    server = start_yamcp(workdir, {"YAMCP_POLICIES_DIR": str(no_guardrails)})
+    try:
+        server.settings.policies_dir = no_guardrails
+        url = await server.mint()
+        response = httpx.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"accept": "application/json, text/event-stream"},
+            timeout=10,
+        )
+    finally:
+        stop_yamcp(server)
+    assert response.status_code == 200
+    tools = response.json()["result"]["tools"]
+    assert len(tools) == len(list(postmark_tools()))  # the full manifest, nothing held back
+    assert "create_a_postmark_data_removal" in {t["name"] for t in tools}
+    assert len(response.content) == figure
+
+
+def _plan_count(policy: str) -> int:
+    out = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", "plan", f"policies/{policy}.yaml", "--json"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("YAMCP_")},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return len(json.loads(out)["tools"])
+
+
+def test_policy_grants_the_docs_count() -> None:
+    counts = {
+        "bounce-triage": _plan_count("bounce-triage"),
+        "transactional-sender": _plan_count("transactional-sender"),
+    }
+    chatgpt = _flat((ROOT / "docs" / "chatgpt.md").read_text())
+    claude = _flat((ROOT / "docs" / "claude.md").read_text())
+    said = {
+        "bounce-triage": [
+            re.search(r"bounce-triage\.yaml` grants (\d+) tools", chatgpt),
+            re.search(r"bounce-triage\.yaml # (\d+) read-only tools", claude),
+        ],
+        "transactional-sender": [
+            re.search(r"It grants (\d+) tools", chatgpt),
+            re.search(r"transactional-sender\.yaml # (\d+) tools", claude),
+        ],
+    }
+    for policy, matches in said.items():
+        for m in matches:
+            assert m, f"the docs no longer state what {policy} grants"
+            assert int(m.group(1)) == counts[policy], f"{policy}: docs {m.group(1)}"
+
+
+# ------------------------------------------------------- every documented command, run
+
+
+@dataclass
+class DocCommand:
+    doc: str
+    line: str  # as the doc has it, continuation lines joined
+    shown: list[str]  # the comment lines under it: what the doc says it prints
+    exports: dict[str, str]  # `export YAMCP_...=` lines above it in the same block
+
+
+def documented_commands() -> list[DocCommand]:
+    found: list[DocCommand] = []
+    for doc in DOCS:
+        for block in _shell_blocks(doc):
+            exports: dict[str, str] = {}
+            first = len(found)
+            for raw in block.replace("\\\n", " ").splitlines():
+                line = raw.strip()
+                if m := re.match(r"export (YAMCP_[A-Z_]+)=(\S+)", line):
+                    exports[m.group(1)] = m.group(2)
+                if line.startswith("#") and len(found) > first:
+                    found[-1].shown.append(line.lstrip("# "))
+                    continue
+                if line.startswith("docker ") and " exec " not in line:
+                    continue
+                code = line.split(" #", 1)[0].strip()
+                if m := re.search(r"(?:^|\$\(|&& |exec \S+ |=\S+ )(yamcp [^)]*)", code):
+                    found.append(
+                        DocCommand(str(doc.relative_to(ROOT)), _flat(m.group(1)), [], dict(exports))
+                    )
+    return found
+
+
+def _link_checkout(workdir: Path) -> None:
+    """A folder laid out like the repository, for commands that use relative paths."""
+    (workdir / "integrations").mkdir()
+    for name in ("postmark", "nager_date", "manifest.schema.json", "resources.schema.json"):
+        (workdir / "integrations" / name).symlink_to(ROOT / "integrations" / name)
+    (workdir / "policies").symlink_to(ROOT / "policies")
+    (workdir / "tests").symlink_to(ROOT / "tests")
+
+
+def test_every_documented_command_runs(tmp_path: Path) -> None:
+    """Each `yamcp` command of each shell block, in doc order, in a folder laid out like the
+    checkout and with no `YAMCP_*` set (the documented defaults). Placeholders become the ids
+    the earlier commands printed; an example expiry becomes one the guardrails accept."""
+    commands = documented_commands()
+    assert len(commands) >= 30 and {c.doc for c in commands} >= {
+        R,
+        CHATGPT,
+        CLAUDE,
+        ADDING,
+        POL,
+        NAGER,
+    }
+    workdir = tmp_path / "checkout"
+    workdir.mkdir()
+    _link_checkout(workdir)
+    write_workdir(
+        workdir,
+        "https://api.postmarkapp.com",
+        "  holidays:\n    integration: nager_date\n",
+    )
+    scratch = tmp_path / "import"  # import-openapi writes integrations/<name>/ under here
+    scratch.mkdir()
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("YAMCP_")}
+    base_env |= {"POSTMARK_SERVER_TOKEN": "pm-server", "POSTMARK_ACCOUNT_TOKEN": "pm-account"}
+    expiry = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    last_server = last_token = None
+    ran: Counter[str] = Counter()
+
+    for command in commands:
+        if command.line.split()[1] == "serve":
+            continue  # long-running: SUBCOMMANDS["serve"] and the conftest fixtures run it
+        line = command.line
+        variants = [line]
+        if "[" in line:  # optional parts: run without and with them
+            variants = [re.sub(r"\s*\[[^]]*\]", "", line), re.sub(r"[][]", "", line)]
+        for text in variants:
+            text = re.sub(r"--expires-at \S+", f"--expires-at {expiry}", text)
+            if "srv_0123abcd" in text:
+                assert last_server, f"{command.doc}: `{line}` needs a server minted before it"
+                text = text.replace("srv_0123abcd", last_server)
+            if re.search(r"\btok_\w+", text):
+                assert last_token, f"{command.doc}: `{line}` needs an API token created before it"
+                text = re.sub(r"\btok_\w+", last_token, text)
+            args = shlex.split(text)
+            cwd = workdir
+            if args[1] == "import-openapi":  # into a fresh folder: it never overwrites
+                cwd = scratch / str(ran["import-openapi"])
+                cwd.mkdir()
+                (cwd / "tests").symlink_to(ROOT / "tests")
+            done = subprocess.run(
+                [sys.executable, "-m", "proxy.cli", *args[1:]],
+                cwd=cwd,
+                env=base_env | command.exports,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            where = f"{command.doc}: `{text}`"
+            assert done.returncode == 0, f"{where} exited {done.returncode}: {done.stderr}"
+            ran[args[1]] += 1
+            out = done.stdout
+            if args[1] == "mint" and "--json" in args:
+                created = json.loads(out)
+                assert set(created) == {"id", "name", "config", "expires_at", "url"}, where
+                last_server = created["id"]
+            elif args[1] == "mint":
+                public = command.exports.get("YAMCP_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+                assert re.fullmatch(rf"{re.escape(public)}/mcp/[A-Za-z0-9_-]{{40,}}\n", out), where
+            if args[1:3] == ["api-token", "create"]:
+                last_token = re.search(r"api token (\S+) for", done.stderr).group(1)
+                assert out.strip() and last_token not in out, where
+            if args[1:3] == ["servers", "list"]:
+                assert "/mcp/" not in out, f"{where} shows a URL"
+                if "--json" in args:
+                    assert all("url" not in row for row in json.loads(out)), where
+            for shown in command.shown:  # what the doc says the command prints
+                expected = shown.split("...", 1)[0].strip()
+                if expected.startswith(("wrote ", "nager_date: ")):
+                    assert expected in out, f"{where}: the doc shows {shown!r}; it printed {out}"
+    # the placeholders pointed at real things: a revoked server and token are gone
+    assert ran["mint"] >= 10 and ran["plan"] >= 4 and ran["import-openapi"] >= 1
+    assert {"lint", "tools", "api-token", "servers", "admin-token"} <= set(ran)
