@@ -6,12 +6,17 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from jsonschema import Draft202012Validator
 from pydantic import Field, field_validator
 
 from .errors import ConfigError
 from .manifest import _read_yaml, _Strict, validate_model
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 _REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -25,6 +30,12 @@ class AccountSpec(_Strict):
     )
     credentials: dict[str, str] = Field(
         default_factory=dict, description="Values must be ${ENV_VAR} references."
+    )
+    defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Argument defaults for this account's tools (e.g. From, MessageStream), "
+        "applied when a call leaves the argument out and shown to the model in tools/list; "
+        "never a secret.",
     )
 
     @field_validator("base_url")
@@ -64,6 +75,7 @@ class Account(_Strict):
     integration: str
     base_url: str | None
     credentials: dict[str, str] = Field(repr=False)
+    defaults: dict[str, Any] = Field(default_factory=dict)
 
 
 def load_accounts(
@@ -102,5 +114,41 @@ def load_accounts(
             integration=spec.integration,
             base_url=spec.base_url.rstrip("/") if spec.base_url else None,
             credentials=credentials,
+            defaults=spec.defaults,
         )
     return accounts
+
+
+def check_accounts(accounts: dict[str, Account], registry: Registry, file: Path) -> None:
+    """Every account names a loaded integration, and each of its argument defaults is an
+    argument of some tool there and valid for every tool that takes it."""
+    for account in accounts.values():
+        integration = registry.integrations.get(account.integration)
+        if integration is None:
+            raise ConfigError(
+                str(file),
+                f"accounts.{account.id}.integration",
+                f"no integration {account.integration!r} is loaded "
+                f"(have: {', '.join(sorted(registry.integrations)) or 'none'})",
+            )
+        for name, value in account.defaults.items():
+            where = f"accounts.{account.id}.defaults.{name}"
+            takers = [
+                tool
+                for tool in integration.tools.values()
+                if name in tool.input_schema.get("properties", {})
+            ]
+            if not takers:
+                raise ConfigError(str(file), where, "no tool of the integration takes it")
+            for tool in takers:
+                schema = tool.input_schema["properties"][name]
+                if not Draft202012Validator(schema).is_valid(value):
+                    raise ConfigError(str(file), where, f"not a valid value for {tool.name}")
+
+
+def with_defaults(
+    arguments: dict[str, Any], defaults: dict[str, Any], properties: dict[str, Any]
+) -> dict[str, Any]:
+    """The call's arguments, with the account's defaults for those it leaves out."""
+    missing = {k: v for k, v in defaults.items() if k in properties and k not in arguments}
+    return {**missing, **arguments} if missing else arguments

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import admin, admin_ui, endpoint, mcp
-from .accounts import Account, load_accounts
+from .accounts import Account, check_accounts, load_accounts
 from .errors import ConfigError
 from .mcp import ServerView
 from .metrics import exposition
@@ -26,6 +26,7 @@ from .policy import Effective, PolicySet, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .settings import Settings
 from .store import ServerRecord, Store, StoreUnavailable, open_store
+from .tools import defaulted_definition
 from .upstream import Upstream, make_upstream
 
 log = logging.getLogger("yamcp")
@@ -48,14 +49,7 @@ class Gateway:
         self.settings = settings
         self.registry: Registry = load_registry(settings.integrations_dirs)
         self.accounts: dict[str, Account] = load_accounts(settings.accounts_file)
-        for account in self.accounts.values():
-            if account.integration not in self.registry.integrations:
-                raise ConfigError(
-                    str(settings.accounts_file),
-                    f"accounts.{account.id}.integration",
-                    f"no integration {account.integration!r} is loaded "
-                    f"(have: {', '.join(sorted(self.registry.integrations)) or 'none'})",
-                )
+        check_accounts(self.accounts, self.registry, settings.accounts_file)
         self.policies: PolicySet = load_policies(settings.policies_dir)
         self.store: Store = store or open_store(settings)
         self.upstream: Upstream | None = None
@@ -131,6 +125,9 @@ class Gateway:
                 for name, tool in integration.tools.items()
                 if decide(self.policies, effective, tool).allowed
             }
+            definitions = [
+                defaulted_definition(t.definition, account.defaults) for t in tools.values()
+            ]
             view = ServerView(
                 name=f"{integration.title} ({account.id})",
                 instructions=(
@@ -138,12 +135,8 @@ class Gateway:
                     "List tools page with limit and next_cursor."
                 ),
                 tools=tools,
-                list_pages=mcp.encode_list_pages(
-                    [t.definition for t in tools.values()], TOOLS_PAGE_SIZE
-                ),
-                modern_pages=mcp.encode_list_pages(
-                    [t.definition for t in tools.values()], TOOLS_PAGE_SIZE, modern=True
-                ),
+                list_pages=mcp.encode_list_pages(definitions, TOOLS_PAGE_SIZE),
+                modern_pages=mcp.encode_list_pages(definitions, TOOLS_PAGE_SIZE, modern=True),
             )
             rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
             served = Served(view, effective, rules)

@@ -290,7 +290,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from .accounts import load_accounts
+    from .accounts import check_accounts, load_accounts
     from .policy import load_policies
     from .registry import load_registry
 
@@ -298,13 +298,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     registry = load_registry(settings.integrations_dirs)
     policies = load_policies(settings.policies_dir)
     accounts = load_accounts(settings.accounts_file, resolve=False)
-    for account in accounts.values():
-        if account.integration not in registry.integrations:
-            raise ConfigError(
-                str(settings.accounts_file),
-                f"accounts.{account.id}.integration",
-                f"no integration {account.integration!r}",
-            )
+    check_accounts(accounts, registry, settings.accounts_file)
     known = set(registry.tools)
     for name, rules in [("guardrails", policies.guardrail_rules), *policies.named_rules.items()]:
         for rule in rules:

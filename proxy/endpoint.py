@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import mcp
+from .accounts import with_defaults
 from .forward import CallOutcome, error_outcome, forward
 from .logs import log_call
 from .mcp import Reply, ServerView
@@ -168,6 +169,10 @@ async def call(
     integration = gw.registry.integrations[account.integration]
     assert gw.upstream is not None
     await _touch(gw, record)
+    if account.defaults:  # before the policy: a constraint holds for a default too
+        arguments = with_defaults(
+            arguments, account.defaults, tool.input_schema.get("properties", {})
+        )
     rules = served.rules[tool.name]
     denied = check_arguments(rules, arguments)
     try:

@@ -26,7 +26,7 @@ from .errors import (
     ToolArgumentError,
     UpstreamFailure,
 )
-from .hooks import HookContext, TTLCache
+from .hooks import HookContext, LookupFailed, TTLCache
 from .paging import decode_cursor, page_result, upstream_params
 from .ratelimit import normalise
 from .registry import Integration
@@ -174,6 +174,8 @@ async def forward(
         request = build_request(integration, account, tool, arguments, paging_params)
     except ToolArgumentError as exc:
         return error_outcome("invalid_arguments", str(exc))
+    except LookupFailed as exc:
+        return _lookup_failed(exc)
     except HookRefused as exc:
         return error_outcome("refused", str(exc))
 
@@ -199,6 +201,27 @@ async def forward(
         outcome = _unrelayable(integration, response.status)
     outcome.upstream_status = response.status
     outcome.upstream_seconds = elapsed
+    if tool.invalidates and outcome.outcome == "ok":
+        for prefix in tool.invalidates:
+            (cache or _CACHE).drop((integration.name, account.id, prefix))
+    return outcome
+
+
+# What a failed lookup says about its own request; the call's is that nothing was sent.
+_LOOKUP_TAILS = re.compile(r"\s*The request (may have taken effect|was not sent)\b.*$", re.S)
+
+
+def _lookup_failed(exc: LookupFailed) -> CallOutcome:
+    """A check's own lookup failed: the call ends as that lookup did (a 429 is the caller's
+    429, with its rate-limit data and headers), and says that nothing was sent."""
+    looked = exc.outcome
+    text = _LOOKUP_TAILS.sub("", str(exc)).rstrip()
+    text = f"{text} Nothing was sent." if text.endswith(".") else f"{text}. Nothing was sent."
+    error = {**looked.result["structuredContent"]["error"], "message": text}
+    outcome = CallOutcome(tool_result({"error": error}, text, error=True), looked.outcome)
+    outcome.headers = dict(looked.headers)
+    outcome.upstream_status = looked.upstream_status
+    outcome.upstream_seconds = looked.upstream_seconds
     return outcome
 
 

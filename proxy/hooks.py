@@ -40,6 +40,12 @@ class TTLCache:
         while len(self._items) > self._max:
             self._items.popitem(last=False)
 
+    def drop(self, prefix: tuple) -> None:
+        """Forget every entry whose key starts with `prefix`."""
+        size = len(prefix)
+        for key in [k for k in self._items if k[:size] == prefix]:
+            del self._items[key]
+
 
 class HookContext:
     def __init__(
@@ -64,7 +70,8 @@ class HookContext:
     async def call(self, tool_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """Run another tool of this integration for this account; its structured result.
 
-        Raises HookRefused when the lookup fails, so a check fails closed.
+        Raises LookupFailed, carrying the lookup's own outcome, when it fails: a check
+        fails closed, and may tell "not found" (by `status` and `code`) from the rest.
         """
         from .forward import forward
 
@@ -80,7 +87,7 @@ class HookContext:
         )
         if outcome.result["isError"]:
             error = outcome.result["structuredContent"].get("error", {})
-            raise LookupFailed(error.get("message", "lookup failed"), error.get("status"))
+            raise LookupFailed(error.get("message", "lookup failed"), outcome)
         return outcome.result["structuredContent"]
 
     async def cached(self, key: tuple, ttl: float, load: Callable[[], Awaitable[Any]]) -> Any:
@@ -94,8 +101,17 @@ class HookContext:
 
 
 class LookupFailed(HookRefused):
-    """A hook's own upstream lookup failed; `status` is the upstream's, if it answered."""
+    """A hook's own upstream lookup failed. `outcome` is that lookup's CallOutcome; `status`
+    and `code` are the upstream's HTTP status and error code, when it answered.
 
-    def __init__(self, message: str, status: int | None) -> None:
+    A check that lets it propagate (or raises it again with its own message, keeping the
+    outcome) has the call end as the lookup did: a 429 there is the caller's 429, with its
+    rate-limit data, and the call says nothing was sent.
+    """
+
+    def __init__(self, message: str, outcome: Any) -> None:
         super().__init__(message)
-        self.status = status
+        self.outcome = outcome
+        error = outcome.result["structuredContent"].get("error", {})
+        self.status: int | None = error.get("status")
+        self.code: Any = error.get("code")

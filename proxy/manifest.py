@@ -117,6 +117,11 @@ class Method(_Strict):
         description="A hooks function that reshapes a successful result: "
         "async (ctx, arguments, result) -> result.",
     )
+    invalidates: list[str] = Field(
+        default_factory=list,
+        description="Hook cache key prefixes (the first element of the keys hooks pass to "
+        "ctx.cached) that a successful call drops for its account, e.g. [template].",
+    )
 
     @field_validator("http")
     @classmethod

@@ -205,7 +205,8 @@ def _resolve_paging(m: Manifest, method: Method, file: str, where: str) -> Pagin
         first_page=merged["first_page"],
         default_limit=merged["default_limit"],
         max_limit=merged["max_limit"],
-        max_window=merged["max_window"],
+        # A list the upstream answers whole is paged by yamcp: no upstream window applies.
+        max_window=None if merged["style"] == "none" else merged["max_window"],
         items=_compile(merged["items"] or "@", file, f"{where}.pagination.items"),
         total=_compile(merged["total"], file, f"{where}.pagination.total"),
     )
@@ -266,16 +267,17 @@ def _compile_method(
         for arg in ("limit", "next_cursor"):
             if arg in properties:
                 raise ConfigError(file, where, f"list tools add {arg!r} themselves")
+        # Every list tool repeats these two, so they are worded tersely: `limit` with its
+        # bounds and default needs no words, and the result says when there is a next page.
         properties["limit"] = {
             "type": "integer",
             "minimum": 1,
             "maximum": paging.max_limit,
             "default": paging.default_limit,
-            "description": "Items per page.",
         }
         properties["next_cursor"] = {
             "type": "string",
-            "description": "Cursor from the previous page's next_cursor; omit for the first page.",
+            "description": "The previous page's next_cursor.",
         }
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
@@ -329,6 +331,7 @@ def _compile_method(
         checks=checks,
         transform=transform,
         definition=definition(name, title, method.description.strip(), schema, notes),
+        invalidates=tuple(method.invalidates),
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from jmespath.parser import ParsedResult
 
 from .manifest import MethodKind
@@ -57,6 +58,7 @@ class Tool:
     checks: tuple[Callable[..., Any], ...]
     transform: Callable[..., Any] | None
     definition: dict[str, Any] = field(repr=False)
+    invalidates: tuple[str, ...] = ()  # hook cache key prefixes a success drops
 
 
 def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) -> str:
@@ -95,10 +97,38 @@ def annotations(
 
 
 def definition(name: str, title: str, description: str, schema: dict, notes: dict) -> dict:
+    """The MCP tool definition. Its display title is sent once, as `annotations.title`
+    (in `notes`): every protocol era defines that field (2025-03-26 has no top-level `title`),
+    and clients of later eras fall back to it (`title`, then `annotations.title`, then
+    `name`). Sending both would repeat some 30 bytes per tool on every `tools/list`."""
     return {
         "name": name,
-        "title": title,
         "description": description,
         "inputSchema": schema,
         "annotations": notes,
     }
+
+
+def defaulted_definition(definition: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A tool's definition as one account's servers show it: an argument the account has a
+    default for says so, and is no longer required (the default fills it in)."""
+    properties = definition["inputSchema"].get("properties", {})
+    given = {k: v for k, v in defaults.items() if k in properties}
+    if not given:
+        return definition
+    schema = dict(definition["inputSchema"])
+    schema["properties"] = {
+        name: (
+            {
+                **prop,
+                "description": f"{prop.get('description', '')} Default: "
+                f"{orjson.dumps(given[name]).decode()}.".strip(),
+            }
+            if name in given
+            else prop
+        )
+        for name, prop in properties.items()
+    }
+    if "required" in schema:
+        schema["required"] = [name for name in schema["required"] if name not in given]
+    return {**definition, "inputSchema": schema}

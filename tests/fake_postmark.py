@@ -1001,7 +1001,11 @@ def _date_range(q: _Query, code: int) -> tuple[str, str]:
             bounds.append("" if name == "fromdate" else "9999")
             continue
         if not _DATE.match(raw):
-            raise ApiError(code, f"The '{name}' parameter should be a date (YYYY-MM-DD).")
+            raise ApiError(
+                code,
+                f"The '{name}' parameter should be a date (YYYY-MM-DD) "
+                "or a date and time (YYYY-MM-DDThh:mm:ss).",
+            )
         bounds.append((raw + fill[len(raw) - 10 :])[:19] if len(raw) > 10 else raw + fill)
     return bounds[0], bounds[1]
 

@@ -281,7 +281,7 @@ def test_lint_counts_what_it_checked_and_names_the_file_and_key_it_refuses(cli: 
         "    base_url: http://127.0.0.1:9\n    credentials: {}\n"
     )
     assert cli.refused("lint", code=2) == (
-        "yamcp: accounts.yaml: accounts.elsewhere.integration: no integration 'nowhere'"
+        "yamcp: accounts.yaml: accounts.elsewhere.integration: no integration 'nowhere' is loaded (have: nager_date, postmark)"
     )
 
     write_workdir(cli.workdir, "http://127.0.0.1:9")

@@ -74,7 +74,7 @@ CLAIMS: list[Claim] = [
         "every one of the 87 endpoints",
         f"{T}::test_endpoint_and_tool_counts_match_the_inventory",
     ),
-    _c(R, "88 tools", f"{T}::test_endpoint_and_tool_counts_match_the_inventory"),
+    _c(R, "89 tools", f"{T}::test_endpoint_and_tool_counts_match_the_inventory"),
     _c(
         R,
         "pip install -e . && yamcp serve",
@@ -84,6 +84,15 @@ CLAIMS: list[Claim] = [
         R,
         "That serves on `http://127.0.0.1:8000` with the embedded store (SQLite under `data/`",
         f"{S}::test_serve_with_no_settings_listens_on_the_documented_defaults",
+    ),
+    _c(
+        R,
+        "A call that omits the argument gets the default",
+        "tests/test_account_defaults.py::test_a_call_that_leaves_them_out_gets_the_defaults_on_the_wire",
+        "tests/test_account_defaults.py::test_what_the_call_gives_wins_over_the_default",
+        "tests/test_account_defaults.py::test_a_policy_constraint_holds_for_a_default_too",
+        "tests/test_account_defaults.py::test_tools_list_shows_the_defaults_and_no_longer_requires_them",
+        "tests/test_account_defaults.py::test_a_default_no_tool_could_take_is_refused_at_load",
     ),
     _c(
         R,
@@ -224,6 +233,16 @@ CLAIMS: list[Claim] = [
         R,
         "List tools page the same way",
         "tests/test_postmark_e2e.py::test_list_bounces_pages_with_next_cursor",
+    ),
+    _c(
+        R,
+        "the last page is shrunk to end there, `next_cursor` is null, and a `note` says",
+        "tests/test_paging_window.py::test_page_crossing_the_window_shrinks_and_the_cursor_ends_with_a_note",
+    ),
+    _c(
+        R,
+        "lists yamcp pages itself have no such limit",
+        "tests/test_paging_window.py::test_lists_yamcp_pages_itself_have_no_window",
     ),
     _c(
         R,
@@ -408,7 +427,7 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
-        "`tools/list`, full Postmark manifest (88 tools)",
+        "`tools/list`, full Postmark manifest (89 tools)",
         f"{T}::test_tools_list_size_is_the_figure_the_docs_quote",
     ),
     _c(
@@ -472,6 +491,27 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         PM,
+        "A page that would cross that line is shrunk to end at it",
+        "tests/test_paging_window.py::test_page_crossing_the_window_shrinks_and_the_cursor_ends_with_a_note",
+    ),
+    _c(
+        PM,
+        "paged by yamcp from that one answer, with no such limit",
+        "tests/test_paging_window.py::test_lists_yamcp_pages_itself_have_no_window",
+    ),
+    _c(
+        PM,
+        "take a date (`2024-01-15`, a whole day for `todate`) or a date and time",
+        "tests/test_paging_window.py::test_date_time_filters_reach_postmark_as_given",
+        "tests/test_paging_window.py::test_a_date_time_filter_narrows_to_the_minute",
+    ),
+    _c(
+        PM,
+        "Postmark reads both in US Eastern time",
+        "tests/test_paging_window.py::test_date_time_filters_reach_postmark_as_given",
+    ),
+    _c(
+        PM,
         "names a `MessageStream` that is not a Transactional stream",
         "tests/test_postmark_checks.py::test_transactional_tool_refuses_a_broadcast_stream",
     ),
@@ -485,7 +525,7 @@ CLAIMS: list[Claim] = [
         "The stream and template lookups are cached for a minute per account",
         "tests/test_postmark_checks.py::test_stream_lookup_is_cached_per_account",
     ),
-    _c(PM, "bytes** (88 tools)", f"{T}::test_tools_list_size_is_the_figure_the_docs_quote"),
+    _c(PM, "bytes** (89 tools)", f"{T}::test_tools_list_size_is_the_figure_the_docs_quote"),
     _c(
         PM,
         "a test fails when it is out of date",
@@ -591,6 +631,23 @@ CLAIMS: list[Claim] = [
         "tests/test_real_clients.py::test_conformance_2026_07_28_scenario",
     ),
     # --- docs/adding-an-integration.md
+    _c(
+        ADDING,
+        "`max_window` applies to the upstream's own paging only",
+        "tests/test_paging_window.py::test_a_none_list_ignores_the_manifest_window",
+        "tests/test_paging_window.py::test_lists_yamcp_pages_itself_have_no_window",
+    ),
+    _c(
+        ADDING,
+        "A page that would cross the window is shrunk to end at it (with `page`, to a size that divides the offset)",
+        "tests/test_paging_window.py::test_page_numbers_reach_every_item_up_to_the_window",
+        "tests/test_paging_window.py::test_page_crossing_the_window_shrinks_and_the_cursor_ends_with_a_note",
+    ),
+    _c(
+        ADDING,
+        "A cursor past the window is a tool error, and nothing is sent",
+        "tests/test_paging_window.py::test_a_cursor_past_the_window_is_a_tool_error_and_nothing_is_sent",
+    ),
     _c(
         ADDING,
         "an existing file is never replaced unless you pass `--force`",
@@ -890,13 +947,15 @@ def test_endpoint_and_tool_counts_match_the_inventory() -> None:
     shared = [r for r, n in per_route.items() if n > 1]
     readme = _flat((ROOT / "README.md").read_text())
     m = re.search(
-        r"every one of the (\d+) endpoints .*?has a tool: (\d+) tools, as one endpoint "
-        r"\(`GET ([^`]+)`\) backs two",
+        r"every one of the (\d+) endpoints .*?has a tool: (\d+) tools, as two endpoints back "
+        r"two each \(([^)]*)\)",
         readme,
     )
     assert m, "README no longer states the endpoint and tool counts"
     assert (int(m.group(1)), int(m.group(2))) == (len(rows), len(tools))
-    assert shared == [route("GET", m.group(3))] and per_route[shared[0]] == 2
+    named = [route(*found.split(" ", 1)) for found in re.findall(r"`([A-Z]+ /[^`]+)`", m.group(3))]
+    assert sorted(shared) == sorted(named) and len(named) == 2
+    assert all(per_route[r] == 2 for r in shared)
     for doc in (ROOT / "README.md", ROOT / "integrations" / "postmark" / "README.md"):
         for n in re.findall(r"\((\d+) tools\)", doc.read_text()):
             assert int(n) == len(tools), f"{doc.name} says {n} tools"

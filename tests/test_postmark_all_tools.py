@@ -108,6 +108,13 @@ CASES: dict[str, Case] = {
             returns="MessageID",
         ),
         Case(
+            "create_a_postmark_broadcast_email",
+            {**EMAIL, "MessageStream": "broadcasts"},
+            "POST /email",
+            body={**EMAIL, "MessageStream": "broadcasts"},
+            returns="MessageID",
+        ),
+        Case(
             "create_a_postmark_email_batch",
             {"Messages": [EMAIL, {**EMAIL, "To": "other@example.com"}]},
             "POST /email/batch",

@@ -245,7 +245,7 @@ async def test_paging_limits_are_tool_errors_not_upstream_422s(
         too_many = await client.call_tool("list_all_postmark_bounces", {"limit": 501})
         assert too_many.is_error and "limit" in too_many.content[0].text
         deep = await client.call_tool(
-            "list_all_postmark_bounces", {"limit": 500, "next_cursor": encode_cursor(9600)}
+            "list_all_postmark_bounces", {"limit": 500, "next_cursor": encode_cursor(10000)}
         )
         assert deep.is_error and "10000" in deep.content[0].text
         bogus = await client.call_tool("list_all_postmark_bounces", {"next_cursor": "%%%"})

@@ -3,8 +3,11 @@
 Named by `checks:` and `transform:` in the manifest; the engine calls them with a
 context that can run this integration's own read tools (results cached briefly).
 
-* A transactional send tool refuses a stream that is not Transactional (Broadcasts
-  mail belongs on the bulk API), looked up once a minute per account.
+* A transactional send tool refuses a stream that is not Transactional, and a broadcast
+  one (the broadcast and bulk tools) a stream that is not Broadcasts: the tool's name states
+  the intent, and the check holds it. Streams are looked up once a minute per account.
+* Only Postmark's "not found" (422 with ErrorCode 1226 or 1101) makes a lookup say a stream
+  or template does not exist; any other failure ends the call as the lookup ended.
 * A templated send refuses a TemplateModel that lacks a variable its template (or the
   template's layout) uses: Postmark would render it as an empty string and send.
 * Under a recipient constraint (`email_domains`), a send refuses To/Cc/Bcc (and Resent-*)
@@ -30,20 +33,48 @@ _TOKEN = re.compile(r"\{\{(\{?)\s*([#^/!>&]?)\s*(.*?)\s*\}?\}\}", re.S)
 # --- message streams -----------------------------------------------------------------
 
 
+# Postmark's "not found" answers to the lookups (HTTP 422 with this ErrorCode); any other
+# failure is not evidence that the stream or template is missing, and says what it was.
+STREAM_NOT_FOUND = 1226
+TEMPLATE_NOT_FOUND = 1101
+
+TRANSACTIONAL_TOOLS = (
+    "create_a_postmark_email, create_a_postmark_templated_email or their batch tools"
+)
+BROADCAST_TOOLS = (
+    "create_a_postmark_broadcast_email (one message) or create_a_postmark_bulk_email "
+    "(one message to many recipients)"
+)
+
+
 async def _lookup(
-    ctx: HookContext, key: tuple, tool: str, arguments: dict[str, Any], missing: str
+    ctx: HookContext,
+    key: tuple,
+    tool: str,
+    arguments: dict[str, Any],
+    missing: str,
+    not_found: int,
 ) -> dict[str, Any]:
-    """A read tool's result, cached a minute per account. Fails closed: an item that is
-    not there refuses with `missing`, any other failure with what went wrong."""
+    """A read tool's result, cached a minute per account. Fails closed: Postmark's own
+    "not found" refuses with `missing`; any other failure ends the call as the lookup
+    ended (a 429 is the caller's 429), saying nothing was sent."""
 
     async def load() -> dict[str, Any]:
         try:
             return await ctx.call(tool, arguments)
         except LookupFailed as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
+            if exc.status == 422 and exc.code == not_found:
                 raise HookRefused(f"{missing} Nothing was sent.") from None
-            raise HookRefused(
-                f"Could not check {key[0]} {key[1]!r} ({exc}); nothing was sent."
+            what = f"{key[0]} {key[1]!r}"
+            if exc.status == 401:
+                raise LookupFailed(
+                    f"Postmark refused this account's credentials (HTTP 401, ErrorCode "
+                    f"{exc.code}) when yamcp looked up {what} before sending; the account's "
+                    "server_token is wrong or was revoked.",
+                    exc.outcome,
+                ) from None
+            raise LookupFailed(
+                f"yamcp could not look up {what} before sending: {exc}", exc.outcome
             ) from None
 
     return await ctx.cached(key, LOOKUP_TTL, load)
@@ -57,6 +88,7 @@ async def _stream_type(ctx: HookContext, stream: str) -> str:
         {"id": stream},
         f"There is no message stream {stream!r} on this server; "
         "list_all_postmark_message_streams shows the streams.",
+        STREAM_NOT_FOUND,
     )
     return str(found.get("MessageStreamType", ""))
 
@@ -75,10 +107,28 @@ async def check_transactional_stream(ctx: HookContext, arguments: dict[str, Any]
         if kind != "Transactional":
             raise HookRefused(
                 f"MessageStream {stream!r} is a {kind or 'non-transactional'} stream; this tool "
-                "sends transactional mail and needs a Transactional stream (usually "
-                '"outbound"). Broadcasts go through create_a_postmark_bulk_email. '
-                "Nothing was sent."
+                "sends transactional mail and accepts only Transactional streams (usually "
+                f'"outbound"). Broadcast (marketing) mail goes through {BROADCAST_TOOLS}, on '
+                "a Broadcasts stream. Nothing was sent."
             )
+
+
+async def check_broadcast_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
+    """Broadcast tools send on a Broadcasts stream, named by the call (no default)."""
+    stream = arguments.get("MessageStream")
+    if not stream:
+        raise HookRefused(
+            "MessageStream is required: name a Broadcasts stream "
+            "(list_all_postmark_message_streams shows them). Nothing was sent."
+        )
+    kind = await _stream_type(ctx, stream)
+    if kind != "Broadcasts":
+        raise HookRefused(
+            f"MessageStream {stream!r} is a {kind or 'non-broadcast'} stream; this tool sends "
+            "broadcast (marketing) mail and accepts only Broadcasts streams. Transactional "
+            f"mail goes through {TRANSACTIONAL_TOOLS}, on a Transactional stream. "
+            "Nothing was sent."
+        )
 
 
 # --- recipient headers -----------------------------------------------------------------
@@ -270,6 +320,7 @@ async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
         {"id": id_or_alias},
         f"There is no template {id_or_alias!r} on this server; "
         "list_all_postmark_templates shows them.",
+        TEMPLATE_NOT_FOUND,
     )
 
 
