@@ -164,6 +164,8 @@ async def forward(
             cursor = arguments.get("next_cursor")
             offset = decode_cursor(cursor) if cursor else 0
             paging_params = upstream_params(tool.paging, limit, offset)
+        if tool.max_body_bytes is not None:  # before any check's lookup: nothing is sent
+            _check_body_size(tool, build_request(integration, account, tool, arguments))
         ctx = None
         if run_hooks and (tool.checks or tool.transform):
             ctx = HookContext(
@@ -205,6 +207,16 @@ async def forward(
         for prefix in tool.invalidates:
             (cache or _CACHE).drop((integration.name, account.id, prefix))
     return outcome
+
+
+def _check_body_size(tool: Tool, request: UpstreamRequest) -> None:
+    size, limit = len(request.body or b""), tool.max_body_bytes
+    if limit is not None and size > limit:
+        raise ToolArgumentError(
+            f"{tool.name}: the request body would be {size:,} bytes, above the upstream's limit "
+            f"of {limit:,} bytes. Nothing was sent: send less (smaller or fewer attachments, "
+            "fewer messages per call)."
+        )
 
 
 # What a failed lookup says about its own request; the call's is that nothing was sent.
@@ -349,6 +361,10 @@ def _upstream_error(
         text += f" (ErrorCode {code})" if integration.errors.code == "ErrorCode" else f" ({code})"
     if message:
         text += f": {message}"
+    hint = integration.errors.hints.get(str(code)) if code is not None else None
+    if hint:
+        details["hint"] = hint
+        text += f"{'' if text.endswith('.') else '.'} {hint}"
     kind = "upstream_error"
     if status == 429:
         kind = "rate_limited"

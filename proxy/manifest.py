@@ -40,6 +40,15 @@ class ErrorShape(_Strict):
 
     code: str | None = None
     message: str | None = None
+    hints: dict[str, str] = Field(
+        default_factory=dict,
+        description="Next steps by upstream error code, appended to that error's tool result.",
+    )
+
+    @field_validator("hints", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class RateLimitHeaders(_Strict):
@@ -69,6 +78,29 @@ class Pagination(_Strict):
     max_window: int | None = Field(None, ge=1, description="Largest limit + offset upstream.")
     items: str | None = Field(None, description="JMESPath to the array of items.")
     total: str | None = Field(None, description="JMESPath to the total count, if any.")
+
+
+class ItemGroups(_Strict):
+    """`one_of` / `any_of` groups checked on every item of an array argument."""
+
+    of: str = Field(description="The array argument whose items are checked, e.g. Messages.")
+    one_of: list[list[str]] = Field(
+        default_factory=list, description="Groups of item fields of which exactly one is given."
+    )
+    any_of: list[list[str]] = Field(
+        default_factory=list, description="Groups of item fields of which at least one is given."
+    )
+
+
+class Requirement(_Strict):
+    """Arguments required only when others have certain values (a schema's if/then, which
+    several model APIs refuse at the top level)."""
+
+    when: dict[str, list[Any]] = Field(
+        description="Argument -> values that make the rule apply; a left-out argument "
+        "counts as its schema default."
+    )
+    require: list[str] = Field(min_length=1, description="Arguments then required.")
 
 
 class Method(_Strict):
@@ -102,6 +134,11 @@ class Method(_Strict):
     any_of: list[list[str]] = Field(
         default_factory=list, description="Groups of arguments of which at least one is given."
     )
+    items: ItemGroups | None = Field(
+        None,
+        description="one_of / any_of groups checked on each item of an array argument; "
+        "a problem names the item: Messages[3].",
+    )
     pagination: Pagination | None = None
     response: str | None = Field(None, description="JMESPath applied to the upstream body.")
     text: str | None = Field(
@@ -121,6 +158,12 @@ class Method(_Strict):
         default_factory=list,
         description="Hook cache key prefixes (the first element of the keys hooks pass to "
         "ctx.cached) that a successful call drops for its account, e.g. [template].",
+    )
+    required_when: list[Requirement] = Field(
+        default_factory=list, description="Arguments required when others have given values."
+    )
+    max_body_bytes: int | None = Field(
+        None, ge=1, description="Largest request body the upstream takes; larger calls are refused."
     )
 
     @field_validator("http")

@@ -36,6 +36,7 @@ from .manifest import (
     MethodKind,
     Pagination,
     RateLimitHeaders,
+    Requirement,
     discover,
     load_manifest,
 )
@@ -188,6 +189,45 @@ def _check_schema(schema: Any, file: str, where: str) -> None:
         raise ConfigError(file, f"{where}.{path}" if path else where, exc.message) from None
 
 
+@dataclass(frozen=True, slots=True)
+class ItemRules:
+    """`one_of` / `any_of` groups checked on each item of the array argument `of`."""
+
+    of: str
+    one_of: tuple[tuple[str, ...], ...] = ()
+    any_of: tuple[tuple[str, ...], ...] = ()
+
+
+def _item_groups(
+    method: Method, properties: dict[str, Any], file: str, where: str
+) -> ItemRules | None:
+    """A method's `items:` groups, checked against its array argument's item fields."""
+    declared = method.items
+    if declared is None:
+        return None
+    schema = properties.get(declared.of)
+    if schema is None:
+        raise ConfigError(file, f"{where}.items.of", f"{declared.of!r} is not an argument")
+    item = schema.get("items")
+    if schema.get("type") != "array" or not isinstance(item, dict):
+        raise ConfigError(file, f"{where}.items.of", f"{declared.of!r} is not an array of items")
+    fields = item.get("properties", {})
+    for rule in ("one_of", "any_of"):
+        for index, group in enumerate(getattr(declared, rule)):
+            for name in group:
+                if name not in fields:
+                    raise ConfigError(
+                        file,
+                        f"{where}.items.{rule}.{index}",
+                        f"{name!r} is not a field of {declared.of}'s items",
+                    )
+    return ItemRules(
+        of=declared.of,
+        one_of=tuple(tuple(g) for g in declared.one_of),
+        any_of=tuple(tuple(g) for g in declared.any_of),
+    )
+
+
 def _resolve_paging(m: Manifest, method: Method, file: str, where: str) -> Paging:
     merged: dict[str, Any] = PAGING_DEFAULTS.model_dump()
     for layer in (m.pagination, method.pagination):
@@ -260,6 +300,13 @@ def _compile_method(
                     raise ConfigError(
                         file, f"{where}.{rule}.{index}", f"{arg!r} is not an argument"
                     )
+    item_groups = _item_groups(method, properties, file, where)
+    for index, rule in enumerate(method.required_when):
+        for arg in [*rule.when, *rule.require]:
+            if arg not in properties:
+                raise ConfigError(
+                    file, f"{where}.required_when.{index}", f"{arg!r} is not an argument"
+                )
 
     paging = None
     if kind == "list":
@@ -324,7 +371,11 @@ def _compile_method(
         query_prefixed=dict(method.query_prefixed),
         credential=credential,
         input_schema=schema,
-        validate=make_validator(schema, method.one_of, method.any_of),
+        validate=_requiring(
+            make_validator(schema, method.one_of, method.any_of, item_groups),
+            method.required_when,
+            properties,
+        ),
         response=_compile(method.response, file, f"{where}.response"),
         text=_compile(method.text, file, f"{where}.text"),
         paging=paging,
@@ -332,6 +383,7 @@ def _compile_method(
         transform=transform,
         definition=definition(name, title, method.description.strip(), schema, notes),
         invalidates=tuple(method.invalidates),
+        max_body_bytes=method.max_body_bytes,
     )
 
 
@@ -422,11 +474,13 @@ def make_validator(
     schema: dict[str, Any],
     one_of: list[list[str]] = (),  # type: ignore[assignment]
     any_of: list[list[str]] = (),  # type: ignore[assignment]
+    items: ItemRules | None = None,
 ) -> Callable[[dict[str, Any]], list[str]]:
     """A function returning one readable line per problem, or [] for valid arguments.
 
     `one_of`/`any_of` groups are checked here rather than rendered as top-level
-    `oneOf`/`anyOf`, which several model APIs refuse in a function schema.
+    `oneOf`/`anyOf`, which several model APIs refuse in a function schema; so are the
+    `items` groups, on each item of an array argument, naming it (`Messages[3]: ...`).
     """
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     # Compiled to Python code: 20-30x faster on the common, valid call. Only its acceptance is
@@ -464,9 +518,52 @@ def make_validator(
         for group in any_of:
             if not any(arg in arguments for arg in group):
                 problems.append(f"{' / '.join(group)}: give at least one of them")
+        if items is not None:
+            problems += _item_problems(items, arguments.get(items.of))
         return problems
 
     return validate
+
+
+def _requiring(
+    validate: Callable[[dict[str, Any]], list[str]],
+    rules: list[Requirement],
+    properties: dict[str, Any],
+) -> Callable[[dict[str, Any]], list[str]]:
+    """`validate`, plus a problem for each argument a `required_when` rule makes required."""
+    if not rules:
+        return validate
+
+    def checked(arguments: dict[str, Any]) -> list[str]:
+        problems = validate(arguments)
+        for rule in rules:
+            values = {a: arguments.get(a, properties[a].get("default")) for a in rule.when}
+            if all(values[a] in wanted for a, wanted in rule.when.items()):
+                because = " and ".join(f"{a} is {v}" for a, v in values.items())
+                problems += [
+                    f"{a}: required when {because}" for a in rule.require if a not in arguments
+                ]
+        return problems
+
+    return checked
+
+
+def _item_problems(items: ItemRules, values: Any) -> list[str]:
+    """The `items` groups on each item of an array argument (others the schema refuses)."""
+    problems: list[str] = []
+    if not isinstance(values, list):
+        return problems
+    for index, item in enumerate(values):
+        if not isinstance(item, dict):
+            continue
+        at = f"{items.of}[{index}]"
+        for group in items.one_of:
+            if sum(name in item for name in group) != 1:
+                problems.append(f"{at}: {' / '.join(group)}: give exactly one of them")
+        for group in items.any_of:
+            if not any(name in item for name in group):
+                problems.append(f"{at}: {' / '.join(group)}: give at least one of them")
+    return problems
 
 
 def _json_type(value: Any) -> str:

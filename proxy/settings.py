@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Browser origins allowed to call the MCP endpoint."
     )
-    max_request_bytes: int = Field(4 * 1024 * 1024, description="Largest MCP request body.")
+    max_request_bytes: int = Field(64 * 1024 * 1024, description="Largest MCP request body.")
     request_body_timeout: float = Field(
         10.0,
         gt=0,

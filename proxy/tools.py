@@ -59,6 +59,7 @@ class Tool:
     transform: Callable[..., Any] | None
     definition: dict[str, Any] = field(repr=False)
     invalidates: tuple[str, ...] = ()  # hook cache key prefixes a success drops
+    max_body_bytes: int | None = None  # the upstream's own limit on a request body
 
 
 def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) -> str:

@@ -195,7 +195,7 @@ async def test_max_request_bytes_bounds_the_body(
     with serving(fake_postmark, tmp_path_factory, {"YAMCP_MAX_REQUEST_BYTES": "2048"}) as server:
         url = await server.mint()
         assert ping(2000).status_code == 200
-        too_big = ping(3000)  # far below the default 4 MiB
+        too_big = ping(3000)  # far below the default 64 MiB
     assert too_big.status_code == 413
     assert "larger than" in too_big.json()["error"]["message"]
 

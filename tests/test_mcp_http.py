@@ -194,7 +194,7 @@ def test_oversized_body_is_413(url: str) -> None:
     response = post(
         url,
         b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"'
-        + b"a" * (5 * 1024 * 1024)
+        + b"a" * (65 * 1024 * 1024)  # over the default 64 MiB
         + b'"}}',
     )
     assert response.status_code == 413

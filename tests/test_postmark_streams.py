@@ -294,7 +294,7 @@ async def test_a_template_edit_drops_the_cached_template(url: str, postmark: Fak
         assert not edit.is_error, edit.content[0].text
         second = await client.call_tool("create_a_postmark_templated_email", send)
     assert second.is_error, "the send trusted the template as cached before the edit"
-    assert "uses code" in second.content[0].text
+    assert "TemplateModel.code: missing" in second.content[0].text
     assert postmark.count("GET", f"/templates/{alias}") == 2
     assert postmark.count("POST", "/email/withTemplate") == 1
 

@@ -8,8 +8,8 @@ context that can run this integration's own read tools (results cached briefly).
   the intent, and the check holds it. Streams are looked up once a minute per account.
 * Only Postmark's "not found" (422 with ErrorCode 1226 or 1101) makes a lookup say a stream
   or template does not exist; any other failure ends the call as the lookup ended.
-* A templated send refuses a TemplateModel that lacks a variable its template (or the
-  template's layout) uses: Postmark would render it as an empty string and send.
+* A templated send refuses a TemplateModel that its template (or the template's layout)
+  would render blank or fail to render with, by Mustachio's rules (mustachio.py).
 * Under a recipient constraint (`email_domains`), a send refuses To/Cc/Bcc (and Resent-*)
   given as custom `Headers`, where the constraint would not see them, and header names or
   values that could inject another header.
@@ -17,18 +17,17 @@ context that can run this integration's own read tools (results cached briefly).
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from dataclasses import dataclass, field
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from proxy.errors import HookRefused
 from proxy.hooks import HookContext, LookupFailed
 
 LOOKUP_TTL = 60.0
-
-# {{name}}, {{{raw}}}, {{#each items}}, {{#section}}, {{^inverted}}, {{/end}}, {{! comment }}
-_TOKEN = re.compile(r"\{\{(\{?)\s*([#^/!>&]?)\s*(.*?)\s*\}?\}\}", re.S)
-
 
 # --- message streams -----------------------------------------------------------------
 
@@ -100,13 +99,20 @@ def _messages(arguments: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def check_transactional_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
-    """Transactional tools send on Transactional streams only."""
-    streams = {m.get("MessageStream") or "outbound" for m in _messages(arguments)}
+    """Transactional tools send on Transactional streams only; a batch's refusal names the
+    messages that use the stream."""
+    streams: dict[str, list[int]] = {}
+    for index, message in enumerate(_messages(arguments)):
+        streams.setdefault(message.get("MessageStream") or "outbound", []).append(index)
     for stream in sorted(streams):
         kind = await _stream_type(ctx, stream)
         if kind != "Transactional":
+            where = ""
+            if "Messages" in arguments:
+                where = ", ".join(f"Messages[{i}]" for i in streams[stream]) + ": "
             raise HookRefused(
-                f"MessageStream {stream!r} is a {kind or 'non-transactional'} stream; this tool "
+                f"{where}MessageStream {stream!r} is a {kind or 'non-transactional'} stream; "
+                "this tool "
                 "sends transactional mail and accepts only Transactional streams (usually "
                 f'"outbound"). Broadcast (marketing) mail goes through {BROADCAST_TOOLS}, on '
                 "a Broadcasts stream. Nothing was sent."
@@ -129,6 +135,28 @@ async def check_broadcast_stream(ctx: HookContext, arguments: dict[str, Any]) ->
             f"mail goes through {TRANSACTIONAL_TOOLS}, on a Transactional stream. "
             "Nothing was sent."
         )
+
+
+# --- batch results -----------------------------------------------------------------------
+
+
+async def batch_summary(
+    ctx: HookContext, arguments: dict[str, Any], result: dict[str, Any]
+) -> dict[str, Any]:
+    """Postmark's per-message answers unchanged, and a count beside them: a batch answers
+    HTTP 200 even when some messages were refused (ErrorCode other than 0)."""
+    answers = result.get("result")
+    if not isinstance(answers, list):
+        return result
+    failed = [
+        i for i, a in enumerate(answers) if not isinstance(a, dict) or a.get("ErrorCode") != 0
+    ]
+    summary = {
+        "accepted": len(answers) - len(failed),
+        "failed": len(failed),
+        "failed_indexes": failed,
+    }
+    return {**result, "summary": summary}
 
 
 # --- recipient headers -----------------------------------------------------------------
@@ -188,128 +216,20 @@ async def check_recipient_headers(ctx: HookContext, arguments: dict[str, Any]) -
 # --- template models ---------------------------------------------------------------------
 
 
-@dataclass
-class Node:
-    """A variable a template uses: a value, an object of fields, a list, or a section."""
-
-    kind: str = "value"  # value | object | array | section
-    children: dict[str, Node] = field(default_factory=dict)
-
-    def child(self, name: str, kind: str) -> Node:
-        node = self.children.get(name)
-        if node is None:
-            node = self.children[name] = Node(kind)
-        elif kind != "value" and node.kind == "value":
-            node.kind = kind  # used as {{a}} and as {{a.b}}: it is an object
-        return node
+def _load_mustachio() -> ModuleType:
+    """The template rules next to this file (hooks load by path, not as a package)."""
+    name = "yamcp_hooks_postmark_mustachio"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("mustachio.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
-def template_variables(*texts: str | None) -> Node:
-    """Every variable Postmark's Mustachio syntax would look up in these texts."""
-    root = Node("object")
-    for text in texts:
-        if text:
-            _walk(text, root)
-    return root
-
-
-def _walk(text: str, root: Node) -> None:
-    scopes: list[Node | None] = [root]  # None: inside an inverted section, nothing required
-    for match in _TOKEN.finditer(text):
-        _, sigil, name = match.groups()
-        if sigil in ("!", ">"):
-            continue
-        if sigil == "/":
-            if len(scopes) > 1:
-                scopes.pop()
-            continue
-        scope = scopes[-1]
-        if sigil == "^":
-            scopes.append(None)
-            continue
-        if sigil == "#":
-            each = name.startswith("each ")
-            path = name[5:].strip() if each else name
-            target = _resolve(scope, path, "array" if each else "section", scopes)
-            scopes.append(target)
-            continue
-        _resolve(scope, name, "value", scopes)
-
-
-def _resolve(scope: Node | None, path: str, kind: str, scopes: list[Node | None]) -> Node | None:
-    if scope is None or not path or path in (".", "this") or path.startswith("@"):
-        return None
-    depth = len(scopes) - 1
-    while path.startswith("../"):
-        path, depth = path[3:], max(depth - 1, 0)
-        scope = scopes[depth]
-        if scope is None:
-            return None
-    parts = [p for p in path.split(".") if p]
-    if parts and parts[0] == "this":
-        parts = parts[1:]
-    node = scope
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        node = node.child(part, kind if last else "object")
-    return node if parts else None
-
-
-def missing_variables(tree: Node, model: Any, prefix: str = "") -> list[str]:
-    """Paths the template uses that the model does not provide."""
-    missing: list[str] = []
-    for name, node in tree.children.items():
-        path = f"{prefix}{name}"
-        value = model.get(name) if isinstance(model, dict) else None
-        present = isinstance(model, dict) and name in model
-        if node.kind == "section":
-            # {{#x}} renders only when x is truthy: its content is needed only then.
-            if isinstance(value, list):
-                for i, item in enumerate(value):
-                    missing += missing_variables(node, item, f"{path}[{i}].")
-            elif isinstance(value, dict):
-                missing += missing_variables(node, value, f"{path}.")
-            continue
-        if not present:
-            if node.kind == "value":
-                missing.append(path)
-            else:  # name every leaf the template reads under it
-                sub = Node("object", {name: node})
-                missing += required_paths(sub, prefix)
-        elif node.kind == "object":
-            missing += missing_variables(node, value, f"{path}.")
-        elif node.kind == "array" and isinstance(value, list):
-            for i, item in enumerate(value):
-                missing += missing_variables(node, item, f"{path}[{i}].")
-    return missing
-
-
-def suggested_model(tree: Node) -> dict[str, Any]:
-    """A TemplateModel skeleton, shaped like Postmark's own SuggestedTemplateModel."""
-    out: dict[str, Any] = {}
-    for name, node in tree.children.items():
-        if node.kind == "value":
-            out[name] = f"{name}_Value"
-        elif node.kind == "array":
-            out[name] = [suggested_model(node)]
-        else:
-            out[name] = suggested_model(node)
-    return out
-
-
-def required_paths(tree: Node, prefix: str = "") -> list[str]:
-    paths: list[str] = []
-    for name, node in tree.children.items():
-        if node.kind == "section":
-            continue
-        if node.kind == "value":
-            paths.append(f"{prefix}{name}")
-        elif node.kind == "array":
-            inner = required_paths(node, f"{prefix}{name}[].")
-            paths += inner or [f"{prefix}{name}[]"]
-        else:
-            paths += required_paths(node, f"{prefix}{name}.")
-    return paths
+mustachio = _load_mustachio()
 
 
 async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
@@ -324,35 +244,37 @@ async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
     )
 
 
-async def _variables(
-    ctx: HookContext, id_or_alias: str, template: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], Node]:
-    """A template and the variables it and its layout use."""
-    template = template or await _template(ctx, id_or_alias)
+async def _texts(ctx: HookContext, template: dict[str, Any]) -> list[str | None]:
+    """A template's parts and its layout's: the layout reads the same model."""
     texts = [template.get("Subject"), template.get("HtmlBody"), template.get("TextBody")]
     layout = template.get("LayoutTemplate")
     if layout:
         outer = await _template(ctx, str(layout))
         texts += [outer.get("HtmlBody"), outer.get("TextBody")]
-    return template, template_variables(*texts)
+    return texts
 
 
 async def check_template_model(ctx: HookContext, arguments: dict[str, Any]) -> None:
-    """Refuse a templated send whose TemplateModel lacks a variable the template uses."""
+    """Refuse a templated send whose TemplateModel would render blank or fail to render,
+    message by message in a batch."""
     problems = []
+    batch = "Messages" in arguments
     for index, message in enumerate(_messages(arguments)):
         ref = message.get("TemplateId", message.get("TemplateAlias"))
         if ref is None:
             continue  # the argument schema already said it is required
-        _, tree = await _variables(ctx, str(ref))
-        missing = missing_variables(tree, message.get("TemplateModel") or {})
-        if missing:
-            where = f"Messages[{index}]: " if "Messages" in arguments else ""
-            problems.append(f"{where}template {ref!r} uses {', '.join(missing)}")
+        texts = await _texts(ctx, await _template(ctx, str(ref)))
+        model = message.get("TemplateModel")
+        where = f"Messages[{index}].TemplateModel" if batch else "TemplateModel"
+        for text in texts:
+            for problem in mustachio.check(mustachio.parse(text), model):
+                line = f"{where}.{problem} (template {ref!r})"
+                if line not in problems:
+                    problems.append(line)
     if problems:
         raise HookRefused(
-            "TemplateModel is missing variables the template uses (Postmark would send them "
-            "blank). Nothing was sent.\n- " + "\n- ".join(problems) + "\n"
+            "TemplateModel does not fit the template: Postmark would send these blank or fail "
+            "to render. Nothing was sent.\n- " + "\n- ".join(problems) + "\n"
             "get_single_postmark_template_model_by_id shows the model a template expects."
         )
 
@@ -360,13 +282,14 @@ async def check_template_model(ctx: HookContext, arguments: dict[str, Any]) -> N
 async def template_model(
     ctx: HookContext, arguments: dict[str, Any], result: dict[str, Any]
 ) -> dict[str, Any]:
-    """The model a template expects: a skeleton to fill in and the required paths."""
-    _, tree = await _variables(ctx, str(arguments["id"]), result)
+    """The model a template (and its layout) expects: a skeleton to fill in, and the paths
+    that print blank when missing."""
+    tree = mustachio.infer(*await _texts(ctx, result))
     return {
         "TemplateId": result.get("TemplateId"),
         "Alias": result.get("Alias"),
         "Name": result.get("Name"),
         "LayoutTemplate": result.get("LayoutTemplate"),
-        "TemplateModel": suggested_model(tree),
-        "RequiredVariables": required_paths(tree),
+        "TemplateModel": mustachio.suggested_model(tree),
+        "RequiredVariables": mustachio.required_paths(tree),
     }

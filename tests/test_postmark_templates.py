@@ -1,0 +1,243 @@
+"""Template checks that agree with Mustachio, the engine Postmark renders templates with.
+
+The table cases come from Mustachio's own behaviour (its Parser.cs, ContextObject.cs and the
+fixtures in Mustachio.Tests); the end-to-end tests go through the MCP endpoint to the fake.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Yamcp, mcp_client
+from tests.fake_postmark import SEED_TEMPLATES, FakePostmark, _template
+
+ROOT = Path(__file__).resolve().parent.parent
+SEND = {"From": "sender@example.com", "To": "customer@example.com"}
+WELCOME_MODEL = {"name": "Ann", "product_name": "Acme", "company": {"address": "1 Road"}}
+
+
+def _mustachio() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "test_postmark_mustachio", ROOT / "integrations" / "postmark" / "mustachio.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+M = _mustachio()
+
+# (template, model, what the checker says: one "path: why" fragment per problem)
+CHECKS = [
+    ("Hi {{name}}", {}, ["name: missing"]),
+    ("{{ spaced }} {{&amp}} {{{raw}}}", {}, ["spaced: missing", "amp: missing", "raw: missing"]),
+    ("{{user.first}}", {}, ["user.first: missing"]),
+    ("{{user.first}}", {"user": "Ann"}, ["user.first: missing"]),
+    ("{{user}}", {"user": {"first": "Ann"}}, ["user: a list or object"]),  # ToString
+    ("{{this}}", {}, ["this: missing"]),  # "this" is a key like any other
+    ("{{../../name}}", {"name": "Ann"}, []),  # "../" at the root stays there
+    # each: TemplateShouldTreatFalseyValuesAsEmptyArray, and absent renders nothing too
+    ("{{#each items}}{{title}}{{/each}}", {}, []),
+    ("{{#each items}}{{title}}{{/each}}", {"items": []}, []),
+    ("{{#each items}}{{title}}{{/each}}", {"items": False}, []),
+    ("{{#each items}}{{title}}{{/each}}", {"items": ""}, []),
+    ("{{#each items}}{{title}}{{/each}}", {"items": 0}, []),
+    ("{{#each items}}{{title}}{{/each}}", {"items": {}}, []),
+    # each over a value that exists but is no list: "is used like an array" (HandleCollectionOpen)
+    ("{{#each items}}{{title}}{{/each}}", {"items": "abc"}, ["items: {{#each items}} needs a"]),
+    ("{{#each items}}{{title}}{{/each}}", {"items": {"title": "a"}}, ["it is an object"]),
+    ("{{#each items}}{{title}}{{/each}}", {"items": 3}, ["it is a single value"]),
+    ("{{#each items}}{{title}}{{/each}}", {"items": [{"title": 1}, {}]}, ["items[1].title"]),
+    ("{{#each tags}}{{.}}{{/each}}", {"tags": ["a", "b"]}, []),
+    # TemplateRendersWithComplextEachPath: "../" from an item is the list, "../../" its owner
+    (
+        "{{#each Company.ceo.products}}{{name}} {{../../last_name}}{{/each}}",
+        {"Company": {"ceo": {"products": [{"name": "p"}]}}},
+        ["Company.ceo.last_name: missing"],
+    ),
+    ("{{#each items}}{{../currency}}{{/each}}", {"items": [{}]}, []),  # a list has no fields
+    # sections: content reads from the section's value, only when it exists
+    ("{{#promo}}{{code}}{{/promo}}", {}, []),
+    ("{{#promo}}{{code}}{{/promo}}", {"promo": {}}, []),  # an empty object does not exist
+    ("{{#promo}}{{code}}{{/promo}}", {"promo": {"x": 1}}, ["promo.code: missing"]),
+    ("{{#promo}}{{code}}{{/promo}}", {"promo": True}, ["promo.code: missing"]),
+    ("{{#promo}}{{code}}{{/promo}}", {"promo": [{"code": 1}]}, []),  # no iteration
+    ("{{#content}}Hello {{../Person.Name}}!{{/content}}", {"content": 1}, ["Person.Name"]),
+    # inverted: TemplateShouldProcessVariablesInInvertedGroup
+    ("{{^not_here}}{{../placeholder}}{{/not_here}}", {"not_here": False}, ["placeholder"]),
+    ("{{^not_here}}{{../placeholder}}{{/not_here}}", {"not_here": True}, []),
+    ("{{^vip}}{{upsell}}{{/vip}}", {}, []),  # read from vip's empty value: never fillable
+    # {{#x}}..{{^x}}..{{/x}}: the inverted tag closes the section (Tokenizer.cs)
+    ("{{#x}}{{a}}{{^x}}{{../b}}{{/x}}", {}, ["b: missing"]),
+    ("{{#x}}{{a}}{{^x}}{{../b}}{{/x}}", {"x": {"a": 1}}, []),
+    # Postmark's placeholders (token expanders), comments, and what is not a path
+    ("{{{ pm:unsubscribe }}} {{{@content}}} {{! note }} {{> partial}}", {}, []),
+]
+
+
+@pytest.mark.parametrize(("template", "model", "expected"), CHECKS)
+def test_checker_agrees_with_mustachio(template: str, model: Any, expected: list[str]) -> None:
+    problems = M.check(M.parse(template), model)
+    assert len(problems) == len(expected), problems
+    for problem, fragment in zip(problems, expected, strict=True):
+        assert fragment in problem
+
+
+# (template, SuggestedTemplateModel, RequiredVariables): ParserFixture.cs's inference cases
+INFERENCES = [
+    ("{{Name}}", {"Name": "Name_Value"}, ["Name"]),
+    ("{{#Person}}{{Name}}{{/Person}}", {"Person": {"Name": "Name_Value"}}, []),
+    ("This template has no mustache thingies.", {}, []),
+    (
+        "{{#each Employees}}{{name}}{{/each}}",
+        {"Employees": [{"name": "name_Value"}]},
+        ["Employees[].name"],
+    ),
+    (
+        "{{#Person}}{{Name}}{{#each ../Person.FavoriteColors}}{{.}}{{/each}}{{/Person}}",
+        {
+            "Person": {
+                "Name": "Name_Value",
+                "FavoriteColors": ["FavoriteColors_1", "FavoriteColors_2", "FavoriteColors_3"],
+            }
+        },
+        [],
+    ),
+    (
+        "{{#each Employees}}{{person.name}}{{#each favoriteColors}}{{hue}}{{/each}}"
+        "{{#each workplaces}}{{.}}{{/each}}{{/each}}",
+        {
+            "Employees": [
+                {
+                    "person": {"name": "name_Value"},
+                    "favoriteColors": [{"hue": "hue_Value"}],
+                    "workplaces": ["workplaces_1", "workplaces_2", "workplaces_3"],
+                }
+            ]
+        },
+        ["Employees[].person.name", "Employees[].favoriteColors[].hue"],
+    ),
+    (
+        "{{#each items}}{{../../currency}}{{/each}}",
+        {"items": ["items_1", "items_2", "items_3"], "currency": "currency_Value"},
+        ["currency"],
+    ),
+    ("{{^vip}}{{upsell}}{{../name}}{{/vip}}", {"vip": {}, "name": "name_Value"}, ["name"]),
+    ("{{{ pm:unsubscribe }}}{{{@content}}}{{! x }}", {}, []),
+]
+
+
+@pytest.mark.parametrize(("template", "model", "required"), INFERENCES)
+def test_inferred_model_agrees_with_mustachio(
+    template: str, model: Any, required: list[str]
+) -> None:
+    tree = M.infer(template)
+    assert M.suggested_model(tree) == model
+    assert M.required_paths(tree) == required
+
+
+# --- end to end ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def url(yamcp: Yamcp) -> str:
+    return await yamcp.mint()
+
+
+def posts(postmark: FakePostmark) -> list[Any]:
+    return [r for r in postmark.requests if r.method == "POST"]
+
+
+def _add(postmark: FakePostmark, kind: str, layout: str | None, html: str) -> str:
+    """A template of the fake's, under a fresh alias (lookups are cached per alias)."""
+    alias = f"t-{uuid.uuid4().hex[:10]}"
+    tid = max(postmark.state.templates) + 1
+    postmark.state.templates[tid] = _template(tid, alias, alias, kind, layout, "Hi", html, html)
+    return alias
+
+
+async def test_each_over_an_absent_list_is_sent(url: str, postmark: FakePostmark) -> None:
+    assert "{{#each items}}" in SEED_TEMPLATES[0]["HtmlBody"]
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL},
+        )
+    assert not result.is_error, result.content[0].text
+    assert "items" not in postmark.last("POST", "/email/withTemplate").json["TemplateModel"]
+
+
+async def test_each_over_a_string_is_refused(url: str, postmark: FakePostmark) -> None:
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL | {"items": "a"}},
+        )
+    assert result.is_error
+    assert "TemplateModel.items: {{#each items}} needs a list" in result.content[0].text
+    assert "Nothing was sent" in result.content[0].text
+    assert posts(postmark) == []
+
+
+async def test_pm_placeholders_are_not_model_variables(url: str, postmark: FakePostmark) -> None:
+    alias = _add(postmark, "Standard", None, "Hi {{name}} {{{ pm:unsubscribe }}}")
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"name": "Ann"}},
+        )
+        model = await client.call_tool("get_single_postmark_template_model_by_id", {"id": alias})
+    assert not result.is_error, result.content[0].text
+    assert postmark.last("POST", "/email/withTemplate").json["TemplateAlias"] == alias
+    assert model.structured_content["TemplateModel"] == {"name": "name_Value"}
+
+
+async def test_layout_variables_count(url: str, postmark: FakePostmark) -> None:
+    layout = _add(postmark, "Layout", None, "{{{ @content }}}<footer>{{footer_note}}</footer>")
+    alias = _add(postmark, "Standard", layout, "Hi {{name}}")
+    async with mcp_client(url) as client:
+        short = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"name": "Ann"}},
+        )
+        assert short.is_error
+        assert "TemplateModel.footer_note: missing" in short.content[0].text
+        assert posts(postmark) == []
+        model = await client.call_tool("get_single_postmark_template_model_by_id", {"id": alias})
+        assert model.structured_content["RequiredVariables"] == ["name", "footer_note"]
+        full = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"name": "Ann", "footer_note": "x"}},
+        )
+    assert not full.is_error, full.content[0].text
+    assert postmark.last("POST", "/email/withTemplate").json["TemplateModel"]["footer_note"] == "x"
+
+
+async def test_batch_refusal_names_the_message(url: str, postmark: FakePostmark) -> None:
+    good = SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL}
+    bad = SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL | {"items": {}}}
+    bad["TemplateModel"] = WELCOME_MODEL | {"items": {"title": "x"}}
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email_batch", {"Messages": [good, good, bad]}
+        )
+    assert result.is_error
+    text = result.content[0].text
+    assert "Messages[2].TemplateModel.items: {{#each items}} needs a list" in text
+    assert "Messages[0]" not in text and "Messages[1]" not in text
+    assert posts(postmark) == []
+
+
+async def test_templated_send_descriptions_name_the_model_tool(url: str) -> None:
+    async with mcp_client(url) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    for name in ("create_a_postmark_templated_email", "create_a_postmark_templated_email_batch"):
+        assert "get_single_postmark_template_model_by_id" in (tools[name].description or "")
