@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
+from tests.json_upstream import JsonHandler, serving
 
 MANIFEST = """\
 name: widgets
@@ -43,7 +41,7 @@ WIDGETS = [
 ]
 
 
-class Upstream(BaseHTTPRequestHandler):
+class Upstream(JsonHandler):
     seen: list[tuple[str, str, str | None]] = []
 
     def do_GET(self) -> None:
@@ -56,26 +54,14 @@ class Upstream(BaseHTTPRequestHandler):
         self._send(200, {"data": WIDGETS[:2], "meta": {"total": len(WIDGETS)}})
 
     def _send(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("x-quota-limit", "60")
-        self.send_header("x-quota-left", "59")
-        self.send_header("x-quota-reset", "12")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        quota = {"x-quota-limit": "60", "x-quota-left": "59", "x-quota-reset": "12"}
+        self.send_json(body, status, quota)
 
 
 @pytest.fixture(scope="module")
 def widgets_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Upstream) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

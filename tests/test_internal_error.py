@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from tests.conftest import ROOT, Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
+from tests.json_upstream import JsonHandler, serving
 
 MANIFEST = """\
 name: brittle
@@ -51,7 +50,7 @@ async def check_note(ctx, arguments):
 '''
 
 
-class Notes(BaseHTTPRequestHandler):
+class Notes(JsonHandler):
     seen: list[str] = []
 
     def do_GET(self) -> None:
@@ -62,23 +61,20 @@ class Notes(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         Notes.seen.append(f"{self.command} {self.path}")
-        data = json.dumps({"id": self.path.rsplit("/", 1)[-1], "text": "hello"}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json({"id": self.path.rsplit("/", 1)[-1], "text": "hello"})
 
 
 @pytest.fixture(scope="module")
 def brittle(
     fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Yamcp]:
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Notes)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    with serving(Notes) as upstream:
+        yield from _brittle(fake_postmark, tmp_path_factory, upstream)
+
+
+def _brittle(
+    fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory, upstream: str
+) -> Iterator[Yamcp]:
     workdir = tmp_path_factory.mktemp("brittle")
     extra = workdir / "integrations" / "brittle"
     extra.mkdir(parents=True)
@@ -89,7 +85,7 @@ def brittle(
         fake_postmark.url,
         "  notes:\n"
         "    integration: brittle\n"
-        f"    base_url: http://127.0.0.1:{upstream.server_address[1]}\n"
+        f"    base_url: {upstream}\n"
         "    credentials:\n"
         "      api_key: ${BRITTLE_KEY}\n",
     )
@@ -102,7 +98,6 @@ def brittle(
     )
     yield server
     stop_yamcp(server)
-    upstream.shutdown()
 
 
 async def test_a_bug_in_a_call_is_an_internal_error_result_and_the_server_goes_on(

@@ -9,10 +9,7 @@ dates and date-times, in US Eastern time, and reach Postmark as given.
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +20,7 @@ from proxy.paging import decode_cursor, encode_cursor
 from proxy.registry import load_registry
 from tests.conftest import Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
+from tests.json_upstream import JsonHandler, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,7 +207,7 @@ resources:
 """
 
 
-class Gadgets(BaseHTTPRequestHandler):
+class Gadgets(JsonHandler):
     seen: list[dict[str, list[str]]] = []
 
     def do_GET(self) -> None:
@@ -217,7 +215,7 @@ class Gadgets(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         Gadgets.seen.append(query)
         if url.path == "/parts":
-            self._send({"parts": [f"p{i}" for i in range(30)]})
+            self.send_json({"parts": [f"p{i}" for i in range(30)]})
             return
         size, page = int(query["size"][0]), int(query["page"][0])
         if size * page > 11:  # the upstream's own window
@@ -225,26 +223,21 @@ class Gadgets(BaseHTTPRequestHandler):
             self.end_headers()
             return
         start = size * (page - 1)
-        self._send({"items": [f"g{i}" for i in range(start, min(start + size, 25))], "total": 25})
-
-    def _send(self, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        items = [f"g{i}" for i in range(start, min(start + size, 25))]
+        self.send_json({"items": items, "total": 25})
 
 
 @pytest.fixture(scope="module")
 def gadgets_url(
     fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Gadgets)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    with serving(Gadgets) as upstream:
+        yield from _gadgets(fake_postmark, tmp_path_factory, upstream)
+
+
+def _gadgets(
+    fake_postmark: FakePostmark, tmp_path_factory: pytest.TempPathFactory, upstream: str
+) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("gadgets")
     extra = workdir / "more-integrations"
     (extra / "gadgets").mkdir(parents=True)
@@ -254,7 +247,7 @@ def gadgets_url(
         fake_postmark.url,
         "  lab:\n"
         "    integration: gadgets\n"
-        f"    base_url: http://127.0.0.1:{upstream.server_address[1]}\n"
+        f"    base_url: {upstream}\n"
         "    credentials:\n"
         "      api_key: ${GADGETS_KEY}\n",
     )
@@ -269,7 +262,6 @@ def gadgets_url(
         yield asyncio.run(server.mint(account="lab"))
     finally:
         stop_yamcp(server)
-        upstream.shutdown()
 
 
 async def test_page_numbers_reach_every_item_up_to_the_window(gadgets_url: str) -> None:
