@@ -164,8 +164,10 @@ async def forward(
             cursor = arguments.get("next_cursor")
             offset = decode_cursor(cursor) if cursor else 0
             paging_params = upstream_params(tool.paging, limit, offset)
-        if tool.max_body_bytes is not None:  # before any check's lookup: nothing is sent
-            _check_body_size(tool, build_request(integration, account, tool, arguments))
+        # Built once, before any check's lookup: a call that cannot be sent (too large, a
+        # credential missing) costs the upstream nothing.
+        request = build_request(integration, account, tool, arguments, paging_params)
+        _check_body_size(tool, request)
         ctx = None
         if run_hooks and (tool.checks or tool.transform):
             ctx = HookContext(
@@ -173,7 +175,6 @@ async def forward(
             )
             for check in tool.checks:
                 await check(ctx, arguments)
-        request = build_request(integration, account, tool, arguments, paging_params)
     except ToolArgumentError as exc:
         return error_outcome("invalid_arguments", str(exc))
     except LookupFailed as exc:
