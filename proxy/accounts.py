@@ -147,8 +147,25 @@ def check_accounts(accounts: dict[str, Account], registry: Registry, file: Path)
 
 
 def with_defaults(
+    arguments: dict[str, Any],
+    defaults: dict[str, Any],
+    schema: dict[str, Any],
+    like: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """The call's arguments, with the account's defaults for those it leaves out; with `like`
+    (the array argument of a batch of single calls) in each item too, as the single call
+    would get them."""
+    arguments = _filled(arguments, defaults, schema.get("properties", {}))
+    items = arguments.get(like[0]) if like else None
+    if like is None or not isinstance(items, list):
+        return arguments
+    fields = schema["properties"][like[0]]["items"].get("properties", {})
+    filled = [_filled(item, defaults, fields) if isinstance(item, dict) else item for item in items]
+    return {**arguments, like[0]: filled}
+
+
+def _filled(
     arguments: dict[str, Any], defaults: dict[str, Any], properties: dict[str, Any]
 ) -> dict[str, Any]:
-    """The call's arguments, with the account's defaults for those it leaves out."""
     missing = {k: v for k, v in defaults.items() if k in properties and k not in arguments}
     return {**missing, **arguments} if missing else arguments

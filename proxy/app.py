@@ -26,13 +26,20 @@ from .policy import Effective, PolicySet, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .settings import Settings
 from .store import ServerRecord, Store, StoreUnavailable, open_store
-from .tools import defaulted_definition
+from .tools import Tool, listed_definitions
 from .upstream import Upstream, make_upstream
 
 log = logging.getLogger("yamcp")
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 TOOLS_PAGE_SIZE = 500
+
+
+def tools_list_bytes(tools: dict[str, Tool]) -> int:
+    """The size of the first `tools/list` answer (`"id": 1`, legacy era) of a server granted
+    `tools`, on an account with no defaults: what a client pays for again on every turn."""
+    page = mcp.encode_list_pages(listed_definitions(tools, {}), TOOLS_PAGE_SIZE)[0]
+    return len(mcp.result_reply(1, page).body)
 
 
 @dataclass(slots=True, eq=False)
@@ -125,9 +132,7 @@ class Gateway:
                 for name, tool in integration.tools.items()
                 if decide(self.policies, effective, tool).allowed
             }
-            definitions = [
-                defaulted_definition(t.definition, account.defaults) for t in tools.values()
-            ]
+            definitions = listed_definitions(tools, account.defaults)
             view = ServerView(
                 name=f"{integration.title} ({account.id})",
                 instructions=(

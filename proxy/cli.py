@@ -263,12 +263,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
+    from .app import tools_list_bytes
     from .registry import load_registry
 
     registry = load_registry(Settings().integrations_dirs)
+    if args.bytes:
+        for integration in registry.integrations.values():
+            if not args.integration or integration.name == args.integration:
+                print(integration.name, tools_list_bytes(integration.tools))
+        return 0
     rows = [
         {
             "name": tool.name,
+            "title": tool.title,
             "integration": tool.integration,
             "method": tool.kind,
             "access": tool.access,
@@ -411,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     tools = sub.add_parser("tools", help="List the tools every integration declares.")
     tools.add_argument("--integration")
     tools.add_argument("--json", action="store_true")
+    tools.add_argument(
+        "--bytes",
+        action="store_true",
+        help="Print the size of each integration's whole tools/list answer instead.",
+    )
     tools.set_defaults(func=cmd_tools)
 
     schema = sub.add_parser("schema", help="Write the manifests' JSON Schemas for editors.")

@@ -170,9 +170,7 @@ async def call(
     assert gw.upstream is not None
     await _touch(gw, record)
     if account.defaults:  # before the policy: a constraint holds for a default too
-        arguments = with_defaults(
-            arguments, account.defaults, tool.input_schema.get("properties", {})
-        )
+        arguments = with_defaults(arguments, account.defaults, tool.input_schema, tool.like)
     rules = served.rules[tool.name]
     denied = check_arguments(rules, arguments)
     try:

@@ -118,8 +118,9 @@ def build_request(
     try:
         if tool.body_from is not None:
             body = orjson.dumps(arguments.get(tool.body_from, []))
-        elif tool.body_params:
-            body = orjson.dumps({k: arguments[k] for k in tool.body_params if k in arguments})
+        elif tool.body_params or tool.fixed_body:
+            given = {k: arguments[k] for k in tool.body_params if k in arguments}
+            body = orjson.dumps({**given, **tool.fixed_body})
     except orjson.JSONEncodeError as exc:  # nested past the encoder's depth limit
         raise ToolArgumentError(f"arguments cannot be sent as JSON: {exc}") from None
     headers = {"accept": "application/json"}

@@ -90,6 +90,13 @@ class ItemGroups(_Strict):
     any_of: list[list[str]] = Field(
         default_factory=list, description="Groups of item fields of which at least one is given."
     )
+    like: str | None = Field(
+        None,
+        description="A tool of this integration whose arguments each item takes (a batch of "
+        "single sends): the items' schema and groups must be that tool's, the account's "
+        "defaults fill each item, and a server listing both tools sends the items' schema "
+        "as a pointer to that tool rather than a second copy.",
+    )
 
 
 class Requirement(_Strict):
@@ -122,6 +129,11 @@ class Method(_Strict):
     body: dict[str, JsonSchema] = Field(default_factory=dict, description="JSON body fields.")
     body_from: str | None = Field(
         None, description="An argument whose value is sent as the whole body (e.g. an array)."
+    )
+    fixed_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Body fields every call sends as given; not arguments, so the agent cannot "
+        "change them (a dry-run flag: a preview tool and the real one over one endpoint).",
     )
     query_prefixed: dict[str, str] = Field(
         default_factory=dict,

@@ -12,7 +12,7 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -40,7 +40,7 @@ from .manifest import (
     discover,
     load_manifest,
 )
-from .tools import Paging, Tool, annotations, definition, tool_name
+from .tools import Paging, Tool, annotations, brief_definition, definition, tool_name
 
 TOOL_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 PAGING_DEFAULTS = Pagination(
@@ -152,6 +152,7 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
     hooks = _load_hooks(loaded)
     main_file = str(loaded.folder / "manifest.yaml")
     tools: dict[str, Tool] = {}
+    declared: dict[str, tuple[Method, str, str]] = {}
     for rname, resource in m.resources.items():
         file = loaded.resource_files[rname]
         if not re.fullmatch(r"[a-z][a-z0-9_]*", rname):
@@ -165,6 +166,10 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
             if tool.name in tools:
                 raise ConfigError(file, where, f"tool {tool.name!r} is declared twice")
             tools[tool.name] = tool
+            declared[tool.name] = (method, file, where)
+    for name, tool in tools.items():
+        if tool.like is not None:
+            tools[name] = _with_pointer(tool, tools, declared)
     return Integration(
         name=m.name,
         title=m.title,
@@ -177,6 +182,41 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
         tools=tools,
         folder=loaded.folder,
     )
+
+
+def _with_pointer(
+    tool: Tool, tools: dict[str, Tool], declared: dict[str, tuple[Method, str, str]]
+) -> Tool:
+    """`tool`, whose array items take another tool's arguments (`items.like`), with the brief
+    definition that points to that tool. The pointer must be true: the items' schema, required
+    fields and groups are the other tool's, so it is checked here rather than trusted."""
+    assert tool.like is not None
+    of, like = tool.like
+    _, file, where = declared[tool.name]
+    target = tools.get(like)
+    if target is None or target is tool:
+        raise ConfigError(file, f"{where}.items.like", f"no other tool {like!r} here")
+    item = tool.input_schema["properties"][of]["items"]
+    mine, theirs = declared[tool.name][0], declared[like][0]
+    assert mine.items is not None
+    differences = [
+        what
+        for what, a, b in (
+            ("properties", item.get("properties"), target.input_schema.get("properties")),
+            ("required", item.get("required", []), target.input_schema.get("required", [])),
+            ("one_of", mine.items.one_of, theirs.one_of),
+            ("any_of", mine.items.any_of, theirs.any_of),
+            ("required_when", [], theirs.required_when),
+        )
+        if a != b
+    ]
+    if differences:
+        raise ConfigError(
+            file,
+            f"{where}.items.like",
+            f"{of}'s items differ from {like}'s arguments in {', '.join(differences)}",
+        )
+    return replace(tool, brief=brief_definition(tool.definition, of, like))
 
 
 def _check_schema(schema: Any, file: str, where: str) -> None:
@@ -196,6 +236,7 @@ class ItemRules:
     of: str
     one_of: tuple[tuple[str, ...], ...] = ()
     any_of: tuple[tuple[str, ...], ...] = ()
+    like: str | None = None
 
 
 def _item_groups(
@@ -225,6 +266,7 @@ def _item_groups(
         of=declared.of,
         one_of=tuple(tuple(g) for g in declared.one_of),
         any_of=tuple(tuple(g) for g in declared.any_of),
+        like=declared.like,
     )
 
 
@@ -286,6 +328,13 @@ def _compile_method(
             properties[arg] = schema
     if method.body_from is not None and method.body_from not in method.body:
         raise ConfigError(file, f"{where}.body_from", f"{method.body_from!r} is not in `body`")
+    if method.fixed_body and method.body_from is not None:
+        raise ConfigError(file, f"{where}.fixed_body", "a body sent whole has no fields")
+    for field_name in method.fixed_body:
+        if field_name in method.body:
+            raise ConfigError(
+                file, f"{where}.fixed_body.{field_name}", "is also an argument in `body`"
+            )
     for arg in method.query_prefixed:
         if arg not in method.query:
             raise ConfigError(file, f"{where}.query_prefixed.{arg}", "not in `query`")
@@ -348,7 +397,6 @@ def _compile_method(
     title = method.title or f"{_VERBS[kind]} {m.title} {(plural if kind == 'list' else resource)}"
     title = title.replace("_", " ")
     notes = annotations(
-        title=title,
         access=access,
         kind=kind,
         destructive=method.destructive,
@@ -357,6 +405,7 @@ def _compile_method(
     )
     return Tool(
         name=name,
+        title=title,
         integration=m.name,
         resource=resource,
         kind=kind,
@@ -368,6 +417,7 @@ def _compile_method(
         query_params=tuple(method.query),
         body_params=tuple(method.body),
         body_from=method.body_from,
+        fixed_body=dict(method.fixed_body),
         query_prefixed=dict(method.query_prefixed),
         credential=credential,
         input_schema=schema,
@@ -381,9 +431,10 @@ def _compile_method(
         paging=paging,
         checks=checks,
         transform=transform,
-        definition=definition(name, title, method.description.strip(), schema, notes),
+        definition=definition(name, method.description.strip(), schema, notes),
         invalidates=tuple(method.invalidates),
         max_body_bytes=method.max_body_bytes,
+        like=(item_groups.of, item_groups.like) if item_groups and item_groups.like else None,
     )
 
 

@@ -37,6 +37,7 @@ class Paging:
 @dataclass(frozen=True, slots=True, eq=False)
 class Tool:
     name: str
+    title: str
     integration: str
     resource: str
     kind: MethodKind
@@ -48,6 +49,7 @@ class Tool:
     query_params: tuple[str, ...]
     body_params: tuple[str, ...]
     body_from: str | None
+    fixed_body: dict[str, Any]
     query_prefixed: dict[str, str]
     credential: str | None  # None: the API needs no credential
     input_schema: dict[str, Any]
@@ -60,6 +62,10 @@ class Tool:
     definition: dict[str, Any] = field(repr=False)
     invalidates: tuple[str, ...] = ()  # hook cache key prefixes a success drops
     max_body_bytes: int | None = None  # the upstream's own limit on a request body
+    # (array argument, tool): each item takes that tool's arguments (`items.like`)
+    like: tuple[str, str] | None = None
+    # the definition for a server that lists that tool too, its items a pointer to it
+    brief: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) -> str:
@@ -75,7 +81,6 @@ def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) ->
 
 def annotations(
     *,
-    title: str,
     access: Access,
     kind: MethodKind,
     destructive: bool | None,
@@ -89,7 +94,6 @@ def annotations(
     if idempotent is None:
         idempotent = read or kind in ("update", "delete")
     return {
-        "title": title,
         "readOnlyHint": read,
         "destructiveHint": bool(destructive) and not read,
         "idempotentHint": bool(idempotent),
@@ -97,27 +101,90 @@ def annotations(
     }
 
 
-def definition(name: str, title: str, description: str, schema: dict, notes: dict) -> dict:
-    """The MCP tool definition. Its display title is sent once, as `annotations.title`
-    (in `notes`): every protocol era defines that field (2025-03-26 has no top-level `title`),
-    and clients of later eras fall back to it (`title`, then `annotations.title`, then
-    `name`). Sending both would repeat some 30 bytes per tool on every `tools/list`."""
+def definition(name: str, description: str, schema: dict, notes: dict) -> dict:
+    """The MCP tool definition, as compact as what a model needs allows: a client sends every
+    definition to the model on every turn. There is no display title (`title` or
+    `annotations.title`): the model never reads it, clients show the name in its place, and
+    it cost some 2,600 bytes of each Postmark `tools/list`. The manifest's titles are what
+    yamcp's own listings (`yamcp tools`, the admin page) show."""
     return {
         "name": name,
         "description": description,
-        "inputSchema": schema,
+        "inputSchema": wire_schema(schema) if schema.get("properties") else schema,
         "annotations": notes,
     }
 
 
-def defaulted_definition(definition: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+def wire_schema(schema: Any) -> Any:
+    """`schema` as sent to clients: without `additionalProperties: false`. yamcp refuses an
+    argument a tool does not declare whatever the schema sent says, with an error naming it;
+    repeating the keyword on every object cost some 3,600 bytes of each Postmark `tools/list`.
+    A tool with no arguments keeps it, as the specification recommends for that schema."""
+    if isinstance(schema, list):
+        return [wire_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: wire_schema(value)
+        for key, value in schema.items()
+        if not (key == "additionalProperties" and value is False)
+    }
+
+
+def listed_definitions(tools: dict[str, Tool], defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    """The definitions a server granted `tools` lists, for an account with `defaults`."""
+    return [
+        defaulted_definition(
+            tool.brief if tool.like and tool.brief and tool.like[1] in tools else tool.definition,
+            defaults,
+            tool.like[0] if tool.like else None,
+        )
+        for tool in tools.values()
+    ]
+
+
+def brief_definition(definition: dict[str, Any], of: str, like: str) -> dict[str, Any]:
+    """`definition` with the items of its array argument `of` given as a pointer to the tool
+    `like`, whose arguments they take. A batch tool repeating a single send's whole schema
+    per item cost Postmark's `tools/list` some 3,200 bytes for what the model already reads."""
+    schema = definition["inputSchema"]
+    prop = schema["properties"][of]
+    pointer = f"Each item takes the arguments of {like}."
+    brief = {
+        **prop,
+        "description": f"{prop.get('description', '')} {pointer}".strip(),
+        "items": {"type": "object"},
+    }
+    return {
+        **definition,
+        "inputSchema": {**schema, "properties": {**schema["properties"], of: brief}},
+    }
+
+
+def defaulted_definition(
+    definition: dict[str, Any], defaults: dict[str, Any], items_of: str | None = None
+) -> dict[str, Any]:
     """A tool's definition as one account's servers show it: an argument the account has a
-    default for says so, and is no longer required (the default fills it in)."""
-    properties = definition["inputSchema"].get("properties", {})
+    default for says so, and is no longer required (the default fills it in). So do the
+    fields of the items of `items_of`, which the defaults fill as well (`items.like`)."""
+    schema = _defaulted(definition["inputSchema"], defaults)
+    item_list = schema.get("properties", {}).get(items_of)
+    if item_list is not None and "properties" in item_list.get("items", {}):
+        items = _defaulted(item_list["items"], defaults)
+        if items is not item_list["items"]:
+            properties = {**schema["properties"], items_of: {**item_list, "items": items}}
+            schema = {**schema, "properties": properties}
+    if schema is definition["inputSchema"]:
+        return definition
+    return {**definition, "inputSchema": schema}
+
+
+def _defaulted(schema: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    properties = schema.get("properties", {})
     given = {k: v for k, v in defaults.items() if k in properties}
     if not given:
-        return definition
-    schema = dict(definition["inputSchema"])
+        return schema
+    schema = dict(schema)
     schema["properties"] = {
         name: (
             {
@@ -132,4 +199,4 @@ def defaulted_definition(definition: dict[str, Any], defaults: dict[str, Any]) -
     }
     if "required" in schema:
         schema["required"] = [name for name in schema["required"] if name not in given]
-    return {**definition, "inputSchema": schema}
+    return schema

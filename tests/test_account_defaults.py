@@ -3,6 +3,7 @@ shown to the model in tools/list and filled in when a call leaves them out."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,15 @@ def defaulted(
         f"    base_url: {fake_postmark.url}\n"
         "    credentials:\n      server_token: ${POSTMARK_SERVER_TOKEN}\n" + DEFAULTS,
     )
-    server = start_yamcp(workdir)
+    policies = workdir / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    # the batch tools without the single sends they point to
+    (policies / "batches-only.yaml").write_text(
+        "methods: [create]\ntags: [sending]\n"
+        "deny_tools: [create_a_postmark_email, create_a_postmark_templated_email]\n"
+    )
+    server = start_yamcp(workdir, {"YAMCP_POLICIES_DIR": str(policies)})
+    server.settings.policies_dir = policies
     yield server
     stop_yamcp(server)
 
@@ -117,3 +126,42 @@ def test_a_default_no_tool_could_take_is_refused_at_load(
     with pytest.raises(ConfigError) as caught:
         check_accounts(accounts, REGISTRY, file)
     assert f"accounts.ops.{where}" in str(caught.value) and reason in str(caught.value)
+
+
+async def test_a_batch_fills_each_message_with_the_defaults(
+    defaulted: Yamcp, postmark: FakePostmark
+) -> None:
+    """A batch of single sends (`items.like`) gets the single send's defaults per message."""
+    messages = [MESSAGE, {**MESSAGE, "From": "jane@example.com", "MessageStream": "outbound"}]
+    async with mcp_client(await defaulted.mint("ops")) as client:
+        result = await client.call_tool("create_a_postmark_email_batch", {"Messages": messages})
+    assert not result.is_error, result.content
+    [batch] = [r.json for r in postmark.requests if r.path == "/email/batch"]
+    assert [m["From"] for m in batch] == ["Ops <ops@example.com>", "jane@example.com"]
+    assert [m["MessageStream"] for m in batch] == ["outbound", "outbound"]
+
+
+async def test_a_batch_points_to_the_single_send_a_server_also_lists(defaulted: Yamcp) -> None:
+    async with mcp_client(await defaulted.mint("ops", config={"tags": ["sending"]})) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    messages = tools["create_a_postmark_email_batch"].input_schema["properties"]["Messages"]
+    assert messages["items"] == {"type": "object"}
+    assert "Each item takes the arguments of create_a_postmark_email." in messages["description"]
+    # where that tool shows the account's defaults, as the batch's items get them
+    single = tools["create_a_postmark_email"].input_schema
+    assert "From" not in single["required"]
+
+
+async def test_a_batch_without_its_single_send_shows_the_whole_item_schema(
+    defaulted: Yamcp,
+) -> None:
+    async with mcp_client(await defaulted.mint("ops", config={"policy": "batches-only"})) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert "create_a_postmark_email" not in tools
+    messages = tools["create_a_postmark_email_batch"].input_schema["properties"]["Messages"]
+    assert "create_a_postmark_email" not in messages.get("description", "")
+    item = messages["items"]
+    assert {"From", "To", "HtmlBody", "TextBody", "MessageStream"} <= set(item["properties"])
+    # the account's defaults, shown on each item, as on the single send
+    assert item["required"] == ["To"]
+    assert item["properties"]["From"]["description"].endswith('Default: "Ops <ops@example.com>".')

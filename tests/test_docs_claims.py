@@ -74,7 +74,13 @@ CLAIMS: list[Claim] = [
         "every one of the 87 endpoints",
         f"{T}::test_endpoint_and_tool_counts_match_the_inventory",
     ),
-    _c(R, "89 tools", f"{T}::test_endpoint_and_tool_counts_match_the_inventory"),
+    _c(R, "90 tools", f"{T}::test_endpoint_and_tool_counts_match_the_inventory"),
+    _c(
+        R,
+        "a read-only preview and the push",
+        "tests/test_postmark_all_tools.py::"
+        "test_a_push_preview_changes_nothing_and_only_the_push_is_destructive",
+    ),
     _c(
         R,
         "pip install -e . && yamcp serve",
@@ -427,7 +433,7 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
-        "`tools/list`, full Postmark manifest (89 tools)",
+        "`tools/list`, full Postmark manifest (90 tools)",
         f"{T}::test_tools_list_size_is_the_figure_the_docs_quote",
     ),
     _c(
@@ -525,7 +531,38 @@ CLAIMS: list[Claim] = [
         "The stream and template lookups are cached for a minute per account",
         "tests/test_postmark_checks.py::test_stream_lookup_is_cached_per_account",
     ),
-    _c(PM, "bytes** (89 tools)", f"{T}::test_tools_list_size_is_the_figure_the_docs_quote"),
+    _c(PM, "bytes** (90 tools)", f"{T}::test_tools_list_size_is_the_figure_the_docs_quote"),
+    _c(
+        PM,
+        "names the ten biggest tools with their sizes",
+        "tests/test_tools_budget.py::test_the_whole_set_is_within_the_budget",
+    ),
+    _c(
+        PM,
+        "a server granted a batch without its single send gets the whole item",
+        "tests/test_account_defaults.py::"
+        "test_a_batch_without_its_single_send_shows_the_whole_item_schema",
+    ),
+    _c(
+        PM,
+        "fill each message either way",
+        "tests/test_account_defaults.py::test_a_batch_fills_each_message_with_the_defaults",
+    ),
+    _c(
+        R,
+        "no display title (clients show the name instead",
+        "tests/test_tools_budget.py::test_the_compact_tools_keep_what_a_model_needs",
+    ),
+    _c(
+        R,
+        "points to that tool when the server lists it",
+        "tests/test_account_defaults.py::test_a_batch_points_to_the_single_send_a_server_also_lists",
+    ),
+    _c(
+        R,
+        "The full Postmark set answers `tools/list` in 58,620 bytes, under its 60,000-byte",
+        "tests/test_tools_budget.py::test_the_whole_set_is_within_the_budget",
+    ),
     _c(
         PM,
         "a test fails when it is out of date",
@@ -947,14 +984,15 @@ def test_endpoint_and_tool_counts_match_the_inventory() -> None:
     shared = [r for r, n in per_route.items() if n > 1]
     readme = _flat((ROOT / "README.md").read_text())
     m = re.search(
-        r"every one of the (\d+) endpoints .*?has a tool: (\d+) tools, as two endpoints back "
+        r"every one of the (\d+) endpoints .*?has a tool: (\d+) tools, as (\w+) endpoints back "
         r"two each \(([^)]*)\)",
         readme,
     )
     assert m, "README no longer states the endpoint and tool counts"
     assert (int(m.group(1)), int(m.group(2))) == (len(rows), len(tools))
-    named = [route(*found.split(" ", 1)) for found in re.findall(r"`([A-Z]+ /[^`]+)`", m.group(3))]
-    assert sorted(shared) == sorted(named) and len(named) == 2
+    named = [route(*found.split(" ", 1)) for found in re.findall(r"`([A-Z]+ /[^`]+)`", m.group(4))]
+    assert sorted(shared) == sorted(named)
+    assert ["one", "two", "three", "four", "five"].index(m.group(3)) + 1 == len(named)
     assert all(per_route[r] == 2 for r in shared)
     for doc in (ROOT / "README.md", ROOT / "integrations" / "postmark" / "README.md"):
         for n in re.findall(r"\((\d+) tools\)", doc.read_text()):
@@ -993,15 +1031,17 @@ async def test_tools_list_size_is_the_figure_the_docs_quote(
     (figure,) = set(figures.values())
 
     # the command the Postmark README gives prints it
+    command = shlex.split(_documented_measure_command())
+    assert command[0] == "yamcp"
     printed = subprocess.run(
-        shlex.split(_documented_measure_command()),
+        [sys.executable, "-m", "proxy.cli", *command[1:]],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
-    ).stdout.strip()
-    assert int(printed) == figure
+    ).stdout.split()
+    assert printed == ["postmark", str(figure)]
 
     # and that is what arrives on the wire from `yamcp serve` without guardrails
     workdir = tmp_path_factory.mktemp("tools-list-size")

@@ -196,3 +196,82 @@ def test_schema_catches_a_typo_an_editor_would_flag() -> None:
     schema = json.loads((ROOT / "integrations" / "manifest.schema.json").read_text())
     bad = {"name": "x", "title": "X", "base_url": "https://x", "resourcez": {}}
     assert list(Draft202012Validator(schema).iter_errors(bad))
+
+
+BATCH = """
+name: tiny
+title: Tiny
+base_url: http://127.0.0.1:9
+resources:
+  note:
+    methods:
+      create:
+        http: POST /notes
+        description: One note.
+        body: &note {Text: {type: string}, Author: {type: string}}
+        required: [Text]
+  note_batch:
+    methods:
+      create:
+        http: POST /notes/batch
+        description: Many notes.
+        body:
+          Notes: {type: array, items: {type: object, properties: *note, required: [Text]}}
+        items: {of: Notes, like: create_a_tiny_note}
+"""
+
+
+def test_items_like_points_to_a_tool_whose_arguments_the_items_are(tmp_path: Path) -> None:
+    tool = load_registry([write(tmp_path, BATCH)]).tool("create_a_tiny_note_batch")
+    assert tool is not None and tool.like == ("Notes", "create_a_tiny_note")
+    assert tool.brief is not None
+    notes = tool.brief["inputSchema"]["properties"]["Notes"]
+    assert notes["items"] == {"type": "object"}
+    assert notes["description"] == "Each item takes the arguments of create_a_tiny_note."
+    # the full definition keeps the items' schema, for a server without the single tool
+    assert tool.definition["inputSchema"]["properties"]["Notes"]["items"]["required"] == ["Text"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("like: create_a_tiny_note}", "like: create_a_tiny_nope}"),
+        ("required: [Text]}}", "required: []}}"),
+        ("properties: *note,", "properties: {Text: {type: string}},"),
+    ],
+)
+def test_items_like_must_be_true(tmp_path: Path, change: str, reason: str) -> None:
+    """The pointer replaces the items' schema on the wire, so it is checked, not trusted."""
+    err = error_of(write(tmp_path, BATCH.replace(change, reason)))
+    assert err.path == "resources.note_batch.methods.create.items.like"
+    assert "no other tool" in err.reason or "differ from create_a_tiny_note" in err.reason
+
+
+FIXED = """
+name: tiny
+title: Tiny
+base_url: http://127.0.0.1:9
+resources:
+  push_preview:
+    methods:
+      create:
+        http: PUT /push
+        description: What a push would do.
+        access: read
+        body: {Source: {type: integer}}
+        fixed_body: {DryRun: true}
+"""
+
+
+def test_fixed_body_fields_are_sent_but_are_not_arguments(tmp_path: Path) -> None:
+    tool = load_registry([write(tmp_path, FIXED)]).tool("create_a_tiny_push_preview")
+    assert tool is not None and tool.fixed_body == {"DryRun": True}
+    assert set(tool.input_schema["properties"]) == {"Source"}
+
+
+def test_a_fixed_body_field_cannot_also_be_an_argument(tmp_path: Path) -> None:
+    err = error_of(
+        write(tmp_path, FIXED.replace("{Source: {type: integer}}", "{DryRun: {type: boolean}}"))
+    )
+    assert err.path == "resources.push_preview.methods.create.fixed_body.DryRun"
+    assert "also an argument" in err.reason

@@ -154,8 +154,10 @@ async def test_date_time_filters_reach_postmark_as_given(
     async with mcp_client(url) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         schema = tools[name].input_schema["properties"]
-        for arg in ("fromdate", "todate"):
-            assert "US Eastern" in schema[arg]["description"]
+        # one description covers the pair: both bounds inclusive, in US Eastern time
+        assert "US Eastern" in schema["fromdate"]["description"]
+        assert "todate, inclusive" in schema["fromdate"]["description"]
+        assert schema["fromdate"]["pattern"] == schema["todate"]["pattern"]
         result = await client.call_tool(name, arguments)
         assert not result.is_error, result.content[0].text
         query = postmark.requests[-1].query

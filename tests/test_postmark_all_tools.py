@@ -267,17 +267,25 @@ CASES: dict[str, Case] = {
             returns="AllContentIsValid",
         ),
         Case(
-            "create_a_postmark_template_push",
-            {
-                "SourceServerID": SERVER,
-                "DestinationServerID": OTHER_SERVER,
-                "PerformChanges": False,
-            },
+            "create_a_postmark_template_push_preview",
+            {"SourceServerID": SERVER, "DestinationServerID": OTHER_SERVER},
             "PUT /templates/push",
             body={
                 "SourceServerID": SERVER,
                 "DestinationServerID": OTHER_SERVER,
                 "PerformChanges": False,
+            },
+            account=True,
+            returns="Templates",
+        ),
+        Case(
+            "create_a_postmark_template_push",
+            {"SourceServerID": SERVER, "DestinationServerID": OTHER_SERVER},
+            "PUT /templates/push",
+            body={
+                "SourceServerID": SERVER,
+                "DestinationServerID": OTHER_SERVER,
+                "PerformChanges": True,
             },
             account=True,
             returns="Templates",
@@ -888,3 +896,35 @@ async def test_tool_call_reaches_postmark_as_expected(
     else:
         assert sent.headers.get("x-postmark-server-token") == postmark.server_token
         assert "x-postmark-account-token" not in sent.headers
+
+
+async def test_a_push_preview_changes_nothing_and_only_the_push_is_destructive(
+    everything: Endpoint, postmark: FakePostmark
+) -> None:
+    """`PUT /templates/push` backs two tools, as its PerformChanges decides whether it changes
+    anything: the dry run is read-only, and neither tool lets the agent pick the flag."""
+    servers = {"SourceServerID": SERVER, "DestinationServerID": OTHER_SERVER}
+    preview, push = "create_a_postmark_template_push_preview", "create_a_postmark_template_push"
+
+    async def actions(client: Any, tool: str) -> set[str]:
+        result = await client.call_tool(tool, servers)
+        assert not result.is_error, result.content[0].text
+        return {row["Action"] for row in result.structured_content["Templates"]}
+
+    async with mcp_client(everything.url, headers=everything.headers) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert tools[preview].annotations.read_only_hint is True
+        assert tools[push].annotations.read_only_hint is False
+        assert tools[push].annotations.destructive_hint is True
+        for name in (preview, push):
+            assert "PerformChanges" not in tools[name].input_schema["properties"]
+
+        assert await actions(client, preview) == {"Create"}
+        assert await actions(client, preview) == {"Create"}  # the preview changed nothing
+        assert await actions(client, push) == {"Create"}
+        assert await actions(client, preview) == {"Edit"}  # the push did
+        refused = await client.call_tool(preview, {**servers, "PerformChanges": True})
+        assert refused.is_error and "PerformChanges" in refused.content[0].text
+
+    sent = [r.json["PerformChanges"] for r in postmark.requests if r.path == "/templates/push"]
+    assert sent == [False, False, True, False]
