@@ -32,7 +32,7 @@ from .store import ServerConfig, ServerRecord, StoreUnavailable, utcnow
 from .tokens import hash_token
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -257,11 +257,11 @@ async def reload(request: Request, gw: Gateway) -> Response:
     except ConfigError as exc:
         return _error(
             422,
-            "invalid_policy",
-            f"{exc}; nothing reloaded, the running policies stay in force",
+            "invalid_config",
+            f"{exc}; nothing reloaded, the running accounts and policies stay in force",
             errors=[{"field": f"{exc.file}: {exc.path}".rstrip(": "), "reason": exc.reason}],
         )
-    return _json({"policies": sorted(gw.policies.named)})
+    return _json({"accounts": sorted(gw.accounts), "policies": sorted(gw.policies.named)})
 
 
 routes = [

@@ -263,7 +263,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
-    from .app import tools_list_bytes
+    from .gateway import tools_list_bytes
     from .registry import load_registry
 
     registry = load_registry(Settings().integrations_dirs)

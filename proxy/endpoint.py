@@ -29,7 +29,7 @@ from .store import ServerRecord, StoreUnavailable, utcnow
 from .tokens import hash_token
 
 if TYPE_CHECKING:
-    from .app import Gateway, Served
+    from .gateway import Gateway, Served
 
 log = logging.getLogger("yamcp")
 

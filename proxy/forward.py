@@ -171,9 +171,19 @@ async def forward(
         _check_body_size(tool, request)
         ctx = None
         if run_hooks and (tool.checks or tool.transform):
-            ctx = HookContext(
-                upstream, integration, account, cache or _CACHE, max_body_bytes, rules
-            )
+
+            async def lookup(other: Tool, lookup_arguments: dict[str, Any]) -> CallOutcome:
+                return await forward(
+                    upstream,
+                    integration,
+                    account,
+                    other,
+                    lookup_arguments,
+                    max_body_bytes=max_body_bytes,
+                    run_hooks=False,
+                )
+
+            ctx = HookContext(lookup, integration, account.id, cache or _CACHE, rules)
             for check in tool.checks:
                 await check(ctx, arguments)
     except ToolArgumentError as exc:

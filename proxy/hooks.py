@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 from .errors import HookRefused
 
 if TYPE_CHECKING:
-    from .accounts import Account
     from .policy import Rule
     from .registry import Integration
-    from .upstream import Upstream
+    from .tools import Tool
 
 
 class TTLCache:
@@ -50,22 +49,21 @@ class TTLCache:
 class HookContext:
     def __init__(
         self,
-        upstream: Upstream,
+        lookup: Callable[[Tool, dict[str, Any]], Awaitable[Any]],
         integration: Integration,
-        account: Account,
+        account_id: str,
         cache: TTLCache,
-        max_body_bytes: int,
         rules: tuple[Rule, ...] = (),
     ) -> None:
         self.integration = integration
         # The policy constraints this call is under: a check may refuse what would slip
         # past them (an argument the constraint does not look at, say).
         self.rules = rules
-        self.account_id = account.id
-        self._upstream = upstream
-        self._account = account
+        self.account_id = account_id
+        # Runs a tool for this call's account, without hooks, and answers its CallOutcome:
+        # handed in by `forward`, so that this module does not import it.
+        self._lookup = lookup
         self._cache = cache
-        self._max_body_bytes = max_body_bytes
 
     async def call(self, tool_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """Run another tool of this integration for this account; its structured result.
@@ -73,18 +71,7 @@ class HookContext:
         Raises LookupFailed, carrying the lookup's own outcome, when it fails: a check
         fails closed, and may tell "not found" (by `status` and `code`) from the rest.
         """
-        from .forward import forward
-
-        tool = self.integration.tools[tool_name]
-        outcome = await forward(
-            self._upstream,
-            self.integration,
-            self._account,
-            tool,
-            arguments,
-            max_body_bytes=self._max_body_bytes,
-            run_hooks=False,
-        )
+        outcome = await self._lookup(self.integration.tools[tool_name], arguments)
         if outcome.result["isError"]:
             error = outcome.result["structuredContent"].get("error", {})
             raise LookupFailed(error.get("message", "lookup failed"), outcome)

@@ -156,8 +156,27 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
-        "reload policies without a restart",
+        "reload accounts and policies, no restart",
         "tests/test_policy_reload.py::test_sighup_reloads_named_policies",
+        "tests/test_accounts_reload.py::test_an_account_appended_is_usable_after_sighup",
+    ),
+    _c(
+        R,
+        "reads the file again on `SIGHUP` or `POST /admin/reload`",
+        "tests/test_accounts_reload.py::test_an_account_appended_is_usable_after_sighup",
+        "tests/test_accounts_reload.py::test_the_reload_endpoint_changes_and_removes_accounts",
+    ),
+    _c(
+        R,
+        "is refused whole, leaving what",
+        "tests/test_accounts_reload.py::"
+        "test_a_broken_accounts_file_is_refused_whole_with_the_policies",
+    ),
+    _c(
+        R,
+        "`tests/test_layers.py` holds it",
+        "tests/test_layers.py::test_no_module_imports_one_that_imports_it_back",
+        "tests/test_layers.py::test_nothing_below_the_application_imports_it",
     ),
     _c(
         R,
@@ -193,8 +212,9 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
-        "`POST /admin/reload` | re-reads `policies/`",
+        "`POST /admin/reload` | re-reads `accounts.yaml` and `policies/`, as one",
         "tests/test_policy_reload.py::test_reload_endpoint_and_no_dropped_requests",
+        "tests/test_accounts_reload.py::test_the_reload_endpoint_changes_and_removes_accounts",
     ),
     _c(
         R,
@@ -455,8 +475,10 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
-        "with a broken policy file is a 422 that keeps the running policies",
+        "with a broken accounts or policy file is a 422 that keeps the running accounts and",
         "tests/test_hardening.py::test_reload_with_a_broken_policy_is_refused_and_keeps_the_running_ones",
+        "tests/test_accounts_reload.py::"
+        "test_a_broken_accounts_file_is_refused_whole_with_the_policies",
     ),
     _c(
         R,

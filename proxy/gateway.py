@@ -1,0 +1,184 @@
+"""The gateway: everything a request needs, loaded once and swapped whole on a reload.
+
+Manifests, accounts, policies, the store and the upstream client, and each server's view
+(its tools under its policy) decided once per config. The MCP endpoint and the admin API
+read it; they never import the application that serves them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import orjson
+
+from . import mcp
+from .accounts import Account, check_accounts, load_accounts
+from .errors import ConfigError
+from .mcp import ServerView
+from .policy import Effective, PolicySet, decide, load_policies, rules_for
+from .registry import Registry, load_registry
+from .settings import Settings
+from .store import ServerRecord, Store, open_store
+from .tools import Tool, listed_definitions
+from .upstream import Upstream, make_upstream
+
+log = logging.getLogger("yamcp")
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+TOOLS_PAGE_SIZE = 500
+
+
+def tools_list_bytes(tools: dict[str, Tool]) -> int:
+    """The size of the first `tools/list` answer (`"id": 1`, legacy era) of a server granted
+    `tools`, on an account with no defaults: what a client pays for again on every turn."""
+    page = mcp.encode_list_pages(listed_definitions(tools, {}), TOOLS_PAGE_SIZE)[0]
+    return len(mcp.result_reply(1, page).body)
+
+
+@dataclass(slots=True, eq=False)
+class Served:
+    view: ServerView
+    effective: Effective
+    rules: dict[str, tuple]
+
+
+class Gateway:
+    """Everything a request needs, loaded once: manifests, accounts, store, HTTP client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        accounts: dict[str, Account] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry: Registry = load_registry(settings.integrations_dirs)
+        # Accounts given here (a sandbox's) stay through reloads, beside the file's.
+        self._pinned = dict(accounts or {})
+        self.accounts: dict[str, Account] = self._load_accounts()
+        self.policies: PolicySet = load_policies(settings.policies_dir)
+        self.store: Store = store or open_store(settings)
+        self.upstream: Upstream | None = None
+        self._served: dict[tuple[str, bytes, bool], Served] = {}
+        # The store hands out the same record object while it is cached, so a server's
+        # view is found by identity, without serialising its config on every call.
+        self._served_by_record: dict[str, tuple[ServerRecord, Served]] = {}
+        self._touched: dict[str, float] = {}
+        public = urlsplit(settings.public_base_url)
+        self.allowed_hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *settings.allowed_hosts)}
+        if public.hostname:
+            self.allowed_hosts.add(public.hostname.lower())
+        self.allowed_origins = {o.rstrip("/").lower() for o in settings.allowed_origins}
+
+    async def start(self) -> None:
+        self.upstream = make_upstream(self.settings)
+        log.info(
+            "loaded %d integration(s), %d tools, %d account(s), %d named policies",
+            len(self.registry.integrations),
+            len(self.registry.tools),
+            len(self.accounts),
+            len(self.policies.named),
+        )
+        if not self.accounts:
+            log.warning(
+                "no accounts in %s: copy accounts.example.yaml there, then `yamcp mint`",
+                self.settings.accounts_file,
+            )
+
+    async def stop(self) -> None:
+        if self.upstream is not None:
+            await self.upstream.aclose()
+        await self.store.close()
+
+    def reload(self) -> None:
+        """Re-read the accounts file and the policies folder, as one: if either does not load,
+        ConfigError and nothing changes. Requests in flight finish under the old set."""
+        accounts = self._load_accounts()
+        policies = load_policies(self.settings.policies_dir)
+        self.accounts, self.policies = accounts, policies
+        self._served, self._served_by_record = {}, {}
+        log.info("reloaded: %d account(s), %d named policies", len(accounts), len(policies.named))
+
+    def _load_accounts(self) -> dict[str, Account]:
+        accounts = load_accounts(self.settings.accounts_file)
+        for account_id in accounts.keys() & self._pinned.keys():
+            raise ConfigError(
+                str(self.settings.accounts_file),
+                f"accounts.{account_id}",
+                "this account id is taken by an account yamcp was started with",
+            )
+        accounts |= self._pinned
+        check_accounts(accounts, self.registry, self.settings.accounts_file)
+        return accounts
+
+    def served(self, record: ServerRecord) -> Served | None:
+        """The server's tools under its effective policy, decided once per config."""
+        known = self._served_by_record.get(record.id)
+        if known is not None and known[0] is record:
+            return known[1]
+        served = self._decide(record)
+        if served is not None:
+            if len(self._served_by_record) > 10_000:
+                self._served_by_record.clear()
+            self._served_by_record[record.id] = (record, served)
+        return served
+
+    def _decide(self, record: ServerRecord) -> Served | None:
+        key = (
+            record.account,
+            orjson.dumps(record.config.model_dump()),
+            record.require_api_token_auth,
+        )
+        served = self._served.get(key)
+        if served is None:
+            account = self.accounts.get(record.account)
+            if account is None:
+                log.warning("server %s names unknown account %s", record.id, record.account)
+                return None
+            try:
+                effective = self.policies.effective(record.config, record)
+            except KeyError:
+                log.warning("server %s names unknown policy %s", record.id, record.config.policy)
+                return None
+            integration = self.registry.integrations[account.integration]
+            tools = {
+                name: tool
+                for name, tool in integration.tools.items()
+                if decide(self.policies, effective, tool).allowed
+            }
+            definitions = listed_definitions(tools, account.defaults)
+            view = ServerView(
+                name=f"{integration.title} ({account.id})",
+                instructions=(
+                    f"Tools for the {integration.title} account {account.id!r}. "
+                    "List tools page with limit and next_cursor."
+                ),
+                tools=tools,
+                list_pages=mcp.encode_list_pages(definitions, TOOLS_PAGE_SIZE),
+                modern_pages=mcp.encode_list_pages(definitions, TOOLS_PAGE_SIZE, modern=True),
+            )
+            rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
+            served = Served(view, effective, rules)
+            self._served[key] = served
+        return served
+
+    def host_allowed(self, host: str | None) -> bool:
+        if not host:
+            return False
+        name = host.lower()
+        if name.startswith("["):
+            name = name.split("]")[0] + "]"
+        else:
+            name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+        return name in self.allowed_hosts
+
+    def origin_allowed(self, origin: str) -> bool:
+        if origin.rstrip("/").lower() in self.allowed_origins:
+            return True
+        try:
+            netloc = urlsplit(origin).netloc
+        except ValueError:  # e.g. "http://[::1": not an origin anyone is allowed to be
+            return False
+        return self.host_allowed(netloc)
