@@ -28,8 +28,9 @@ from proxy.settings import Settings
 from proxy.store import SQLiteStore
 from tests.fake_postmark import FakePostmark
 
-# Prints line and branch coverage under the report and holds the floor (pyproject.toml).
-pytest_plugins = ["tests.coverage_floor"]
+# coverage_floor prints line and branch coverage and holds the floor (pyproject.toml);
+# no_skips fails a test that skips (a missing Chromium is an error, never a pass).
+pytest_plugins = ["tests.coverage_floor", "tests.no_skips"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
