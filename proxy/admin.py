@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .errors import ConfigError
-from .policy import plan
 from .servers import (
     CHATGPT_NOTE,
     InvalidServer,
@@ -26,9 +25,10 @@ from .servers import (
     check_constraints,
     create_api_token,
     create_server,
+    preview_server,
     update_server,
 )
-from .store import ServerConfig, ServerRecord, StoreUnavailable, utcnow
+from .store import ServerConfig, ServerRecord, StoreUnavailable
 from .tokens import hash_token
 
 if TYPE_CHECKING:
@@ -237,17 +237,8 @@ async def preview(request: Request, gw: Gateway) -> Response:
 def plan_for(
     gw: Gateway, account: str, config: ServerConfig, api_token_auth: bool
 ) -> dict[str, Any]:
-    record = ServerRecord(
-        id="preview",
-        name="preview",
-        account=account,
-        config=config,
-        require_api_token_auth=api_token_auth,
-        created_at=utcnow(),
-    )
-    effective = gw.policies.effective(config, record)
     integration = gw.registry.integrations[gw.accounts[account].integration]
-    return plan(gw.policies, effective, integration.tools.values())
+    return preview_server(gw.policies, integration.tools.values(), account, config, api_token_auth)
 
 
 @admin_endpoint

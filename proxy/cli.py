@@ -51,7 +51,7 @@ def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _known_account(settings: Settings, account: str) -> None:
+def _known_account(settings: Settings, account: str) -> Any:
     from .accounts import load_accounts
     from .servers import UnknownAccount
 
@@ -59,6 +59,7 @@ def _known_account(settings: Settings, account: str) -> None:
     if account not in accounts:
         known = ", ".join(sorted(accounts)) or "none"
         raise UnknownAccount(f"no account {account!r} in {settings.accounts_file} (have: {known})")
+    return accounts[account]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -69,16 +70,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure(settings.log_level, settings.log_format)
+    if args.sandbox is not None:
+        return _serve_sandbox(args, settings)
     app = create_app(settings)  # fails here, with file and key, before binding a port
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_config": None,
-        "access_log": args.access_log,
-        "server_header": False,
-        "proxy_headers": False,
-        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
-    }
+    options = _serve_options(args, settings)
     if settings.workers > 1:
         # Each worker builds its own app from the same environment.
         os.environ["YAMCP_HOST"], os.environ["YAMCP_PORT"] = settings.host, str(settings.port)
@@ -88,12 +83,73 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": args.access_log,
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+    }
+
+
+def _serve_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    """`yamcp serve --sandbox [INTEGRATION]`: the integration's simulator on loopback, the
+    `sandbox` account on it, and ready URLs printed once serving (proxy/sandbox.py)."""
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from .app import create_app
+    from .policy import load_policies
+    from .registry import load_registry
+    from .sandbox import ACCOUNT_ID, Sandbox, mint_urls, sandbox_settings, with_sandbox
+
+    integration = with_sandbox(load_registry(settings.integrations_dirs), args.sandbox or None)
+    data_dir = Path(tempfile.mkdtemp(prefix="yamcp-sandbox-"))
+    sandbox = Sandbox(integration)
+    try:
+        settings = sandbox_settings(settings, data_dir)
+        sandbox.start()
+        app = create_app(settings, accounts={ACCOUNT_ID: sandbox.account()})
+        policies = load_policies(settings.policies_dir)
+        server = uvicorn.Server(uvicorn.Config(app, **_serve_options(args, settings)))
+
+        async def serve() -> None:
+            urls = await mint_urls(settings, policies, integration)
+            serving = asyncio.create_task(server.serve())
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.02)
+            if server.started:
+                print(
+                    f"yamcp sandbox: {integration.title} simulated in memory at {sandbox.url}; "
+                    "nothing leaves this machine. MCP URLs: every tool the guardrails allow, "
+                    "then one per named policy:",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                for policy, url in urls:
+                    label = f"  (policy {policy})" if policy else ""
+                    print(f"{url}{label}", flush=True)
+            await serving
+
+        asyncio.run(serve())
+    finally:
+        sandbox.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
 def cmd_mint(args: argparse.Namespace) -> int:
     from .policy import load_policies
-    from .servers import ServerRequest, create_server
+    from .registry import load_registry
+    from .servers import ServerRequest, create_server, preview_server
 
     settings = _settings(args)
-    _known_account(settings, args.account)
+    account = _known_account(settings, args.account)
     config: dict[str, Any] = {"methods": _csv(args.methods), "tags": _csv(args.tags)}
     if args.policy:
         config = {"policy": args.policy}
@@ -110,17 +166,25 @@ def cmd_mint(args: argparse.Namespace) -> int:
         require_api_token_auth=args.require_api_token_auth,
     )
     policies = load_policies(settings.policies_dir)
+    integration = load_registry(settings.integrations_dirs).integrations.get(account.integration)
+    if integration is None:
+        where = f"accounts.{args.account}.integration"
+        raise ConfigError(str(settings.accounts_file), where, "no such integration is loaded")
+    tools = integration.tools
     created = _with_store(
         settings, lambda store: create_server(store, settings, policies, args.account, request)
     )
+    # What the guardrails held back of the integration's tools, said at once: a bare mint
+    # "exposes every tool" the guardrails allow, and no more.
+    summary = preview_server(
+        policies, tools.values(), args.account, request.config, request.require_api_token_auth
+    )["summary"]
     if args.json:
-        print(
-            orjson.dumps(
-                created.model_dump(mode="json", exclude={"require_api_token_auth"})
-            ).decode()
-        )
+        shown = created.model_dump(mode="json", exclude={"require_api_token_auth"})
+        print(orjson.dumps({**shown, "summary": summary}).decode())
     else:
         print(created.url)
+        print(f"{created.id}: {summary['text']}", file=sys.stderr)
     return 0
 
 
@@ -365,6 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="",
+        metavar="INTEGRATION",
+        help="Serve an account on the integration's in-memory simulator (the only one that "
+        "ships a sandbox, or the one named) and print ready URLs; no accounts file, no token, "
+        "nothing leaves this machine.",
+    )
     serve.set_defaults(func=cmd_serve)
 
     mint = sub.add_parser("mint", help="Create an MCP server and print its URL (shown once).")
@@ -449,7 +522,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so a reader that left (`| head`) is caught below
+        return code
+    except BrokenPipeError:
+        # Python's "Note on SIGPIPE": the reader has gone; point stdout at devnull so the
+        # flush at exit cannot fail again, and end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ConfigError as exc:
         print(f"yamcp: {exc}", file=sys.stderr)
         return 2

@@ -66,7 +66,7 @@ class Gateway:
         # view is found by identity, without serialising its config on every call.
         self._served_by_record: dict[str, tuple[ServerRecord, Served]] = {}
         self._touched: dict[str, float] = {}
-        public = urlsplit(settings.public_base_url)
+        public = urlsplit(settings.public_url)
         self.allowed_hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *settings.allowed_hosts)}
         if public.hostname:
             self.allowed_hosts.add(public.hostname.lower())

@@ -214,6 +214,13 @@ class Manifest(_Strict):
     pagination: Pagination = Pagination()
     open_world: bool = True
     hooks: str | None = Field(None, description="Python file in this folder with hook functions.")
+    sandbox: str | None = Field(
+        None,
+        description="Python file in this folder with a stateful, in-memory simulator of the "
+        "API, served on loopback by `yamcp serve --sandbox`. It defines `sandbox_app()`, "
+        "returning a fresh ASGI app, and `CREDENTIALS`, mapping each secret the credential "
+        "profiles name to the value the simulator accepts.",
+    )
     include: list[str] = Field(default_factory=list, description="More files of resources.")
     resources: dict[str, Resource] = Field(default_factory=dict)
 

@@ -169,6 +169,10 @@ class Decision:
     allowed: bool
     reason: str | None = None
     by_guardrail: bool = False
+    # A guardrail's refusal, in parts: the rule ("deny_tools" or
+    # "require_api_token_for_tags") and what of it matched (the pattern, or the tags).
+    guardrail: str | None = None
+    matched: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -289,7 +293,13 @@ def decide(policies: PolicySet, effective: Effective, tool: Tool) -> Decision:
     guardrails = policies.guardrails
     for pattern in guardrails.deny_tools:
         if fnmatch.fnmatchcase(tool.name, pattern):
-            return Decision(False, f"guardrail deny_tools: {pattern}", by_guardrail=True)
+            return Decision(
+                False,
+                f"guardrail deny_tools: {pattern}",
+                by_guardrail=True,
+                guardrail="deny_tools",
+                matched=(pattern,),
+            )
     if not effective.require_api_token_auth:
         needs_token = sorted(tool.tags.intersection(guardrails.require_api_token_for_tags))
         if needs_token:
@@ -298,6 +308,8 @@ def decide(policies: PolicySet, effective: Effective, tool: Tool) -> Decision:
                 f"guardrail require_api_token_for_tags: {needs_token[0]} "
                 "(server has no API-token auth)",
                 by_guardrail=True,
+                guardrail="require_api_token_for_tags",
+                matched=tuple(needs_token),
             )
     return Decision(True)
 
@@ -340,7 +352,8 @@ def check_arguments(rules: tuple[Rule, ...], arguments: dict[str, Any]) -> list[
             if c.enum is not None and item not in c.enum:
                 problems.append(f"{where} {item!r:.200} is not one of {c.enum}")
             elif rule.regex is not None and not rule.regex.search(str(item)):
-                problems.append(f"{where} {item!r:.200} does not match {c.pattern!r}")
+                # The pattern as the policy writes it: repr would double each backslash.
+                problems.append(f"{where} {item!r:.200} does not match pattern {c.pattern}")
     return problems
 
 
@@ -350,7 +363,7 @@ def describe_rule(rule: Rule) -> str:
     if c.enum is not None:
         parts.append(f"enum {c.enum}")
     if c.pattern is not None:
-        parts.append(f"pattern {c.pattern!r}")
+        parts.append(f"pattern {c.pattern}")
     if c.split is not None:
         parts.append(f"each part split by {c.split!r}")
     if c.email_domains is not None:
@@ -363,9 +376,11 @@ def describe_rule(rule: Rule) -> str:
 def plan(policies: PolicySet, effective: Effective, tools: Iterable[Tool]) -> dict[str, Any]:
     """What a policy grants, stably sorted: the tools with their constraints, and what
     is left out and why. `yamcp plan` prints it; the admin preview returns it."""
-    granted, excluded = [], []
+    granted, excluded, withheld = [], [], []
     for tool in sorted(tools, key=lambda t: t.name):
         decision = decide(policies, effective, tool)
+        if decision.by_guardrail:
+            withheld.append((tool.name, decision))
         if decision.allowed:
             granted.append(
                 {
@@ -381,4 +396,31 @@ def plan(policies: PolicySet, effective: Effective, tools: Iterable[Tool]) -> di
             excluded.append(
                 {"name": tool.name, "reason": decision.reason, "guardrail": decision.by_guardrail}
             )
-    return {"tools": granted, "excluded": excluded}
+    summary = _summary(len(granted), len(granted) + len(excluded), withheld)
+    return {"tools": granted, "excluded": excluded, "summary": summary}
+
+
+def _summary(exposed: int, total: int, withheld: list[tuple[str, Decision]]) -> dict[str, Any]:
+    """How many tools a server gets of all it could, and what the guardrails held back and
+    why, as figures and as the one line `yamcp mint` prints."""
+    need = [d for _, d in withheld if d.guardrail == "require_api_token_for_tags"]
+    denied = [name for name, d in withheld if d.guardrail == "deny_tools"]
+    tags = sorted({tag for d in need for tag in d.matched})
+    text = f"{exposed} of {total} tools"
+    reasons = []
+    if need:
+        reasons.append(
+            f"{len(need)} tagged {', '.join(tags)} need API-token auth (--require-api-token-auth)"
+        )
+    if denied:
+        reasons.append(f"{len(denied)} no server may expose ({', '.join(denied)})")
+    if withheld:
+        text += f"; {len(withheld)} withheld by guardrails: " + "; ".join(reasons)
+    return {
+        "exposed": exposed,
+        "total": total,
+        "withheld_by_guardrails": len(withheld),
+        "need_api_token": {"tools": len(need), "tags": tags},
+        "denied": {"tools": len(denied), "names": denied},
+        "text": text,
+    }

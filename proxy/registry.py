@@ -67,6 +67,7 @@ class Integration:
     rate_limit: RateLimitHeaders
     tools: dict[str, Tool]
     folder: Path
+    sandbox: Path | None = None  # the manifest's `sandbox:` simulator module, resolved
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -147,9 +148,24 @@ def _load_hooks(loaded: LoadedManifest) -> ModuleType | None:
     return module
 
 
+def _sandbox_file(loaded: LoadedManifest) -> Path | None:
+    """The `sandbox:` module's path: a Python file inside the integration's folder. It is
+    loaded only by `yamcp serve --sandbox` (proxy/sandbox.py), never by a plain serve."""
+    m = loaded.manifest
+    if m.sandbox is None:
+        return None
+    path = (loaded.folder / m.sandbox).resolve()
+    if path.suffix != ".py" or not path.is_file() or loaded.folder.resolve() not in path.parents:
+        raise ConfigError(
+            str(loaded.folder / "manifest.yaml"), "sandbox", "no such Python file in this folder"
+        )
+    return path
+
+
 def compile_manifest(loaded: LoadedManifest) -> Integration:
     m = loaded.manifest
     hooks = _load_hooks(loaded)
+    sandbox = _sandbox_file(loaded)
     main_file = str(loaded.folder / "manifest.yaml")
     tools: dict[str, Tool] = {}
     declared: dict[str, tuple[Method, str, str]] = {}
@@ -181,6 +197,7 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
         rate_limit=m.rate_limit,
         tools=tools,
         folder=loaded.folder,
+        sandbox=sandbox,
     )
 
 

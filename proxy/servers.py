@@ -3,6 +3,7 @@ CLI and the admin API, so both refuse the same things with the same words."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +17,11 @@ from pydantic import (
 )
 
 from .errors import ConfigError, YamcpError
-from .policy import PolicySet, compile_rules
+from .policy import PolicySet, compile_rules, plan
 from .settings import Settings
 from .store import ApiTokenInfo, ServerConfig, ServerRecord, Store, utcnow
 from .tokens import hash_token, new_id, new_token
+from .tools import Tool
 
 CHATGPT_NOTE = (
     "ChatGPT's connector cannot send an Authorization header; a server that requires "
@@ -186,8 +188,28 @@ async def create_server(
         config=record.config,
         expires_at=policies.expiry(record),
         require_api_token_auth=record.require_api_token_auth,
-        url=f"{settings.public_base_url.rstrip('/')}/mcp/{token}",
+        url=f"{settings.public_url}/mcp/{token}",
     )
+
+
+def preview_server(
+    policies: PolicySet,
+    tools: Iterable[Tool],
+    account: str,
+    config: ServerConfig,
+    require_api_token_auth: bool,
+) -> dict[str, Any]:
+    """What a server with this config would expose of `tools` (its account's integration),
+    and why each other tool is left out: `plan`'s answer, guardrails applied."""
+    record = ServerRecord(
+        id="preview",
+        name="preview",
+        account=account,
+        config=config,
+        require_api_token_auth=require_api_token_auth,
+        created_at=utcnow(),
+    )
+    return plan(policies, policies.effective(config, record), tools)
 
 
 def check_constraints(config: ServerConfig) -> None:

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Listen addresses that mean "every interface": no client can connect to them as such.
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "0:0:0:0:0:0:0:0"}
+
 
 def _split(value: object) -> object:
     if isinstance(value, str):
@@ -35,11 +38,14 @@ class Settings(BaseSettings):
         description="Redis only: cache token lookups in the process for at most this long "
         "(revocations still reach every instance at once through pub/sub); 0 turns it off.",
     )
-    public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Base of the MCP server URLs handed to users."
+    public_base_url: str | None = Field(
+        None,
+        description="Base of the MCP server URLs handed to users. Unset: `http://{host}:{port}`, "
+        "where `yamcp serve` listens (127.0.0.1 for a wildcard host such as 0.0.0.0 or ::, "
+        "which only this machine reaches); clients elsewhere need it set.",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Where `yamcp serve` listens.")
+    port: int = Field(8000, description="The port `yamcp serve` listens on.")
     workers: int = Field(1, ge=1, description="uvicorn worker processes for `yamcp serve`.")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -86,6 +92,19 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
+
+    @property
+    def public_url(self) -> str:
+        """The base of minted URLs: `public_base_url`, or else where `yamcp serve` listens
+        (the CLI reads the same `YAMCP_HOST` / `YAMCP_PORT`, so both mint the same URL)."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = self.host.strip("[]")
+        if host in _WILDCARD_HOSTS:
+            host = "127.0.0.1"  # a wildcard is no address to connect to; loopback is
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal
+        return f"http://{host}:{self.port}"
 
     @field_validator("integrations_dirs", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod

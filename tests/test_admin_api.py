@@ -178,5 +178,39 @@ def test_preview_lists_exact_tools_and_exclusion_reasons(admin: httpx.Client) ->
     assert "not in ['read']" in reasons["create_a_postmark_email"]
 
 
+async def test_preview_counts_what_the_guardrails_withhold_and_says_why(
+    admin: httpx.Client, yamcp: Yamcp
+) -> None:
+    """A config with no methods or tags gets every tool the guardrails allow: the preview
+    says how many they held back and why, and the server minted from it serves exactly
+    the rest."""
+    bare = admin.post("/integrated-account/acme/mcp-preview", json={"config": {}}).json()
+    summary = bare["summary"]
+    guarded = [e for e in bare["excluded"] if e["guardrail"]]
+    assert summary["total"] == len(bare["tools"]) + len(bare["excluded"])
+    assert summary["exposed"] == len(bare["tools"]) == summary["total"] - len(guarded)
+    assert summary["withheld_by_guardrails"] == len(guarded) > 0
+    need = summary["need_api_token"]
+    assert need["tools"] + summary["denied"]["tools"] == len(guarded)
+    assert {"servers", "domains"} <= set(need["tags"])
+    assert summary["text"].startswith(
+        f"{summary['exposed']} of {summary['total']} tools; {len(guarded)} withheld by "
+        f"guardrails: {need['tools']} tagged {', '.join(need['tags'])} need API-token auth "
+        "(--require-api-token-auth)"
+    )
+
+    with_token = admin.post(
+        "/integrated-account/acme/mcp-preview",
+        json={"config": {}, "require_api_token_auth": True},
+    ).json()["summary"]
+    assert with_token["need_api_token"] == {"tools": 0, "tags": []}
+    assert with_token["exposed"] == summary["exposed"] + need["tools"]
+
+    url = admin.post("/integrated-account/acme/mcp", json={"name": "all"}).json()["url"]
+    async with mcp_client(url) as client:
+        served = sorted(t.name for t in (await client.list_tools()).tools)
+    assert served == [t["name"] for t in bare["tools"]]
+
+
 def test_accounts_are_listed(admin: httpx.Client) -> None:
     assert {"id": "acme", "integration": "postmark"} in admin.get("/integrated-account").json()

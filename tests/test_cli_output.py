@@ -16,9 +16,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 
 import pytest
+import yaml
 
 from proxy.policy import load_policies
 from proxy.servers import CHATGPT_NOTE, ServerRequest, create_server
@@ -121,10 +123,11 @@ def test_servers_list_prints_one_line_per_server_whatever_it_was_minted_with(cli
         "--expires-at", soon.isoformat(), "--require-api-token-auth",
     )  # fmt: skip
     constrained = _mint_with_constraints(cli)
+    agent = cli.mint("--require-api-token-auth", "--name", "agent")
 
     listing = cli("servers", "list")
     lines = listing.stdout.splitlines()
-    assert len(lines) == 4 and listing.stderr == ""
+    assert len(lines) == 5 and listing.stderr == ""
     rows = {line.split("  ")[0]: line for line in lines}
     default_expiry = everything["expires_at"]  # the guardrail's longest lifetime
     assert rows[everything["id"]] == (
@@ -137,12 +140,16 @@ def test_servers_list_prints_one_line_per_server_whatever_it_was_minted_with(cli
         f'{reader["id"]}  acme  "Bounce bot\'s"  methods=read tags=bounces,stats'
         f"  expires={stamp}  api-token-auth"
     )
+    assert rows[agent["id"]] == (
+        f"{agent['id']}  acme  'agent'  methods=* tags=*  expires={agent['expires_at']}"
+        "  api-token-auth"
+    )
     assert re.fullmatch(
         rf"{constrained}  acme  'outbound only'  methods=create tags=sending"
         rf" constraints=create_a_postmark_email  expires=\S+Z",
         rows[constrained],
     )
-    for created in (everything, triage, reader):
+    for created in (everything, triage, reader, agent):
         assert created["url"] not in listing.stdout
     assert "/mcp/" not in listing.stdout
 
@@ -153,10 +160,61 @@ def test_servers_list_prints_one_line_per_server_whatever_it_was_minted_with(cli
     assert nobody.stdout == "" and nobody.stderr == "no MCP servers\n"
 
 
+def _guardrails_withhold(cli: Cli) -> tuple[int, list[str], list[str], list[str]]:
+    """What policies/guardrails.yaml holds back from a Postmark server without API-token
+    auth, worked out from the tool list and the file: (all tools, denied, need a token, their
+    tags)."""
+    tools = json.loads(cli("tools", "--integration", "postmark", "--json").stdout)
+    rails = yaml.safe_load((ROOT / "policies" / "guardrails.yaml").read_text())
+    denied = [t["name"] for t in tools if any(fnmatch(t["name"], p) for p in rails["deny_tools"])]
+    token_tags = set(rails["require_api_token_for_tags"])
+    need = [t for t in tools if t["name"] not in denied and token_tags & set(t["tags"])]
+    tags = sorted(token_tags & {tag for t in need for tag in t["tags"]})
+    return len(tools), denied, [t["name"] for t in need], tags
+
+
+def test_mint_says_how_many_tools_the_guardrails_withheld_and_why(cli: Cli) -> None:
+    """The README's bare mint "exposes every tool" the guardrails allow: the count of what
+    they held back, and why, is on stderr (the URL alone on stdout) and in `--json`."""
+    total, denied, need, tags = _guardrails_withhold(cli)
+    assert denied and need  # the shipped guardrails hold some back
+    withheld = len(denied) + len(need)
+    minted = cli("mint", "--account", "acme")
+    url = minted.stdout.strip()
+    assert re.fullmatch(rf"{re.escape(PUBLIC)}/mcp/[A-Za-z0-9_-]{{43}}", url)
+    server = re.fullmatch(rf"({SERVER_ID}): (.*)\n", minted.stderr)
+    assert server, minted.stderr
+    assert server.group(2) == (
+        f"{total - withheld} of {total} tools; {withheld} withheld by guardrails: "
+        f"{len(need)} tagged {', '.join(tags)} need API-token auth (--require-api-token-auth); "
+        f"{len(denied)} no server may expose ({', '.join(denied)})"
+    )
+    assert url not in minted.stderr
+
+    record = cli.mint()
+    assert record["summary"] == {
+        "exposed": total - withheld,
+        "total": total,
+        "withheld_by_guardrails": withheld,
+        "need_api_token": {"tools": len(need), "tags": tags},
+        "denied": {"tools": len(denied), "names": denied},
+        "text": server.group(2),
+    }
+
+    with_token = cli("mint", "--account", "acme", "--require-api-token-auth").stderr
+    assert with_token.split(": ", 1)[1] == (
+        f"{total - len(denied)} of {total} tools; {len(denied)} withheld by guardrails: "
+        f"{len(denied)} no server may expose ({', '.join(denied)})\n"
+    )
+    triage = cli.mint("--policy", "bounce-triage")["summary"]
+    assert triage["withheld_by_guardrails"] == 0
+    assert triage["text"] == f"{triage['exposed']} of {total} tools"
+
+
 def test_mint_prints_the_url_alone_and_refuses_in_one_line(cli: Cli) -> None:
     minted = cli("mint", "--account", "acme")
     assert re.fullmatch(rf"{re.escape(PUBLIC)}/mcp/[A-Za-z0-9_-]{{43}}\n", minted.stdout)
-    assert minted.stderr == ""
+    assert minted.stderr.count("\n") == 1 and "withheld by guardrails" in minted.stderr
 
     assert cli.refused("mint", "--account", "nobody", code=1) == (
         "yamcp: no account 'nobody' in accounts.yaml (have: acme)"
@@ -252,6 +310,99 @@ def test_plan_heads_its_grant_with_the_count_auth_and_expiry(cli: Cli, tmp_path:
     )
 
 
+def test_plan_lists_constraints_under_each_tool_and_what_the_guardrails_removed(
+    cli: Cli, tmp_path: Path
+) -> None:
+    policies = tmp_path / "reviewed"
+    policies.mkdir()
+    (policies / "guardrails.yaml").write_text(
+        "require_api_token_for_tags: [domains]\n"
+        "deny_tools: [delete_a_nager_date_*]\n"
+        "constraints: {list_all_nager_date_public_holidays: {countryCode: {pattern: '^[A-Z]{2}$'}}}\n"
+    )
+    (policies / "holidays.yaml").write_text("methods: [read]\n")
+    lines = cli("plan", str(policies / "holidays.yaml"), "--integration", "nager_date")
+    lines = lines.stdout.splitlines()
+    granted = [line for line in lines if line.startswith("+ ")]
+    assert lines[:2] == [f"policy holidays: {len(granted)} tools", "require_api_token_auth: false"]
+    at = lines.index("+ list_all_nager_date_public_holidays  (read; holidays)")
+    assert lines[at + 1] == "    constraint countryCode: pattern ^[A-Z]{2}$ (guardrails)"
+    assert "removed by guardrails:" not in lines  # nager_date has no domains or deletes
+
+    (policies / "guardrails.yaml").write_text(
+        "require_api_token_for_tags: [domains]\ndeny_tools: [create_a_postmark_email]\n"
+    )
+    (policies / "senders.yaml").write_text("methods: [list, create]\ntags: [domains, sending]\n")
+    lines = cli("plan", str(policies / "senders.yaml"), "--integration", "postmark")
+    lines = lines.stdout.splitlines()
+    removed = lines[lines.index("removed by guardrails:") + 1 :]
+    assert "- create_a_postmark_email  (guardrail deny_tools: create_a_postmark_email)" in removed
+    assert (
+        "- list_all_postmark_domains  (guardrail require_api_token_for_tags: domains "
+        "(server has no API-token auth))"
+    ) in removed
+    assert all(line.startswith("- ") for line in removed)
+    assert not {line[2:].split()[0] for line in removed} & {
+        line[2:].split()[0] for line in lines if line.startswith("+ ")
+    }
+
+
+def test_tools_bytes_prints_each_integrations_tools_list_size(cli: Cli) -> None:
+    sizes = dict(line.split(" ") for line in cli("tools", "--bytes").stdout.splitlines())
+    assert set(sizes) == {"nager_date", "postmark"}
+    assert all(size.isdigit() and int(size) > 1000 for size in sizes.values())
+    assert cli("tools", "--bytes", "--integration", "nager_date").stdout == (
+        f"nager_date {sizes['nager_date']}\n"
+    )
+
+
+def test_import_openapi_says_what_it_wrote_noted_and_skipped_and_what_is_next(
+    cli: Cli, tmp_path: Path
+) -> None:
+    spec = tmp_path / "pets.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "Pets", "version": "1"},
+                "servers": [{"url": "https://pets.example.com/v1"}],
+                "paths": {
+                    "/pets": {
+                        "get": {
+                            "operationId": "listPets",
+                            "parameters": [
+                                {"name": "X-Trace", "in": "header", "schema": {"type": "string"}}
+                            ],
+                            "responses": {"200": {"description": "ok"}},
+                        },
+                        "trace": {"responses": {"200": {"description": "ok"}}},
+                    }
+                },
+            }
+        )
+    )
+    out = tmp_path / "integrations"
+    out.mkdir()
+    done = cli("import-openapi", str(spec), "--integration", "pets", "--out", str(out))
+    file = out / "pets" / "manifest.yaml"
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"wrote {file}" and file.exists()
+    assert re.fullmatch(
+        r"pets: 1 tools \(1 get\) in 1 resources from \d+ operations; "
+        r"\d+ credential profile\(s\); \d+ operation\(s\) skipped",
+        lines[1],
+    ), lines[1]
+    assert all(line.startswith(("note: ", "skipped: ")) for line in lines[2:-1]), lines
+    assert any("X-Trace" in line for line in lines if line.startswith("note: ")), lines
+    assert lines[-1] == (
+        f"next: review {file}: descriptions, access, destructive, pagination, tags; yamcp lint"
+    )
+    assert done.stderr == ""
+    again = cli("import-openapi", str(spec), "--integration", "pets", "--out", str(out), code=1)
+    assert again.stdout == "" and again.stderr.startswith("yamcp: ")
+    assert again.stderr.count("\n") == 1
+
+
 def test_tools_prints_name_verb_path_and_tags_per_tool(cli: Cli) -> None:
     text = cli("tools", "--integration", "nager_date").stdout.splitlines()
     listed = json.loads(cli("tools", "--integration", "nager_date", "--json").stdout)
@@ -309,3 +460,56 @@ def test_schema_writes_the_published_schemas_and_names_each_file(cli: Cli) -> No
     for path in map(Path, written):
         # The copies committed next to the integrations, which editors read, are current.
         assert path.read_text() == (ROOT / "integrations" / path.name).read_text(), path.name
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("tools",),
+        ("tools", "--json"),
+        ("tools", "--bytes"),
+        ("plan", str(ROOT / "policies" / "bounce-triage.yaml")),
+        ("lint",),
+        ("mint", "--account", "acme"),
+        ("servers", "list"),
+        ("admin-token", "create"),
+    ],
+    ids=" ".join,
+)
+def test_output_into_a_closed_pipe_ends_quietly(cli: Cli, args: tuple[str, ...]) -> None:
+    """`yamcp tools | head`: the reader has gone before yamcp writes. Python's note on
+    SIGPIPE: no traceback, no "Exception ignored" line, exit 1."""
+    if args == ("servers", "list"):
+        cli.mint()
+    read, write = os.pipe()
+    os.close(read)  # the reader has already exited, as `head` does
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "proxy.cli", *args],
+            cwd=cli.workdir,
+            env=cli.env,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == "" or "shown once" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert done.returncode == 1
+
+
+def test_tools_piped_into_head_prints_its_first_lines_and_nothing_else(cli: Cli) -> None:
+    done = subprocess.run(
+        f"{sys.executable} -m proxy.cli tools --json | head -n 3",
+        shell=True,
+        cwd=cli.workdir,
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.splitlines()[0] == "["
+    assert len(done.stdout.splitlines()) == 3
+    assert done.stderr == ""

@@ -65,6 +65,7 @@ ADDING, SCALING, NAGER = (
     ("integrations/nager_date/README.md"),
 )
 T = "tests/test_docs_claims.py"
+SB = "tests/test_sandbox.py"
 S = "tests/test_documented_settings.py"
 
 CLAIMS: list[Claim] = [
@@ -90,6 +91,22 @@ CLAIMS: list[Claim] = [
         R,
         "That serves on `http://127.0.0.1:8000` with the embedded store (SQLite under `data/`",
         f"{S}::test_serve_with_no_settings_listens_on_the_documented_defaults",
+    ),
+    _c(
+        R,
+        "`scripts/test` provisions what the tests drive and leaves alone what is already there",
+        "tests/test_setup.py::test_what_is_there_is_left_alone_and_the_suite_gets_the_arguments",
+        "tests/test_setup.py::test_a_missing_package_is_installed_from_debian",
+    ),
+    _c(
+        R,
+        "A test that skips fails the run",
+        "tests/test_no_skips.py::test_a_skip_fails_the_run_and_an_expected_failure_does_not",
+    ),
+    _c(
+        R,
+        "and CI (`.ci/run`) runs `scripts/test` as written here",
+        "tests/test_setup.py::test_ci_runs_the_readme_test_command_verbatim",
     ),
     _c(
         R,
@@ -121,6 +138,138 @@ CLAIMS: list[Claim] = [
         "`--tags` keeps tools carrying any of the tags",
         "tests/test_postmark_e2e.py::test_methods_and_tags_filter_what_a_server_lists_and_calls",
         "tests/test_policy.py::test_methods_and_tags_table",
+    ),
+    # --- README: the sandbox
+    _c(
+        R,
+        "pip install -e . && yamcp serve --sandbox",
+        f"{SB}::test_needs_no_accounts_file_no_token_and_no_data_folder",
+        f"{SB}::test_the_readme_snippet_runs_bounce_triage",
+    ),
+    _c(
+        R,
+        "these lines into `python -m asyncio`, with that first URL, and they run the bounce "
+        "triage workflow, one line a step",
+        f"{SB}::test_the_readme_snippet_runs_bounce_triage",
+    ),
+    _c(
+        R,
+        "`yamcp serve --sandbox` needs no accounts file, no token and no Postmark account",
+        f"{SB}::test_needs_no_accounts_file_no_token_and_no_data_folder",
+    ),
+    _c(
+        R,
+        "the same one the test suite runs against",
+        f"{SB}::test_the_tests_fake_is_the_simulator",
+    ),
+    _c(
+        R,
+        "the first with every tool the guardrails allow, then one per named policy in `policies/`",
+        f"{SB}::test_needs_no_accounts_file_no_token_and_no_data_folder",
+        f"{SB}::test_bounce_triage_finds_reads_and_reactivates",
+    ),
+    _c(
+        R,
+        "`--sandbox postmark` names the integration when several ship one",
+        f"{SB}::test_the_sandbox_account_cannot_be_pointed_elsewhere",
+        f"{SB}::test_with_several_sandboxes_one_must_be_named",
+        f"{SB}::test_serve_names_the_integration_or_refuses",
+    ),
+    _c(
+        R,
+        "bounces of several types (hard bounces, a spam complaint, a delayed message, and an "
+        "inactive soft bounce, `692560179`, whose raw SMTP dump says the mailbox was full",
+        f"{SB}::test_the_seed_holds_what_the_shipped_workflows_need",
+    ),
+    _c(
+        R,
+        "`welcome` has a layout and an `{{#each}}`",
+        f"{SB}::test_the_seed_holds_what_the_shipped_workflows_need",
+    ),
+    _c(
+        R,
+        "a reactivation makes the bounce active again",
+        f"{SB}::test_bounce_triage_finds_reads_and_reactivates",
+        f"{SB}::test_activation_and_template_edits_change_what_follows",
+    ),
+    _c(
+        R,
+        "a send is listed among the outbound messages under the MessageID it answered",
+        f"{SB}::test_deliverability_reads_stats_and_sends",
+        f"{SB}::test_sends_are_listed_with_the_message_id_they_answered",
+    ),
+    _c(
+        R,
+        "a template edit changes what the next templated send is checked against",
+        f"{SB}::test_transactional_sender_sends_and_sees_template_edits",
+        f"{SB}::test_activation_and_template_edits_change_what_follows",
+    ),
+    _c(
+        R,
+        "every start begins from the same seed",
+        f"{SB}::test_deliverability_reads_stats_and_sends",
+    ),
+    _c(
+        R,
+        "in a temporary folder (never `data/`)",
+        f"{SB}::test_needs_no_accounts_file_no_token_and_no_data_folder",
+    ),
+    _c(
+        R,
+        "which no setting or accounts file can change",
+        f"{SB}::test_the_sandbox_account_cannot_be_pointed_elsewhere",
+        f"{SB}::test_the_account_is_the_simulator_on_loopback",
+    ),
+    _c(
+        R,
+        "wait for the URL of the agent's policy to appear",
+        f"{SB}::test_transactional_sender_sends_and_sees_template_edits",
+    ),
+    _c(
+        ADDING,
+        "`def sandbox_app()` returns a fresh ASGI app",
+        f"{SB}::test_a_sandbox_module_must_keep_the_contract",
+        f"{SB}::test_the_account_is_the_simulator_on_loopback",
+    ),
+    _c(
+        ADDING,
+        "no setting or accounts file can point a sandbox at the real service",
+        f"{SB}::test_the_sandbox_account_cannot_be_pointed_elsewhere",
+    ),
+    _c(
+        PM,
+        "`sandbox.py` is a stateful, in-memory Postmark",
+        f"{SB}::test_the_tests_fake_is_the_simulator",
+        f"{SB}::test_activation_and_template_edits_change_what_follows",
+    ),
+    _c(
+        R,
+        "Minted URLs start where `yamcp serve` listens",
+        f"{S}::test_minted_urls_follow_the_port_serve_listens_on",
+    ),
+    _c(
+        R,
+        "the admin API follows the flags too",
+        f"{S}::test_minted_urls_follow_the_port_serve_listens_on",
+    ),
+    _c(
+        R,
+        "A wildcard listen address (`0.0.0.0`, `::`) becomes `127.0.0.1`",
+        f"{S}::test_minted_urls_name_a_reachable_host_for_the_listen_address",
+    ),
+    _c(
+        R,
+        "exposes every tool of the account's integration that the guardrails "
+        "(`policies/guardrails.yaml`) allow",
+        "tests/test_policy_e2e.py::test_a_bare_mint_serves_what_it_says_the_guardrails_left",
+        "tests/test_admin_api.py::test_preview_counts_what_the_guardrails_withhold_and_says_why",
+    ),
+    _c(
+        R,
+        "how many tools the server exposes and how many the guardrails withheld and why",
+        "tests/test_cli_output.py::test_mint_says_how_many_tools_the_guardrails_withheld_and_why",
+        "tests/test_admin_api.py::test_preview_counts_what_the_guardrails_withhold_and_says_why",
+        f"{T}::test_every_documented_command_runs",
     ),
     # --- clients
     _c(
@@ -182,6 +331,11 @@ CLAIMS: list[Claim] = [
         R,
         "or every request, `initialize` included, gets 401 with `WWW-Authenticate: Bearer`",
         "tests/test_policy_e2e.py::test_api_token_required_for_every_method",
+    ),
+    _c(
+        R,
+        "With the official `mcp` Python SDK (2.x), give the header to the `httpx2` client",
+        f"{T}::test_the_readme_sdk_snippet_sends_the_api_token_as_a_bearer_header",
     ),
     _c(R, "# never shows URLs", f"{T}::test_every_documented_command_runs"),
     _c(R, "# the URL is 404 at once", "tests/test_policy_e2e.py::test_revoked_server_is_404"),
@@ -760,9 +914,16 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "YAMCP_PUBLIC_BASE_URL": (
         "tests/test_postmark_e2e.py::test_mint_cli_prints_url_and_json",
         f"{T}::test_every_documented_command_runs",
+        f"{S}::test_minted_urls_name_a_reachable_host_for_the_listen_address",
     ),
-    "YAMCP_HOST": (f"{S}::test_host_and_port_choose_where_serve_listens",),
-    "YAMCP_PORT": (f"{S}::test_host_and_port_choose_where_serve_listens",),
+    "YAMCP_HOST": (
+        f"{S}::test_host_and_port_choose_where_serve_listens",
+        f"{S}::test_minted_urls_name_a_reachable_host_for_the_listen_address",
+    ),
+    "YAMCP_PORT": (
+        f"{S}::test_host_and_port_choose_where_serve_listens",
+        f"{S}::test_minted_urls_follow_the_port_serve_listens_on",
+    ),
     "YAMCP_WORKERS": (f"{S}::test_workers_starts_that_many_worker_processes",),
     "YAMCP_ALLOWED_HOSTS": (f"{S}::test_allowed_hosts_admits_a_listed_host_name",),
     "YAMCP_ALLOWED_ORIGINS": (
@@ -1125,6 +1286,45 @@ def test_policy_grants_the_docs_count() -> None:
             assert int(m.group(1)) == counts[policy], f"{policy}: docs {m.group(1)}"
 
 
+# ------------------------------------------------------------ the README's SDK snippet
+
+SDK_URL = "http://127.0.0.1:8000/mcp/<token>"
+SDK_TOKEN = "<api token>"
+
+
+def _readme_python_block(section: str) -> str:
+    text = (ROOT / "README.md").read_text().split(f"### {section}", 1)[1].split("\n## ", 1)[0]
+    (block,) = [body for lang, body in FENCE.findall(text) if lang == "python"]
+    return block
+
+
+def test_the_readme_sdk_snippet_sends_the_api_token_as_a_bearer_header(
+    yamcp, tmp_path: Path
+) -> None:
+    """The README's Python block under "API-token auth", run as written against a server
+    minted with --require-api-token-auth; only its two placeholders are filled in."""
+    snippet = _readme_python_block("API-token auth")
+    assert f'"{SDK_URL}"' in snippet and f'"{SDK_TOKEN}"' in snippet
+    created = json.loads(
+        yamcp.cli("mint", "--account", "acme", "--json", "--require-api-token-auth").stdout
+    )
+    token = yamcp.cli("api-token", "create", "--server", created["id"]).stdout.strip()
+
+    def run(api_token: str) -> subprocess.CompletedProcess:
+        script = tmp_path / "snippet.py"
+        script.write_text(snippet.replace(SDK_URL, created["url"]).replace(SDK_TOKEN, api_token))
+        return subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+        )
+
+    done = run(token)
+    assert done.returncode == 0, done.stderr
+    served = created["summary"]["exposed"]
+    assert done.stdout.splitlines() == [f"{served} tools", "list_all_postmark_domains: ok"]
+    refused = run("A" * 43)  # the same code with a wrong token gets nowhere
+    assert refused.returncode != 0 and "tools" not in refused.stdout
+
+
 # ------------------------------------------------------- every documented command, run
 
 
@@ -1232,7 +1432,8 @@ def test_every_documented_command_runs(tmp_path: Path) -> None:
             out = done.stdout
             if args[1] == "mint" and "--json" in args:
                 created = json.loads(out)
-                assert set(created) == {"id", "name", "config", "expires_at", "url"}, where
+                keys = {"id", "name", "config", "expires_at", "url", "summary"}
+                assert set(created) == keys, where
                 last_server = created["id"]
             elif args[1] == "mint":
                 public = command.exports.get("YAMCP_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
@@ -1248,6 +1449,13 @@ def test_every_documented_command_runs(tmp_path: Path) -> None:
                 expected = shown.split("...", 1)[0].strip()
                 if expected.startswith(("wrote ", "nager_date: ")):
                     assert expected in out, f"{where}: the doc shows {shown!r}; it printed {out}"
+                if args[1] == "mint" and expected.startswith("srv_"):  # the summary, on stderr
+                    said = re.escape(shown.split("...: ", 1)[1])
+                    assert re.fullmatch(rf"srv_[0-9a-f]+: {said}\n", done.stderr), (
+                        f"{where}: the doc shows {shown!r}; it printed {done.stderr}"
+                    )
+                    ran["mint summary"] += 1
     # the placeholders pointed at real things: a revoked server and token are gone
     assert ran["mint"] >= 10 and ran["plan"] >= 4 and ran["import-openapi"] >= 1
+    assert ran["mint summary"] >= 2
     assert {"lint", "tools", "api-token", "servers", "admin-token"} <= set(ran)

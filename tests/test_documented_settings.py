@@ -132,6 +132,111 @@ def test_host_and_port_choose_where_serve_listens(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
+def _env_without_public_url(workdir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YAMCP_")}
+    return env | {
+        "YAMCP_INTEGRATIONS_DIRS": str(ROOT / "integrations"),
+        "YAMCP_POLICIES_DIR": str(ROOT / "policies"),
+        "YAMCP_DATA_DIR": str(workdir / "data"),
+        "POSTMARK_SERVER_TOKEN": FakePostmark.server_token,
+        "POSTMARK_ACCOUNT_TOKEN": FakePostmark.account_token,
+        **extra,
+    }
+
+
+def _cli(workdir: Path, env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "proxy.cli", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+
+def _lists_tools(url: str) -> bool:
+    listed = httpx.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=ACCEPT, timeout=10
+    )
+    return listed.status_code == 200 and bool(listed.json()["result"]["tools"])
+
+
+def test_minted_urls_follow_the_port_serve_listens_on(
+    fake_postmark: FakePostmark, tmp_path: Path
+) -> None:
+    """With YAMCP_PUBLIC_BASE_URL unset, `yamcp mint` (same YAMCP_PORT) and the admin API of
+    a `yamcp serve --port` hand out URLs on the port the server listens on, and they work."""
+    write_workdir(tmp_path, fake_postmark.url)
+    port = _free_port("127.0.0.1")
+    env = _env_without_public_url(tmp_path, YAMCP_PORT=str(port))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxy.cli", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", proc)
+        url = _cli(tmp_path, env, "mint", "--account", "acme").strip()
+        assert url.startswith(f"http://127.0.0.1:{port}/mcp/"), "mint ignored YAMCP_PORT"
+        assert _lists_tools(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    flag_port = _free_port("127.0.0.1")
+    env = _env_without_public_url(tmp_path)  # no YAMCP_PORT: the flag alone says where
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxy.cli", "serve", "--port", str(flag_port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{flag_port}"
+        wait_until_serving(base, proc)
+        admin_token = _cli(tmp_path, env, "admin-token", "create").strip()
+        created = httpx.post(
+            f"{base}/integrated-account/acme/mcp",
+            json={"name": "flag"},
+            headers={"authorization": f"Bearer {admin_token}"},
+            timeout=10,
+        )
+        assert created.status_code == 201
+        url = created.json()["url"]
+        assert url.startswith(f"{base}/mcp/"), "the admin API ignored serve --port"
+        assert _lists_tools(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("host", "base"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8123"),  # every interface: loopback reaches it here
+        ("::", "http://127.0.0.1:8123"),
+        ("::1", "http://[::1]:8123"),
+        ("127.0.0.2", "http://127.0.0.2:8123"),
+    ],
+)
+def test_minted_urls_name_a_reachable_host_for_the_listen_address(
+    tmp_path: Path, host: str, base: str
+) -> None:
+    write_workdir(tmp_path, "http://127.0.0.1:9")
+    env = _env_without_public_url(tmp_path, YAMCP_HOST=host, YAMCP_PORT="8123")
+    url = _cli(tmp_path, env, "mint", "--account", "acme").strip()
+    assert re.fullmatch(rf"{re.escape(base)}/mcp/[A-Za-z0-9_-]{{43}}", url)
+    # a public base URL, when set, wins over where yamcp listens
+    env["YAMCP_PUBLIC_BASE_URL"] = "https://mcp.example.com/"
+    url = _cli(tmp_path, env, "mint", "--account", "acme").strip()
+    assert re.fullmatch(r"https://mcp\.example\.com/mcp/[A-Za-z0-9_-]{43}", url)
+
+
 def _children(pid: int) -> list[str]:
     kids = []
     for task in Path(f"/proc/{pid}/task").iterdir():

@@ -31,7 +31,8 @@ from tests.fake_postmark import (
 )
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "postmark"
-FAKE_SOURCE = Path(__file__).resolve().parent / "fake_postmark.py"
+# The simulator the fake serves (tests/fake_postmark.py adds only the test harness).
+FAKE_SOURCE = Path(__file__).resolve().parent.parent / "integrations" / "postmark" / "sandbox.py"
 
 
 @pytest.fixture
@@ -237,8 +238,8 @@ def test_every_error_code_the_fake_raises_is_documented() -> None:
     raised = _raised_error_codes()
     assert len(raised) > 100
     for code, http, line in raised:
-        assert code in documented, f"fake_postmark.py:{line}: ErrorCode {code} is not Postmark's"
-        assert str(http) in documented[code], f"fake_postmark.py:{line}: {code} with HTTP {http}"
+        assert code in documented, f"sandbox.py:{line}: ErrorCode {code} is not Postmark's"
+        assert str(http) in documented[code], f"sandbox.py:{line}: {code} with HTTP {http}"
 
 
 def test_routing_is_case_insensitive_and_errors_are_postmark_shaped(client: httpx.Client) -> None:
@@ -280,7 +281,7 @@ def test_bounce_search_filters_and_pages(fake: FakePostmark, client: httpx.Clien
 
     first = client.get("/bounces", params={"count": 2, "offset": 0}).json()
     second = client.get("/bounces", params={"count": 2, "offset": 2}).json()
-    assert first["TotalCount"] == second["TotalCount"] == 6
+    assert first["TotalCount"] == second["TotalCount"] == 7
     assert [b["ID"] for b in first["Bounces"] + second["Bounces"]] == list(
         range(692560173, 692560177)
     )
@@ -300,8 +301,8 @@ def test_activation_follows_can_activate(client: httpx.Client) -> None:
     assert refused.status_code == 422
     assert refused.json()["ErrorCode"] == 1003
     stats = client.get("/deliverystats").json()
-    assert stats["InactiveMails"] == 3
-    assert stats["Bounces"][0] == {"Name": "All", "Count": 6}
+    assert stats["InactiveMails"] == 4
+    assert stats["Bounces"][0] == {"Name": "All", "Count": 7}
 
 
 def test_send_succeeds_and_fails_like_postmark(client: httpx.Client) -> None:

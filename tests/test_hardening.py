@@ -701,7 +701,11 @@ async def test_sqlite_files_are_private(tmp_path: Path) -> None:
 )
 def test_cli_with_redis_down_says_so_in_one_line(tmp_path: Path, args: list[str]) -> None:
     write_workdir(tmp_path, "http://127.0.0.1:9")
-    env = {**os.environ, "YAMCP_STORE_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    env = {
+        **os.environ,
+        "YAMCP_STORE_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "YAMCP_INTEGRATIONS_DIRS": str(ROOT / "integrations"),  # mint counts their tools
+    }
     out = subprocess.run(
         [sys.executable, "-m", "proxy.cli", *args],
         cwd=tmp_path,

@@ -139,7 +139,7 @@ def test_constraints_enum_pattern_split_and_nested() -> None:
     assert problems == ["policy 'x': MessageStream 'broadcasts' is not one of ['outbound']"]
     # A second recipient cannot ride along behind an allowed one.
     problems = check_arguments(tuple(send), {"To": "a@ours.com, b@evil.com"})
-    assert problems == ["policy 'x': To 'b@evil.com' does not match '@ours\\\\.com>?$'"]
+    assert problems == ["policy 'x': To 'b@evil.com' does not match pattern @ours\\.com>?$"]
     assert check_arguments(tuple(send), {"To": "Ann <a@ours.com>"}) == []
     batch = [r for r in rules if r.tool_glob == "create_a_postmark_email_batch"]
     bad = {"Messages": [{"To": "a@ours.com"}, {"To": "x@evil.com"}]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import httpx2
@@ -12,7 +13,7 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import Yamcp, mcp_client
+from tests.conftest import ROOT, Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
 
 SEND = {"From": "sender@example.com", "To": "a@example.com", "TextBody": "hi"}
@@ -71,6 +72,38 @@ async def test_inline_constraints_on_a_server(yamcp: Yamcp, postmark: FakePostma
     assert postmark.requests == []
 
 
+async def test_a_refusal_shows_the_pattern_as_the_policy_file_writes_it(
+    postmark: FakePostmark, tmp_path: Path
+) -> None:
+    """The rule a model reads is the one a reviewer wrote: `@example\\.com>?$`, not its
+    Python repr with every backslash doubled."""
+    written = r"@example\.com>?$"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "guardrails.yaml").write_text((ROOT / "policies" / "guardrails.yaml").read_text())
+    (policies / "ours.yaml").write_text(
+        "methods: [create]\ntags: [sending]\n"
+        f"constraints:\n  create_a_postmark_email:\n    To: {{pattern: '{written}'}}\n"
+    )
+    write_workdir(tmp_path, postmark.url)
+    server = start_yamcp(tmp_path, {"YAMCP_POLICIES_DIR": str(policies)})
+    try:
+        server.settings.policies_dir = policies
+        url = await server.mint(config={"policy": "ours"})
+        async with mcp_client(url) as client:
+            refused = await client.call_tool("create_a_postmark_email", SEND | {"To": "a@evil.org"})
+    finally:
+        stop_yamcp(server)
+    assert refused.is_error
+    text = refused.content[0].text
+    assert f"To 'a@evil.org' does not match pattern {written}" in text, text
+    assert "\\\\" not in text
+    assert refused.structured_content["error"]["rules"] == [
+        f"policy 'ours': To 'a@evil.org' does not match pattern {written}"
+    ]
+    assert postmark.requests == []
+
+
 async def test_api_token_required_for_every_method(yamcp: Yamcp, postmark: FakePostmark) -> None:
     record = json.loads(
         yamcp.cli("mint", "--account", "acme", "--json", "--require-api-token-auth").stdout
@@ -125,6 +158,26 @@ async def test_guardrail_tags_need_api_token_auth(yamcp: Yamcp) -> None:
         names = {t.name for t in (await client.list_tools()).tools}
     assert "list_all_postmark_domains" not in names
     assert "create_a_postmark_data_removal" not in names
+
+
+async def test_a_bare_mint_serves_what_it_says_the_guardrails_left(yamcp: Yamcp) -> None:
+    """`yamcp mint` with no methods, tags or policy: "every tool" the guardrails allow. The
+    count it prints is what `tools/list` serves; an API-token server gets the tagged ones."""
+    for extra in ((), ("--require-api-token-auth",)):
+        minted = yamcp.cli("mint", "--account", "acme", *extra)
+        url = minted.stdout.strip()
+        said = minted.stderr.split(": ", 1)[1]
+        headers = None
+        if extra:
+            server = minted.stderr.split(":", 1)[0]
+            token = yamcp.cli("api-token", "create", "--server", server).stdout.strip()
+            headers = {"authorization": f"Bearer {token}"}
+        async with mcp_client(url, headers=headers) as client:
+            served = {t.name for t in (await client.list_tools()).tools}
+        assert said.startswith(f"{len(served)} of 90 tools; "), said
+        assert "create_a_postmark_data_removal" not in served
+        assert ("list_all_postmark_domains" in served) == bool(extra)
+        assert ("need API-token auth" in said) != bool(extra)
 
 
 async def test_expired_server_is_404_like_unknown(yamcp: Yamcp) -> None:

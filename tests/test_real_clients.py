@@ -242,7 +242,7 @@ async def test_inspector_calls_a_tool(
     assert run.returncode == 0, run.stderr
     result = out["result"]
     assert result["isError"] is False
-    assert result["structuredContent"]["InactiveMails"] == 4
+    assert result["structuredContent"]["InactiveMails"] == 5
     assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
     assert_stats_reached_postmark(postmark)
 
@@ -327,7 +327,7 @@ async def test_mcp_remote_bridges_a_url(
             assert stats.annotations.read_only_hint is True
             result = await client.call_tool(STATS_TOOL, {})
             assert not result.is_error
-            assert result.structured_content["InactiveMails"] == 4
+            assert result.structured_content["InactiveMails"] == 5
             bad = await client.call_tool(BOUNCE_TOOL, {"id": "not-a-number"})
             assert bad.is_error
             assert bad.structured_content["error"]["type"] == "invalid_arguments"
@@ -386,7 +386,7 @@ async def test_openai_agents_sdk_lists_and_calls_tools(
         assert server.session.protocol_version == "2026-07-28"
         result = await server.call_tool(STATS_TOOL, {})
         assert not result.is_error
-        assert result.structured_content["InactiveMails"] == 4
+        assert result.structured_content["InactiveMails"] == 5
         assert json.loads(result.content[0].text) == result.structured_content
         bad = await server.call_tool(BOUNCE_TOOL, {"id": "not-a-number"})
         assert bad.is_error
