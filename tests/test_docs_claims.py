@@ -100,6 +100,11 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
+        "(after `pip install mcp==2.3.0`,",
+        "tests/test_setup.py::test_the_readme_names_the_sdk_version_the_tests_pin",
+    ),
+    _c(
+        R,
         "A test that skips fails the run",
         "tests/test_no_skips.py::test_a_skip_fails_the_run_and_an_expected_failure_does_not",
     ),
@@ -148,8 +153,7 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
-        "these lines into `python -m asyncio`, with that first URL, and they run the bounce "
-        "triage workflow, one line a step",
+        "and they run the bounce triage workflow, one line a step",
         f"{SB}::test_the_readme_snippet_runs_bounce_triage",
     ),
     _c(

@@ -75,3 +75,11 @@ def test_a_missing_package_is_installed_from_debian(tmp_path: Path) -> None:
         f"{as_root}apt-get install -y -qq --no-install-recommends docker-compose",
     ]
     assert calls[-1] == "python3 -m pytest -k something"
+
+
+def test_the_readme_names_the_sdk_version_the_tests_pin() -> None:
+    """The snippet after the first command needs the MCP SDK, which `pip install -e .` does
+    not bring: the README says which, and it is the one the tests drive."""
+    (named,) = re.findall(r"`pip install mcp==([0-9.]+)`", (ROOT / "README.md").read_text())
+    (pinned,) = re.findall(r'"mcp==([0-9.]+)"', (ROOT / "pyproject.toml").read_text())
+    assert named == pinned
