@@ -7,18 +7,24 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from jsonschema import Draft202012Validator
 from pydantic import Field, field_validator
 
 from .errors import ConfigError
-from .manifest import _read_yaml, _Strict, validate_model
+from .manifest import SETTING_NAME, _read_yaml, _Strict, validate_model
 
 if TYPE_CHECKING:
     from .registry import Registry
 
 _REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+# `{name}` in a base URL, filled from the account's `settings`.
+PLACEHOLDER = re.compile(r"{([^{}]*)}")
+SETTING_NAME_RE = re.compile(SETTING_NAME)
+# A value with one of these would change the URL's shape (path, query, fragment, user, port).
+_FORBIDDEN_IN_SETTING = "/?#@:"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AccountSpec(_Strict):
@@ -38,30 +44,76 @@ class AccountSpec(_Strict):
         "never a secret.",
     )
 
+    settings: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain, non-secret values by name (region, account_sid) that fill the "
+        "`{name}` placeholders of the base URL, the manifest's or this account's, e.g. "
+        "https://api.{region}.example.com. Percent-encoded when filled; may not contain "
+        "/ ? # @ or :, nor be a ${...} reference (secrets go under `credentials`).",
+    )
+
     @field_validator("base_url")
     @classmethod
     def _plain_url(cls, value: str | None) -> str | None:
-        # The reason never repeats the value: it may be the very secret being refused.
         if value is None:
             return value
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 -- raises on a port that is not a number
-        except ValueError:
-            raise ValueError("is not a URL") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        if "@" in parts.netloc:
-            raise ValueError(
-                "must not carry a user or password; put credentials under `credentials` "
-                "as ${ENV_VAR} references"
-            )
-        if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
-            raise ValueError(
-                "must not carry a query string or fragment (a key there would be a literal "
-                "secret); use a query-key credential profile in the manifest"
-            )
+        for name in PLACEHOLDER.findall(value):
+            if not SETTING_NAME_RE.fullmatch(name):
+                raise ValueError(
+                    f"placeholder {{{name}}} is not a setting name (letters, digits, _)"
+                )
+        problem = url_problem(PLACEHOLDER.sub("x", value))
+        if problem is not None:
+            raise ValueError(problem)
         return value
+
+    @field_validator("settings")
+    @classmethod
+    def _plain_settings(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            # The reason names the setting, never its value.
+            if not SETTING_NAME_RE.fullmatch(name):
+                raise ValueError(f"{name!r} is not a setting name (letters, digits, _)")
+            if not text.strip():
+                raise ValueError(f"{name}: is empty")
+            if _REF.match(text) or "${" in text:
+                raise ValueError(
+                    f"{name}: settings are plain values, not ${{ENV}} references; "
+                    "a secret goes under `credentials`"
+                )
+            bad = sorted(set(text) & set(_FORBIDDEN_IN_SETTING))
+            if bad or _CONTROL.search(text):
+                what = " ".join(bad) if bad else "a control character"
+                raise ValueError(
+                    f"{name}: may not contain {what} (it fills a base URL; "
+                    f"none of {' '.join(_FORBIDDEN_IN_SETTING)} may change its shape)"
+                )
+        return value
+
+
+def url_problem(value: str) -> str | None:
+    """Why `value` cannot be a base URL, or None. The reason never repeats the value: it
+    may be the very secret being refused."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host"
+    if "@" in parts.netloc:
+        return (
+            "must not carry a user or password; put credentials under `credentials` "
+            "as ${ENV_VAR} references"
+        )
+    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+        return (
+            "must not carry a query string or fragment (a key there would be a literal "
+            "secret); use a query-key credential profile in the manifest"
+        )
+    if "%" in parts.hostname:
+        return "has a host that is not a host name (a setting filling it must be a DNS label)"
+    return None
 
 
 class AccountsFile(_Strict):
@@ -76,6 +128,7 @@ class Account(_Strict):
     base_url: str | None
     credentials: dict[str, str] = Field(repr=False)
     defaults: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, str] = Field(default_factory=dict)
 
 
 def load_accounts(
@@ -108,6 +161,14 @@ def load_accounts(
                 raise ConfigError(
                     str(file), where, f"environment variable {ref.group(1)} is not set or empty"
                 )
+            if _CONTROL.search(env[ref.group(1)]):
+                # It would go out in a header, which the client refuses quoting the value.
+                raise ConfigError(
+                    str(file),
+                    where,
+                    f"environment variable {ref.group(1)} holds a control character "
+                    "(a trailing line break?)",
+                )
             credentials[key] = env[ref.group(1)]
         accounts[account_id] = Account(
             id=account_id,
@@ -115,6 +176,7 @@ def load_accounts(
             base_url=spec.base_url.rstrip("/") if spec.base_url else None,
             credentials=credentials,
             defaults=spec.defaults,
+            settings=spec.settings,
         )
     return accounts
 
@@ -131,6 +193,7 @@ def check_accounts(accounts: dict[str, Account], registry: Registry, file: Path)
                 f"no integration {account.integration!r} is loaded "
                 f"(have: {', '.join(sorted(registry.integrations)) or 'none'})",
             )
+        _check_base_url(account, integration.base_url, file)
         for name, value in account.defaults.items():
             where = f"accounts.{account.id}.defaults.{name}"
             takers = [
@@ -144,6 +207,34 @@ def check_accounts(accounts: dict[str, Account], registry: Registry, file: Path)
                 schema = tool.input_schema["properties"][name]
                 if not Draft202012Validator(schema).is_valid(value):
                     raise ConfigError(str(file), where, f"not a valid value for {tool.name}")
+
+
+def _check_base_url(account: Account, manifest_url: str, file: Path) -> None:
+    """The account has every setting its base URL names, and the filled URL is still a
+    plain base URL; refused at load, so no call finds out."""
+    where = f"accounts.{account.id}." + ("base_url" if account.base_url else "settings")
+    template = account.base_url or manifest_url
+    missing = [n for n in PLACEHOLDER.findall(template) if n not in account.settings]
+    if missing:
+        source = "its base_url" if account.base_url else f"the {account.integration} base_url"
+        raise ConfigError(
+            str(file),
+            f"accounts.{account.id}.settings",
+            f"{source} names {', '.join('{' + n + '}' for n in missing)}, which the account's "
+            "settings do not give; add it under settings (a plain value, not a secret)",
+        )
+    problem = url_problem(account_base_url(account, manifest_url))
+    if problem is not None:
+        raise ConfigError(str(file), where, f"the base URL filled from its settings {problem}")
+
+
+def account_base_url(account: Account, manifest_url: str) -> str:
+    """The account's base URL: its own or the manifest's, `{name}` placeholders filled from
+    its settings, percent-encoded."""
+    template = account.base_url or manifest_url
+    if "{" not in template:  # the common case, on every call
+        return template
+    return PLACEHOLDER.sub(lambda m: quote(account.settings[m.group(1)], safe=""), template)
 
 
 def with_defaults(

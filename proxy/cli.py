@@ -362,7 +362,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from .accounts import check_accounts, load_accounts
-    from .policy import load_policies
+    from .policy import guardrail_warnings, load_policies
     from .registry import load_registry
 
     settings = Settings()
@@ -373,12 +373,26 @@ def cmd_lint(args: argparse.Namespace) -> int:
     known = set(registry.tools)
     for name, rules in [("guardrails", policies.guardrail_rules), *policies.named_rules.items()]:
         for rule in rules:
-            if not fnmatch.filter(known, rule.tool_glob):
+            key = f"constraints.{rule.tool_glob}"
+            tools = known
+            if rule.integration is not None:  # a scoped guardrail: its integration's tools
+                if rule.integration not in registry.integrations:
+                    continue  # warned about below, with the block
+                key = f"integrations.{rule.integration}.{key}"
+                tools = set(registry.integrations[rule.integration].tools)
+            if not fnmatch.filter(tools, rule.tool_glob):
                 file = settings.policies_dir / f"{name}.yaml"
-                raise ConfigError(str(file), f"constraints.{rule.tool_glob}", "matches no tool")
+                raise ConfigError(str(file), key, "matches no tool")
+    # Warnings: the configuration loads and works, but likely not as its author meant.
+    # They go to stderr, one line each, and leave the exit code 0.
+    rails = settings.policies_dir / "guardrails.yaml"
+    warnings = guardrail_warnings(policies.guardrails, registry.tools.values())
+    for key, message in warnings:
+        print(f"yamcp: warning: {rails}: {key}: {message}", file=sys.stderr)
     print(
         f"ok: {len(registry.integrations)} integration(s), {len(registry.tools)} tools, "
         f"{len(policies.named)} named policies, {len(accounts)} accounts"
+        + (f", {len(warnings)} warning(s)" if warnings else "")
     )
     return 0
 
@@ -400,12 +414,18 @@ def cmd_import_openapi(args: argparse.Namespace) -> int:
 
     specs = [load_spec(Path(spec)) for spec in args.spec]
     result = import_openapi(specs, args.integration)
+    if result.failures:  # a manifest built around holes would look complete and be wrong
+        for failure in result.failures:
+            print(f"yamcp: {failure}", file=sys.stderr)
+        print("yamcp: nothing written", file=sys.stderr)
+        return 1
     try:
         file = write_manifest(
             result.manifest,
             Path(args.out),
             sources=args.spec,
             notes=result.notes,
+            review=result.review,
             force=args.force,
         )
     except FileExistsError as exc:
@@ -413,6 +433,10 @@ def cmd_import_openapi(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {file}")
     print(result.summary())
+    for tool in result.list_tools():
+        print(f"list: {tool}")
+    for item in result.review:
+        print(f"review: {item}")
     for note in result.notes:
         print(f"note: {note}")
     for skipped in result.skipped:

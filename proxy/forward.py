@@ -17,7 +17,9 @@ from urllib.parse import quote
 
 import orjson
 
-from .accounts import Account
+from .accounts import Account, account_base_url
+from .credentials import apply_credential
+from .encodings import JSON, encode_body
 from .errors import (
     ConnectError,
     HookRefused,
@@ -27,7 +29,17 @@ from .errors import (
     UpstreamFailure,
 )
 from .hooks import HookContext, LookupFailed, TTLCache
-from .paging import decode_cursor, page_result, upstream_params
+from .paging import (
+    CURSOR_STYLES,
+    CursorSeal,
+    NextPageRefused,
+    PageAsk,
+    ask_params,
+    cursor_page,
+    follow_url,
+    page_result,
+    read_ask,
+)
 from .ratelimit import normalise
 from .registry import Integration
 from .tools import Tool
@@ -114,28 +126,25 @@ def build_request(
             params[name] = _query_value(arguments[name])
     if paging_params:
         params.update(paging_params)
-    body = None
+    body, content_type = None, JSON
     try:
         if tool.body_from is not None:
             body = orjson.dumps(arguments.get(tool.body_from, []))
         elif tool.body_params or tool.fixed_body:
             given = {k: arguments[k] for k in tool.body_params if k in arguments}
-            body = orjson.dumps({**given, **tool.fixed_body})
+            fields = {**given, **tool.fixed_body}
+            body, content_type = encode_body(
+                fields, tool.body_encoding, tool.form_style, tool.file_fields
+            )
     except orjson.JSONEncodeError as exc:  # nested past the encoder's depth limit
         raise ToolArgumentError(f"arguments cannot be sent as JSON: {exc}") from None
-    headers = {"accept": "application/json"}
+    # Names in lower case, so a constant `Accept` replaces the default rather than doubling it.
+    headers = {"accept": "application/json", **tool.headers}
     if tool.credential is not None:
-        profile = integration.credentials[tool.credential]
-        secret = account.credentials.get(profile.secret)
-        if secret is None:
-            raise ToolArgumentError(
-                f"the account {account.id!r} has no {profile.secret!r} credential, "
-                f"which this tool needs; add it to the accounts file"
-            )
-        headers[profile.header] = profile.prefix + secret
+        apply_credential(integration.credentials[tool.credential], account, headers, params)
     if body is not None:
-        headers["content-type"] = "application/json"
-    base = account.base_url or integration.base_url
+        headers["content-type"] = content_type  # a multipart one carries its boundary
+    base = account_base_url(account, integration.base_url)
     return UpstreamRequest(tool.http_method, base + path, params, body, headers)
 
 
@@ -157,17 +166,22 @@ async def forward(
         message = f"Invalid arguments for {tool.name}:\n- " + "\n- ".join(problems)
         return error_outcome("invalid_arguments", message, problems=problems)
 
-    limit = offset = 0
-    paging_params = None
+    ask, seal, paging_params = PageAsk(0), None, None
+    if tool.paging is not None and tool.paging.style in CURSOR_STYLES:
+        seal = CursorSeal.for_call(tool.name, account.id, account.credentials.values())
     try:
         if tool.paging is not None:
-            limit = arguments.get("limit", tool.paging.default_limit)
-            cursor = arguments.get("next_cursor")
-            offset = decode_cursor(cursor) if cursor else 0
-            paging_params = upstream_params(tool.paging, limit, offset)
+            ask = read_ask(tool.paging, arguments, seal)
+            paging_params = None if ask.url is not None else ask_params(tool.paging, ask)
+        # A next URL's query is the upstream's whole state: the tool's filters stay out.
+        sent = arguments
+        if ask.url is not None:
+            sent = {k: v for k, v in arguments.items() if k not in tool.query_params}
         # Built once, before any check's lookup: a call that cannot be sent (too large, a
         # credential missing) costs the upstream nothing.
-        request = build_request(integration, account, tool, arguments, paging_params)
+        request = build_request(integration, account, tool, sent, paging_params)
+        if tool.paging is not None and ask.url is not None:
+            request.url = follow_url(tool.paging, ask, request.url)
         _check_body_size(tool, request)
         ctx = None
         if run_hooks and (tool.checks or tool.transform):
@@ -208,7 +222,14 @@ async def forward(
     elapsed = time.perf_counter() - started
     try:
         outcome = await _answer(
-            integration, account, tool, arguments, response, ctx, (limit, offset), max_body_bytes
+            integration,
+            account,
+            tool,
+            arguments,
+            response,
+            ctx,
+            (ask, seal, request.url),
+            max_body_bytes,
         )
     except Exception:  # the request went out: whatever fails now must not read as "not sent"
         log.exception("mapping the answer of %s failed inside yamcp", tool.name)
@@ -256,7 +277,7 @@ async def _answer(
     arguments: dict[str, Any],
     response: UpstreamResponse,
     ctx: HookContext | None,
-    window: tuple[int, int],
+    window: tuple[PageAsk, CursorSeal | None, str],  # the page asked, its seal, the URL sent
     max_body_bytes: int,
 ) -> CallOutcome:
     """What the caller gets for the upstream's answer."""
@@ -275,7 +296,7 @@ async def _answer(
     elif status >= 300:
         outcome = _redirected(integration, account, status, response.headers)
     else:
-        outcome = _success(integration, tool, raw, response, *window)
+        outcome = _success(integration, tool, raw, response, window)
         if ctx is not None and tool.transform is not None and outcome.outcome == "ok":
             try:
                 shaped = await tool.transform(ctx, arguments, outcome.result["structuredContent"])
@@ -397,8 +418,7 @@ def _success(
     tool: Tool,
     raw: bytes,
     response: UpstreamResponse,
-    limit: int,
-    offset: int,
+    window: tuple[PageAsk, CursorSeal | None, str],
 ) -> CallOutcome:
     if not raw.strip():
         return CallOutcome(tool_result({"status": response.status}), "ok")
@@ -414,7 +434,18 @@ def _success(
             status=response.status,
         )
     if tool.paging is not None:
-        page = page_result(tool.paging, body, limit, offset)
+        ask, seal, url = window
+        try:
+            if seal is not None:
+                page = cursor_page(tool.paging, body, response.headers, url, seal)
+            else:
+                page = page_result(tool.paging, body, ask.limit, ask.offset)
+        except NextPageRefused as exc:
+            return error_outcome(
+                "upstream_error",
+                f"{integration.title} answered this page, but {exc}.",
+                status=response.status,
+            )
         if tool.response is not None:
             page["result"] = tool.response.search(page["result"])
         return CallOutcome(tool_result(page), "ok")

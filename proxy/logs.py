@@ -1,4 +1,5 @@
-"""Logging: text or JSON lines, with MCP URL tokens redacted from every record.
+"""Logging: text or JSON lines, with MCP URL tokens and URL query strings redacted from
+every record.
 
 The audit line of each tool call is the one line on the hot path. Under load, a
 logging record (record, filters, handler) cost ~30 µs of a ~220 µs call in the
@@ -24,10 +25,15 @@ TOKEN_IN_PATH = re.compile(r"/(?:m|%6d)(?:c|%63)(?:p|%70)(?:/|%2f)+[^/\s?\"']*",
 # And anything shaped like a token anywhere else (256 bits of URL-safe base64 is 43
 # characters): a log line loses nothing it needs by not showing one.
 TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{40,}")
+# The query string of any absolute URL: an upstream's URL carries a query-key credential
+# there (`?key=...`), and an HTTP client's error ("error sending request for url (...)")
+# quotes the whole URL. yamcp logs no upstream URL itself; this holds for a trace too.
+URL_QUERY = re.compile(r"(\bhttps?://[^\s?#\"'<>]*)\?[^\s#\"'<>)]*", re.IGNORECASE)
 audit = logging.getLogger("yamcp.audit")
 
 
 def redact(text: str) -> str:
+    text = URL_QUERY.sub(r"\1?<redacted>", text) if "://" in text else text
     return TOKEN_LIKE.sub("<redacted>", TOKEN_IN_PATH.sub("/mcp/<redacted>", text))
 
 

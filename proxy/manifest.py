@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
 MethodKind = Literal["list", "get", "create", "update", "delete"]
 HTTP_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NAME_RE = r"^[a-z][a-z0-9_]*$"
+SETTING_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 JsonSchema = dict[str, Any]
 
@@ -27,12 +35,134 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CredentialProfile(_Strict):
-    """One way of authenticating: which header carries which account credential."""
+# An HTTP header name (RFC 9110 `token`): anything else the client refuses at call time.
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+CREDENTIAL_NAME = r"^[A-Za-z0-9_.-]+$"
+# Headers the engine sets itself, or that would change how the request is framed.
+RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "content-type", "transfer-encoding", "connection", "authorization"}
+)
 
-    header: str = Field(description="HTTP header that carries the credential.")
-    secret: str = Field(description="Key under the account's `credentials` that holds the value.")
-    prefix: str = Field("", description='Text put before the value, e.g. "Bearer ".')
+
+class BasicCredential(_Strict):
+    """HTTP Basic: `Authorization: Basic base64(username:password)`."""
+
+    username: str = Field(
+        pattern=CREDENTIAL_NAME,
+        description="Key under the account's `credentials` that holds the user name "
+        "(Stripe: the secret key itself; Twilio: the account SID).",
+    )
+    password: str | None = Field(
+        None,
+        pattern=CREDENTIAL_NAME,
+        description="Key under the account's `credentials` that holds the password; "
+        "left out, the password is empty (Stripe sends its key as the user name).",
+    )
+
+
+class CredentialProfile(_Strict):
+    """One way of authenticating, exactly one of: `{header, secret, prefix}`,
+    `{bearer}`, `{basic: {username, password}}` or `{query, secret}`. Every name in it is
+    a key under the account's `credentials`, which hold the values."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["header", "secret"]},
+                {"required": ["bearer"]},
+                {"required": ["basic"]},
+                {"required": ["query", "secret"]},
+            ]
+        }
+    )
+
+    header: str | None = Field(
+        None, description="HTTP header that carries the credential `secret` names."
+    )
+    secret: str | None = Field(
+        None,
+        pattern=CREDENTIAL_NAME,
+        description="With `header` or `query`: key under the account's `credentials` that "
+        "holds the value.",
+    )
+    prefix: str | None = Field(
+        None, description='With `header`: text put before the value, e.g. "Token ".'
+    )
+    bearer: str | None = Field(
+        None,
+        pattern=CREDENTIAL_NAME,
+        description="`Authorization: Bearer <value>`, the value under this key of the "
+        "account's `credentials`.",
+    )
+    basic: BasicCredential | None = Field(
+        None, description="HTTP Basic from one or two of the account's credentials."
+    )
+    query: str | None = Field(
+        None,
+        min_length=1,
+        description="Query parameter that carries the credential `secret` names, on every "
+        "request (`?key=...`). yamcp never writes it to a log line, an error or a metric.",
+    )
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> CredentialProfile:
+        # Checked here rather than as a union of models: a union's first error names a
+        # model the author never wrote ("HeaderCredential.header: field required").
+        shapes = [k for k in ("header", "bearer", "basic", "query") if getattr(self, k) is not None]
+        if len(shapes) != 1:
+            given = f" (got {', '.join(shapes)})" if shapes else ""
+            raise ValueError(f"give exactly one of header, bearer, basic, query{given}")
+        shape = shapes[0]
+        if shape in ("header", "query") and self.secret is None:
+            raise ValueError(f"`{shape}` needs `secret`: the account credential it carries")
+        if shape in ("bearer", "basic") and self.secret is not None:
+            raise ValueError(f"`secret` goes with header or query; `{shape}` names its own")
+        if self.prefix is not None and shape != "header":
+            raise ValueError("`prefix` goes with `header` only")
+        if self.header is not None:
+            if not HEADER_NAME_RE.match(self.header):
+                raise ValueError(f"header {self.header!r} is not an HTTP header name")
+            if self.header.lower() in RESERVED_HEADERS - {"authorization"}:
+                raise ValueError(f"header {self.header!r} is set by yamcp itself")
+        return self
+
+    def secrets(self) -> tuple[str, ...]:
+        """The account credentials this profile sends."""
+        if self.basic is not None:
+            return (self.basic.username,) + ((self.basic.password,) if self.basic.password else ())
+        return (self.bearer or self.secret or "",)
+
+
+ConstantHeaders = dict[str, str]
+_HEADERS_DESCRIPTION = (
+    "Constant headers sent with every request{where}, e.g. {{Resend-Version: 2024-01-01}}; "
+    "plain text, never secrets (a ${{...}} value is refused: secrets go in an account's "
+    "`credentials`, sent by a credential profile). Not Host, Content-Length, Content-Type, "
+    "Transfer-Encoding, Connection or Authorization, nor a credential profile's header."
+)
+
+
+def check_constant_headers(value: ConstantHeaders) -> ConstantHeaders:
+    """Constant `headers:`: names a client accepts, values that are plainly not secrets."""
+    seen: set[str] = set()
+    for name, text in value.items():
+        lower = name.lower()
+        if not HEADER_NAME_RE.match(name):
+            raise ValueError(f"{name!r} is not an HTTP header name")
+        if lower in RESERVED_HEADERS:
+            raise ValueError(f"{name!r} is set by yamcp itself (credentials, body encoding)")
+        if lower in seen:
+            raise ValueError(f"{name!r} is given twice (header names ignore case)")
+        seen.add(lower)
+        # The value is never repeated in a reason: it may be the very secret being refused.
+        if "${" in text:
+            raise ValueError(
+                f"{name}: a ${{...}} value is refused: constant headers are not secrets; put "
+                "the secret in the account's `credentials` and send it with a credential profile"
+            )
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+            raise ValueError(f"{name}: the value has a control character (a line break?)")
+    return value
 
 
 class ErrorShape(_Strict):
@@ -64,20 +194,56 @@ class RateLimitHeaders(_Strict):
 class Pagination(_Strict):
     """How the upstream pages a list. Every field may be set per integration or per method."""
 
-    style: Literal["offset", "page", "none"] | None = Field(
+    style: Literal["offset", "page", "none", "cursor", "next_url", "link_header"] | None = Field(
         None,
         description="offset: limit + offset parameters; page: page number + page size; "
-        "none: the upstream returns everything and yamcp pages it.",
+        "none: the upstream returns everything and yamcp pages it; cursor: the upstream's "
+        "cursor goes back in `cursor_param` (from `next_cursor`, or from the last item's "
+        "`cursor_field` while `has_more`); next_url: the body holds the next page's URL "
+        '(`next_url`); link_header: an RFC 8288 `Link: <url>; rel="next"` header does. '
+        "A next URL is followed only on the account base URL's scheme, host and port.",
     )
-    limit_param: str | None = None
+    limit_param: str | None = Field(
+        None,
+        description="Page-size parameter. With next_url and link_header it is added to a "
+        "next URL that lacks it; one that has it keeps its own.",
+    )
     offset_param: str | None = Field(None, description="Offset parameter (style offset).")
     page_param: str | None = Field(None, description="Page-number parameter (style page).")
     first_page: int | None = Field(None, description="Number of the first page (style page).")
     default_limit: int | None = Field(None, ge=1)
     max_limit: int | None = Field(None, ge=1)
-    max_window: int | None = Field(None, ge=1, description="Largest limit + offset upstream.")
+    max_window: int | None = Field(
+        None, ge=1, description="Largest limit + offset upstream (styles offset and page)."
+    )
     items: str | None = Field(None, description="JMESPath to the array of items.")
     total: str | None = Field(None, description="JMESPath to the total count, if any.")
+    cursor_param: str | None = Field(
+        None,
+        description="Request parameter that takes the cursor (style cursor): after, "
+        "starting_after, cursor, page_token.",
+    )
+    next_cursor: str | None = Field(
+        None,
+        description="JMESPath to the next page's cursor in the body (style cursor, instead "
+        "of has_more + cursor_field); null, absent or empty: the last page.",
+    )
+    has_more: str | None = Field(
+        None,
+        description="JMESPath to a boolean saying another page follows (style cursor, with "
+        "cursor_field): Stripe's and Resend's has_more.",
+    )
+    cursor_field: str | None = Field(
+        None,
+        description="JMESPath into the last item giving the next cursor while has_more is "
+        "true (style cursor): id for Stripe's starting_after and Resend's after.",
+    )
+    next_url: str | None = Field(
+        None,
+        description="JMESPath to the next page's URL in the body (style next_url), absolute "
+        "or relative (DigitalOcean links.pages.next, Twilio next_page_uri); null, absent "
+        "or empty: the last page.",
+    )
 
 
 class ItemGroups(_Strict):
@@ -126,9 +292,29 @@ class Method(_Strict):
     tags: list[str] = Field(default_factory=list, description="Tags added to the resource's.")
     path: dict[str, JsonSchema] = Field(default_factory=dict, description="Path parameters.")
     query: dict[str, JsonSchema] = Field(default_factory=dict, description="Query parameters.")
-    body: dict[str, JsonSchema] = Field(default_factory=dict, description="JSON body fields.")
+    body: dict[str, JsonSchema] = Field(
+        default_factory=dict, description="Body fields, sent as `body_encoding` says."
+    )
     body_from: str | None = Field(
         None, description="An argument whose value is sent as the whole body (e.g. an array)."
+    )
+    body_encoding: Literal["json", "form", "multipart"] = Field(
+        "json",
+        description="How the body fields are sent. json: one JSON object. form: "
+        "application/x-www-form-urlencoded, nested values as `form_style` says. multipart: "
+        "multipart/form-data, one part per field; a string field whose schema has "
+        "`contentEncoding: base64` is a file part (the decoded bytes, filename = the field "
+        "name, Content-Type from its `contentMediaType`, else application/octet-stream); "
+        "other fields are text parts (numbers, booleans, objects and arrays as JSON text). "
+        "`body_from` works with json only.",
+    )
+    form_style: Literal["deep_object", "repeat"] | None = Field(
+        None,
+        description="How a form body (body_encoding: form) writes nested values; default "
+        "deep_object. deep_object (Stripe): objects as bracketed keys `metadata[key]=v`, "
+        "arrays indexed `items[0]=x`, arrays of objects `items[0][price]=p`. repeat "
+        "(Twilio): an array is its key repeated, `Event=a&Event=b`; object arguments are "
+        "refused. Both: booleans true/false, null values left out.",
     )
     fixed_body: dict[str, Any] = Field(
         default_factory=dict,
@@ -177,6 +363,12 @@ class Method(_Strict):
     max_body_bytes: int | None = Field(
         None, ge=1, description="Largest request body the upstream takes; larger calls are refused."
     )
+    headers: ConstantHeaders = Field(
+        default_factory=dict,
+        description=_HEADERS_DESCRIPTION.format(
+            where=" of this method (they win over the manifest's)"
+        ),
+    )
 
     @field_validator("http")
     @classmethod
@@ -185,6 +377,11 @@ class Method(_Strict):
         if verb not in HTTP_VERBS or not path.startswith("/"):
             raise ValueError(f'must be "<{"|".join(HTTP_VERBS)}> /path", got {value!r}')
         return value
+
+    @field_validator("headers")
+    @classmethod
+    def _constant_headers(cls, value: ConstantHeaders) -> ConstantHeaders:
+        return check_constant_headers(value)
 
 
 class Resource(_Strict):
@@ -205,9 +402,19 @@ class Manifest(_Strict):
     name: str = Field(pattern=NAME_RE)
     title: str
     description: str | None = None
-    base_url: str = Field(pattern=r"^https?://")
-    credentials: dict[str, CredentialProfile] = Field(
-        default_factory=dict, description="Credential profiles; none for a public API."
+    base_url: str = Field(
+        pattern=r"^https?://",
+        description="Where the API lives. May hold `{name}` placeholders, filled per account "
+        "from its `settings` (percent-encoded), e.g. "
+        "https://api.twilio.com/2010-04-01/Accounts/{account_sid} or https://api.{region}.example.com.",
+    )
+    credentials: dict[Annotated[str, Field(pattern=CREDENTIAL_NAME)], CredentialProfile] = Field(
+        default_factory=dict,
+        description="Credential profiles by name (letters, digits, _ . -); none for a public "
+        "API. The first is the default, a method's `credential` names another.",
+    )
+    headers: ConstantHeaders = Field(
+        default_factory=dict, description=_HEADERS_DESCRIPTION.format(where="")
     )
     errors: ErrorShape = ErrorShape()
     rate_limit: RateLimitHeaders = RateLimitHeaders()
@@ -223,6 +430,34 @@ class Manifest(_Strict):
     )
     include: list[str] = Field(default_factory=list, description="More files of resources.")
     resources: dict[str, Resource] = Field(default_factory=dict)
+
+    @field_validator("headers")
+    @classmethod
+    def _constant_headers(cls, value: ConstantHeaders) -> ConstantHeaders:
+        return check_constant_headers(value)
+
+    @model_validator(mode="after")
+    def _headers_not_credentials(self) -> Manifest:
+        for pname, profile in self.credentials.items():
+            for name in self.headers:
+                if profile.header is not None and name.lower() == profile.header.lower():
+                    raise ValueError(
+                        f"headers.{name} is the header of credential profile {pname!r}, "
+                        "which carries a secret"
+                    )
+        return self
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_template(cls, value: str) -> str:
+        # `{name}` placeholders are filled per account from its `settings` (accounts.py).
+        rest = PATH_PARAM_RE.sub("", value)
+        if "{" in rest or "}" in rest:
+            raise ValueError("has an unmatched '{' or '}'")
+        for name in PATH_PARAM_RE.findall(value):
+            if not re.fullmatch(SETTING_NAME, name):
+                raise ValueError(f"placeholder {{{name}}} is not a setting name ({SETTING_NAME})")
+        return value
 
 
 class LoadedManifest(BaseModel):

@@ -113,14 +113,12 @@ class PolicyFile(BaseModel):
         return _check_methods(value)
 
 
-class Guardrails(BaseModel):
-    """`policies/guardrails.yaml`: rules every server obeys, whatever its own config."""
+class GuardrailRules(BaseModel):
+    """What one block of `policies/guardrails.yaml` holds back: the file's top level (every
+    integration) or one `integrations.<name>` block (that integration's tools only)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_lifetime_days: float | None = Field(
-        None, gt=0, description="Longest a server may live; also the default expiry."
-    )
     require_api_token_for_tags: list[str] = Field(
         default_factory=list,
         description="Tools with any of these tags are exposed only with API-token auth.",
@@ -129,6 +127,28 @@ class Guardrails(BaseModel):
         default_factory=list, description="Tool names or globs no server may expose."
     )
     constraints: Constraints = Field(default_factory=dict)
+
+
+class Guardrails(GuardrailRules):
+    """`policies/guardrails.yaml`: rules every server obeys, whatever its own config."""
+
+    max_lifetime_days: float | None = Field(
+        None, gt=0, description="Longest a server may live; also the default expiry."
+    )
+    integrations: dict[str, GuardrailRules] = Field(
+        default_factory=dict,
+        description="Rules for one integration's tools only, by integration name, with the "
+        "same keys as the top level; they add to the top-level rules.",
+    )
+
+    def scopes(self, integration: str) -> list[tuple[str, GuardrailRules]]:
+        """The blocks that apply to an integration's tools, each with the prefix that names
+        its rules in the file: the top level (""), then `integrations.<name>.`."""
+        blocks: list[tuple[str, GuardrailRules]] = [("", self)]
+        scoped = self.integrations.get(integration)
+        if scoped is not None:
+            blocks.append((f"integrations.{integration}.", scoped))
+        return blocks
 
 
 def _check_methods(value: list[str]) -> list[str]:
@@ -149,6 +169,7 @@ class Rule:
     constraint: Constraint
     regex: re.Pattern[str] | None
     domains: EmailDomains | None = None
+    integration: str | None = None  # a scoped guardrail: only this integration's tools
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +194,7 @@ class Decision:
     # "require_api_token_for_tags") and what of it matched (the pattern, or the tags).
     guardrail: str | None = None
     matched: tuple[str, ...] = ()
+    scope: str | None = None  # the integration a scoped guardrail was written for
 
 
 @dataclass(slots=True)
@@ -230,11 +252,20 @@ def _earliest(*times: datetime | None) -> datetime | None:
     return min(present) if present else None
 
 
-def compile_rules(constraints: Constraints | dict, source: str, file: str) -> tuple[Rule, ...]:
+def compile_rules(
+    constraints: Constraints | dict,
+    source: str,
+    file: str,
+    *,
+    integration: str | None = None,
+    prefix: str = "",
+) -> tuple[Rule, ...]:
+    """Compile a `constraints` block; `integration` scopes the rules to that integration's
+    tools and `prefix` is where the block sits in its file (for error messages)."""
     rules = []
     for tool_glob, arguments in constraints.items():
         for argument, constraint in arguments.items():
-            where = f"constraints.{tool_glob}.{argument}"
+            where = f"{prefix}constraints.{tool_glob}.{argument}"
             if not isinstance(constraint, Constraint):
                 try:
                     constraint = validate_model(Constraint, constraint, file)
@@ -248,7 +279,18 @@ def compile_rules(constraints: Constraints | dict, source: str, file: str) -> tu
             domains = (
                 EmailDomains.of(constraint.email_domains) if constraint.email_domains else None
             )
-            rules.append(Rule(source, tool_glob, argument, expression, constraint, regex, domains))
+            rules.append(
+                Rule(
+                    source,
+                    tool_glob,
+                    argument,
+                    expression,
+                    constraint,
+                    regex,
+                    domains,
+                    integration,
+                )
+            )
     return tuple(rules)
 
 
@@ -262,6 +304,14 @@ def load_policies(folder: Path) -> PolicySet:
     if file.exists():
         guardrails = validate_model(Guardrails, _read_yaml(file) or {}, str(file))
         rules = compile_rules(guardrails.constraints, "guardrails", str(file))
+        for name, scoped in guardrails.integrations.items():
+            rules += compile_rules(
+                scoped.constraints,
+                f"guardrails integrations.{name}",
+                str(file),
+                integration=name,
+                prefix=f"integrations.{name}.",
+            )
     named, named_rules = {}, {}
     for path in sorted(folder.glob("*.yaml")):
         if path.name == "guardrails.yaml":
@@ -290,28 +340,81 @@ def decide(policies: PolicySet, effective: Effective, tool: Tool) -> Decision:
     for pattern in effective.deny_tools:
         if fnmatch.fnmatchcase(tool.name, pattern):
             return Decision(False, f"{effective.source} deny_tools: {pattern}")
-    guardrails = policies.guardrails
-    for pattern in guardrails.deny_tools:
-        if fnmatch.fnmatchcase(tool.name, pattern):
-            return Decision(
-                False,
-                f"guardrail deny_tools: {pattern}",
-                by_guardrail=True,
-                guardrail="deny_tools",
-                matched=(pattern,),
-            )
+    scopes = policies.guardrails.scopes(tool.integration)
+    for where, rails in scopes:
+        for pattern in rails.deny_tools:
+            if fnmatch.fnmatchcase(tool.name, pattern):
+                return Decision(
+                    False,
+                    f"guardrail {where}deny_tools: {pattern}",
+                    by_guardrail=True,
+                    guardrail="deny_tools",
+                    matched=(pattern,),
+                    scope=tool.integration if where else None,
+                )
     if not effective.require_api_token_auth:
-        needs_token = sorted(tool.tags.intersection(guardrails.require_api_token_for_tags))
+        needs_token = [
+            (where, sorted(tool.tags.intersection(rails.require_api_token_for_tags)))
+            for where, rails in scopes
+        ]
+        needs_token = [(where, tags) for where, tags in needs_token if tags]
         if needs_token:
+            where, tags = needs_token[0]
             return Decision(
                 False,
-                f"guardrail require_api_token_for_tags: {needs_token[0]} "
+                f"guardrail {where}require_api_token_for_tags: {tags[0]} "
                 "(server has no API-token auth)",
                 by_guardrail=True,
                 guardrail="require_api_token_for_tags",
-                matched=tuple(needs_token),
+                matched=tuple(sorted({tag for _, tags in needs_token for tag in tags})),
+                scope=tool.integration if where else None,
             )
     return Decision(True)
+
+
+def guardrail_warnings(guardrails: Guardrails, tools: Iterable[Tool]) -> list[tuple[str, str]]:
+    """What `yamcp lint` warns about in the guardrails, as (key, message): a top-level tag
+    that tags tools of several integrations (written for one, it holds back the others'
+    tools too), and a scoped block whose integration is not loaded or whose tags and
+    deny_tools match none of its integration's tools."""
+    tags: dict[str, set[str]] = {}
+    names: dict[str, set[str]] = {}
+    for tool in tools:
+        names.setdefault(tool.integration, set()).add(tool.name)
+        for tag in tool.tags:
+            tags.setdefault(tag, set()).add(tool.integration)
+    warnings = []
+    key = "require_api_token_for_tags"
+    for tag in guardrails.require_api_token_for_tags:
+        owners = sorted(tags.get(tag, ()))
+        if len(owners) > 1:
+            warnings.append(
+                (
+                    f"{key}: {tag}",
+                    f"tags tools of {len(owners)} integrations ({', '.join(owners)}); if it "
+                    f"was written for one, move it to integrations.<name>.{key}",
+                )
+            )
+    for integration, rails in guardrails.integrations.items():
+        where = f"integrations.{integration}"
+        if integration not in names:
+            warnings.append(
+                (
+                    where,
+                    f"no integration {integration!r} is loaded (have: "
+                    f"{', '.join(sorted(names))}); its rules apply to no tool",
+                )
+            )
+            continue
+        for tag in rails.require_api_token_for_tags:
+            if integration not in tags.get(tag, ()):
+                warnings.append((f"{where}.{key}: {tag}", f"no {integration} tool has this tag"))
+        for pattern in rails.deny_tools:
+            if not fnmatch.filter(names[integration], pattern):
+                warnings.append(
+                    (f"{where}.deny_tools: {pattern}", f"matches no {integration} tool")
+                )
+    return warnings
 
 
 def rules_for(policies: PolicySet, effective: Effective, tool: Tool) -> tuple[Rule, ...]:
@@ -319,7 +422,8 @@ def rules_for(policies: PolicySet, effective: Effective, tool: Tool) -> tuple[Ru
     return tuple(
         rule
         for rule in (*policies.guardrail_rules, *effective.rules)
-        if fnmatch.fnmatchcase(tool.name, rule.tool_glob)
+        if rule.integration in (None, tool.integration)
+        and fnmatch.fnmatchcase(tool.name, rule.tool_glob)
     )
 
 

@@ -256,6 +256,76 @@ class ItemRules:
     like: str | None = None
 
 
+_MEDIA_TYPE_RE = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*")
+
+
+def _types(schema: Any) -> set[str]:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
+
+
+def _nested(schema: Any) -> bool:
+    """Whether a value of `schema` may be an object, or an array of objects or arrays."""
+    if not isinstance(schema, dict):
+        return False
+    if "object" in _types(schema) or "properties" in schema:
+        return True
+    items = schema.get("items")
+    return (
+        "array" in _types(schema)
+        and isinstance(items, dict)
+        and bool({"object", "array"} & _types(items) or "properties" in items)
+    )
+
+
+def _body_encoding(method: Method, file: str, where: str) -> dict[str, str | None]:
+    """Refuse a body the encoding cannot send; answer the multipart file fields and their
+    media types."""
+    encoding = method.body_encoding
+    if method.form_style is not None and encoding != "form":
+        raise ConfigError(
+            file, f"{where}.form_style", f"only for body_encoding form, not {encoding}"
+        )
+    if method.body_from is not None and encoding != "json":
+        raise ConfigError(
+            file,
+            f"{where}.body_from",
+            f"a whole body from one argument is JSON only, not {encoding}",
+        )
+    if method.form_style == "repeat":
+        # Twilio's convention writes an array as its key repeated and has no way to write an
+        # object: refused here rather than sent in a shape the API does not read.
+        for arg, schema in method.body.items():
+            if _nested(schema):
+                raise ConfigError(
+                    file,
+                    f"{where}.body.{arg}",
+                    "form_style repeat cannot send an object or an array of objects or arrays "
+                    "(declare it as a JSON string if the API takes one, or use deep_object)",
+                )
+        for arg, value in method.fixed_body.items():
+            if isinstance(value, dict) or (
+                isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)
+            ):
+                raise ConfigError(
+                    file, f"{where}.fixed_body.{arg}", "form_style repeat cannot send it nested"
+                )
+    if encoding != "multipart":
+        return {}
+    files = {
+        arg: schema.get("contentMediaType")
+        for arg, schema in method.body.items()
+        if schema.get("contentEncoding") == "base64" and "string" in _types(schema)
+    }
+    for arg, media_type in files.items():
+        # It becomes a part's Content-Type header: a line break would start another header.
+        if media_type is not None and not _MEDIA_TYPE_RE.fullmatch(media_type):
+            raise ConfigError(
+                file, f"{where}.body.{arg}.contentMediaType", f"not a media type: {media_type!r}"
+            )
+    return files
+
+
 def _item_groups(
     method: Method, properties: dict[str, Any], file: str, where: str
 ) -> ItemRules | None:
@@ -287,28 +357,101 @@ def _item_groups(
     )
 
 
+# Keys that belong to one paging style only, so a manifest cannot set them for another.
+_STYLE_KEYS = {
+    "cursor_param": "cursor",
+    "next_cursor": "cursor",
+    "has_more": "cursor",
+    "cursor_field": "cursor",
+    "next_url": "next_url",
+}
+
+
 def _resolve_paging(m: Manifest, method: Method, file: str, where: str) -> Paging:
     merged: dict[str, Any] = PAGING_DEFAULTS.model_dump()
-    for layer in (m.pagination, method.pagination):
-        if layer is not None:
-            merged.update({k: v for k, v in layer.model_dump().items() if v is not None})
-    if merged["items"] is None and merged["style"] != "none":
+    origin: dict[str, str] = {}  # key -> where the manifest set it, for errors
+    for layer, at in ((m.pagination, "pagination"), (method.pagination, f"{where}.pagination")):
+        if layer is None:
+            continue
+        given = {k: v for k, v in layer.model_dump().items() if v is not None}
+        # A method that switches style keeps none of the integration's keys for the old one.
+        if given.get("style", merged["style"]) != merged["style"]:
+            for key in _STYLE_KEYS:
+                merged[key] = None
+        merged.update(given)
+        origin.update(dict.fromkeys(given, at))
+    style = merged["style"]
+    for key, owner in _STYLE_KEYS.items():
+        if merged[key] is not None and owner != style:
+            raise ConfigError(
+                file, f"{origin[key]}.{key}", f"belongs to style {owner}, not {style}"
+            )
+    if merged["items"] is None and style != "none":
         raise ConfigError(file, f"{where}.pagination.items", "a list method needs `items`")
     if merged["default_limit"] > merged["max_limit"]:
         raise ConfigError(file, f"{where}.pagination", "default_limit is above max_limit")
+    if style == "cursor":
+        _check_cursor_paging(merged, origin, file, f"{where}.pagination")
+    if style == "next_url" and not merged["next_url"]:
+        raise ConfigError(
+            file,
+            f"{where}.pagination.next_url",
+            "style next_url needs `next_url`, the JMESPath to the next page's URL in the body",
+        )
+
+    def compiled(key: str) -> Any:
+        return _compile(merged[key], file, f"{origin.get(key, where + '.pagination')}.{key}")
+
     return Paging(
-        style=merged["style"],
+        style=style,
         limit_param=merged["limit_param"],
         offset_param=merged["offset_param"],
         page_param=merged["page_param"],
         first_page=merged["first_page"],
         default_limit=merged["default_limit"],
         max_limit=merged["max_limit"],
-        # A list the upstream answers whole is paged by yamcp: no upstream window applies.
-        max_window=None if merged["style"] == "none" else merged["max_window"],
+        # A list the upstream answers whole is paged by yamcp, and a cursor or a next URL
+        # reaches as deep as the upstream serves: no window applies to either.
+        max_window=merged["max_window"] if style in ("offset", "page") else None,
         items=_compile(merged["items"] or "@", file, f"{where}.pagination.items"),
         total=_compile(merged["total"], file, f"{where}.pagination.total"),
+        cursor_param=merged["cursor_param"],
+        next_cursor=compiled("next_cursor"),
+        has_more=compiled("has_more"),
+        cursor_field=compiled("cursor_field"),
+        next_url=compiled("next_url"),
     )
+
+
+def _check_cursor_paging(
+    merged: dict[str, Any], origin: dict[str, str], file: str, at: str
+) -> None:
+    """Style cursor needs the parameter, and exactly one way to find the next cursor."""
+    if not merged["cursor_param"]:
+        raise ConfigError(
+            file,
+            f"{at}.cursor_param",
+            "style cursor needs `cursor_param`, the request "
+            "parameter that takes the cursor (after, starting_after, cursor)",
+        )
+    by_field = merged["has_more"] is not None or merged["cursor_field"] is not None
+    if merged["next_cursor"] is not None and by_field:
+        key = "has_more" if merged["has_more"] is not None else "cursor_field"
+        raise ConfigError(
+            file,
+            f"{origin[key]}.{key}",
+            "style cursor takes either `next_cursor` or `has_more` + `cursor_field`, not both",
+        )
+    if merged["next_cursor"] is None and not by_field:
+        raise ConfigError(
+            file,
+            f"{at}.next_cursor",
+            "style cursor needs `next_cursor` (the body's next "
+            "cursor) or `has_more` + `cursor_field` (the last item's field while has_more)",
+        )
+    for key, other in (("has_more", "cursor_field"), ("cursor_field", "has_more")):
+        if by_field and merged[key] is None:
+            raise ConfigError(file, f"{at}.{key}", f"`{other}` needs `{key}` too (style cursor)")
 
 
 def _compile_method(
@@ -352,6 +495,7 @@ def _compile_method(
             raise ConfigError(
                 file, f"{where}.fixed_body.{field_name}", "is also an argument in `body`"
             )
+    file_fields = _body_encoding(method, file, where)
     for arg in method.query_prefixed:
         if arg not in method.query:
             raise ConfigError(file, f"{where}.query_prefixed.{arg}", "not in `query`")
@@ -400,6 +544,15 @@ def _compile_method(
     credential = method.credential or next(iter(m.credentials), None)
     if credential is not None and credential not in m.credentials:
         raise ConfigError(file, f"{where}.credential", f"no credential profile {credential!r}")
+    headers = _constant_headers(m, method, credential, file, where)
+    key_param = m.credentials[credential].query if credential is not None else None
+    if key_param is not None and key_param in method.query:
+        raise ConfigError(
+            file,
+            f"{where}.query.{key_param}",
+            f"is the query parameter of credential profile {credential!r}, which carries a "
+            "secret; an argument may not stand in for it",
+        )
 
     def hook(fn_name: str, key: str) -> Any:
         fn = getattr(hooks, fn_name, None) if hooks else None
@@ -451,8 +604,31 @@ def _compile_method(
         definition=definition(name, method.description.strip(), schema, notes),
         invalidates=tuple(method.invalidates),
         max_body_bytes=method.max_body_bytes,
+        headers=headers,
         like=(item_groups.of, item_groups.like) if item_groups and item_groups.like else None,
+        body_encoding=method.body_encoding,
+        form_style=method.form_style or "deep_object",
+        file_fields=file_fields,
     )
+
+
+def _constant_headers(
+    m: Manifest, method: Method, credential: str | None, file: str, where: str
+) -> dict[str, str]:
+    """The method's constant headers over the manifest's, names in lower case; none may be
+    the header its credential profile sets, which would send two values or replace it."""
+    headers = {name.lower(): value for name, value in m.headers.items()}
+    headers.update({name.lower(): value for name, value in method.headers.items()})
+    profile = m.credentials.get(credential) if credential is not None else None
+    secret_header = profile.header.lower() if profile and profile.header else None
+    for name in method.headers:  # the manifest's own are checked against every profile
+        if name.lower() == secret_header:
+            raise ConfigError(
+                file,
+                f"{where}.headers.{name}",
+                f"is the header of credential profile {credential!r}, which carries a secret",
+            )
+    return headers
 
 
 # Arguments nested deeper than this are invalid: no API payload needs more, and deeper ones

@@ -93,7 +93,7 @@ class Sandbox:
         credentials = getattr(module, "CREDENTIALS", None)
         if not callable(make):
             raise ConfigError(where, "sandbox_app", "must be a function returning an ASGI app")
-        needed = {profile.secret for profile in integration.credentials.values()}
+        needed = {s for profile in integration.credentials.values() for s in profile.secrets()}
         if not isinstance(credentials, dict) or set(credentials) != needed:
             raise ConfigError(
                 where, "CREDENTIALS", f"must map exactly the manifest's secrets {sorted(needed)}"

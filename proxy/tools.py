@@ -13,6 +13,7 @@ from typing import Any, Literal
 import orjson
 from jmespath.parser import ParsedResult
 
+from .encodings import BodyEncoding, FormStyle
 from .manifest import MethodKind
 
 Access = Literal["read", "write"]
@@ -22,7 +23,7 @@ Access = Literal["read", "write"]
 class Paging:
     """A list method's upstream paging, with every default resolved."""
 
-    style: Literal["offset", "page", "none"]
+    style: Literal["offset", "page", "none", "cursor", "next_url", "link_header"]
     limit_param: str
     offset_param: str
     page_param: str
@@ -32,6 +33,13 @@ class Paging:
     max_window: int | None
     items: ParsedResult
     total: ParsedResult | None
+    # Style cursor: the request parameter, and either the body's cursor or has_more plus
+    # the last item's field. Style next_url: the body's URL. None where the style has none.
+    cursor_param: str | None = None
+    next_cursor: ParsedResult | None = None
+    has_more: ParsedResult | None = None
+    cursor_field: ParsedResult | None = None
+    next_url: ParsedResult | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -62,10 +70,16 @@ class Tool:
     definition: dict[str, Any] = field(repr=False)
     invalidates: tuple[str, ...] = ()  # hook cache key prefixes a success drops
     max_body_bytes: int | None = None  # the upstream's own limit on a request body
+    # constant headers, the manifest's and the method's (which win), names in lower case
+    headers: dict[str, str] = field(default_factory=dict)
     # (array argument, tool): each item takes that tool's arguments (`items.like`)
     like: tuple[str, str] | None = None
     # the definition for a server that lists that tool too, its items a pointer to it
     brief: dict[str, Any] | None = field(default=None, repr=False)
+    body_encoding: BodyEncoding = "json"  # how body fields go on the wire
+    form_style: FormStyle = "deep_object"  # nested values of a form body
+    # multipart file fields (`contentEncoding: base64`) -> their `contentMediaType`
+    file_fields: dict[str, str | None] = field(default_factory=dict)
 
 
 def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) -> str:

@@ -53,8 +53,11 @@ class Upstream(Protocol):
 
 
 def with_query(url: str, params: dict[str, Any]) -> str:
-    """The URL with its query string: the client takes one whole URL."""
-    return f"{url}?{urlencode(params, doseq=True)}" if params else url
+    """The URL with its query string: the client takes one whole URL. A URL may carry a
+    query already (an upstream's next page): the parameters follow it."""
+    if not params:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}"
 
 
 def _never_sent(exc: reqwest_errors.PyreqwestError) -> bool:

@@ -547,6 +547,46 @@ CLAIMS: list[Claim] = [
     # --- adding an integration
     _c(
         R,
+        "Credential profiles take four shapes",
+        "tests/test_credentials.py::test_a_named_header_profile_is_unchanged",
+        "tests/test_credentials.py::test_bearer_and_constant_headers_on_a_templated_base_url",
+        "tests/test_credentials.py::test_basic_from_one_credential_has_an_empty_password",
+        "tests/test_credentials.py::test_basic_from_two_credentials_and_method_headers_win",
+        "tests/test_credentials.py::test_a_query_key_reaches_the_upstream_and_nothing_else",
+    ),
+    _c(
+        R,
+        "a query key never appears in a log line, an error or a metric",
+        "tests/test_credentials.py::test_a_query_key_reaches_the_upstream_and_nothing_else",
+        "tests/test_credentials.py::test_a_client_error_quoting_the_url_is_redacted_in_a_log_line",
+    ),
+    _c(
+        R,
+        "they are not secrets, so a `${...}` value is refused",
+        "tests/test_credentials.py::test_lint_refuses_bad_constant_headers_and_base_url_templates",
+    ),
+    _c(
+        R,
+        "`yamcp lint`, start-up and a reload refuse an account lacking a setting its base URL names",
+        "tests/test_credentials.py::test_lint_refuses_an_account_its_base_url_cannot_be_filled_for",
+        "tests/test_credentials.py::test_serve_refuses_an_account_lacking_a_setting",
+        "tests/test_credentials.py::test_a_reload_refuses_an_account_lacking_a_setting",
+    ),
+    _c(
+        "docs/adding-an-integration.md",
+        "An account lacking a setting its base URL names is refused by `yamcp lint`, at start and "
+        "on reload",
+        "tests/test_credentials.py::test_lint_refuses_an_account_its_base_url_cannot_be_filled_for",
+        "tests/test_credentials.py::test_serve_refuses_an_account_lacking_a_setting",
+        "tests/test_credentials.py::test_a_reload_refuses_an_account_lacking_a_setting",
+    ),
+    _c(
+        "docs/adding-an-integration.md",
+        "A malformed profile (no shape or two, `query` or `header` without `secret`",
+        "tests/test_credentials.py::test_lint_refuses_a_malformed_credential_profile",
+    ),
+    _c(
+        R,
         "Drop a folder with a `manifest.yaml` into `integrations/` (or any folder named in `YAMCP_INTEGRATIONS_DIRS`",
         "tests/test_drop_in_integration.py::test_yaml_only_integration_appears_as_tools_and_forwards",
     ),
@@ -801,6 +841,86 @@ CLAIMS: list[Claim] = [
         "prints exactly which tools the policy grants",
         "tests/test_policy.py::test_plan_prints_a_stable_sorted_grant",
         "tests/test_policy.py::test_plan_shows_constraints_and_guardrail_removals",
+    ),
+    _c(
+        POL,
+        "Top-level `require_api_token_for_tags`, `deny_tools` and `constraints` apply to the "
+        "tools of every integration",
+        "tests/test_scoped_guardrails.py::test_an_unscoped_domains_guardrail_hides_both_integrations_domains_tools",
+    ),
+    _c(
+        POL,
+        "Put a rule written for one integration under `integrations.<name>`, with the same "
+        "keys: it applies to that integration's tools only, in addition to the top-level rules",
+        "tests/test_scoped_guardrails.py::test_scoped_constraints_apply_to_their_integration_only",
+        "tests/test_scoped_guardrails.py::test_postmarks_domains_tools_still_need_api_token_auth",
+    ),
+    _c(
+        POL,
+        "a `domains` tag written for Postmark's sending domains would otherwise also hold back "
+        "a registrar integration's `domains` tools",
+        "tests/test_scoped_guardrails.py::test_an_unscoped_domains_guardrail_hides_both_integrations_domains_tools",
+        "tests/test_scoped_guardrails.py::test_postmarks_scoped_domains_guardrail_does_not_hide_another_integrations_domains",
+    ),
+    _c(
+        POL,
+        "The shipped `guardrails.yaml` scopes every Postmark-specific rule to `postmark`; "
+        "`max_lifetime_days` stays at the top level",
+        "tests/test_scoped_guardrails.py::test_shipped_guardrails_scope_every_postmark_rule_and_name_it_in_the_reason",
+        "tests/test_cli_output.py::test_mint_says_how_many_tools_the_guardrails_withheld_and_why",
+        "tests/test_postmark_all_tools.py::test_the_api_token_server_lists_every_tool_the_guardrails_allow",
+    ),
+    _c(
+        POL,
+        "`yamcp plan`, `yamcp mint` and the admin preview name a scoped rule by its key",
+        "tests/test_scoped_guardrails.py::test_plan_names_the_scoped_rule_that_removed_a_tool",
+        "tests/test_scoped_guardrails.py::test_the_admin_preview_names_the_scoped_rule_and_leaves_the_other_integration_alone",
+        "tests/test_scoped_guardrails.py::test_shipped_guardrails_scope_every_postmark_rule_and_name_it_in_the_reason",
+    ),
+    _c(
+        POL,
+        "`yamcp lint` warns (on stderr, one line each, naming the file and the rule; the exit "
+        "code stays 0)",
+        "tests/test_scoped_guardrails.py::test_lint_warns_when_a_top_level_tag_tags_tools_of_several_integrations",
+    ),
+    _c(
+        POL,
+        "a top-level tag in `require_api_token_for_tags` tags tools of more than one "
+        "integration: move it to `integrations.<name>.require_api_token_for_tags` if it was "
+        "written for one",
+        "tests/test_scoped_guardrails.py::test_lint_warns_when_a_top_level_tag_tags_tools_of_several_integrations",
+        "tests/test_scoped_guardrails.py::test_lint_is_quiet_about_the_shipped_guardrails_with_a_second_domains_integration",
+    ),
+    _c(
+        POL,
+        "`integrations.<name>` names an integration that is not loaded",
+        "tests/test_scoped_guardrails.py::test_lint_warns_about_a_scope_for_an_integration_that_is_not_loaded",
+    ),
+    _c(
+        POL,
+        "a scoped `require_api_token_for_tags` tag or `deny_tools` entry matches none of its "
+        "integration's tools",
+        "tests/test_scoped_guardrails.py::test_lint_warns_about_scoped_tags_and_tools_the_integration_does_not_have",
+    ),
+    _c(
+        POL,
+        "A scoped constraint that matches none of its integration's tools is an error, as a "
+        "top-level one that matches no tool is (exit 2)",
+        "tests/test_scoped_guardrails.py::test_lint_refuses_a_scoped_constraint_that_matches_none_of_its_integrations_tools",
+        "tests/test_cli_output.py::test_lint_counts_what_it_checked_and_names_the_file_and_key_it_refuses",
+    ),
+    _c(
+        R,
+        "Guardrails written for one integration go under `integrations.<name>` in "
+        "`guardrails.yaml` and apply to that integration's tools only, so Postmark's `domains` "
+        "tag never hides another integration's `domains` tools",
+        "tests/test_scoped_guardrails.py::test_postmarks_scoped_domains_guardrail_does_not_hide_another_integrations_domains",
+        "tests/test_scoped_guardrails.py::test_postmarks_domains_tools_still_need_api_token_auth",
+    ),
+    _c(
+        R,
+        "`yamcp lint` warns when a top-level guardrail tag tags tools of more than one integration",
+        "tests/test_scoped_guardrails.py::test_lint_warns_when_a_top_level_tag_tags_tools_of_several_integrations",
     ),
     _c(
         POL,

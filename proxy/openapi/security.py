@@ -1,0 +1,106 @@
+"""Security schemes (and token-like header parameters) to credential profiles.
+
+The profile shapes are the manifest's: `{header, secret, prefix}`, `{bearer: secret}`,
+`{basic: {username, password}}` and `{query, secret}`. OAuth 2 and OpenID Connect become
+bearer profiles: yamcp sends a token the account holds, and never runs the OAuth dance.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .naming import snake
+
+CREDENTIAL_HEADER = re.compile(
+    r"token|secret|auth|api[-_]?key|(?<!idempotency)[-_]key$|^key$", re.IGNORECASE
+)
+
+
+class Profiles:
+    """The credential profiles of one integration, deduplicated, with their review notes."""
+
+    def __init__(self, integration: str) -> None:
+        self.integration = integration
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.review: list[str] = []
+
+    def _add(self, name: str, profile: dict[str, Any]) -> str:
+        for existing, known in self.profiles.items():
+            if known == profile:
+                return existing
+        base = name or "default"
+        candidate, n = base, 2
+        while candidate in self.profiles:
+            candidate, n = f"{base}_{n}", n + 1
+        self.profiles[candidate] = profile
+        return candidate
+
+    def _secret(self, key: str) -> str:
+        name = re.sub(r"^x_", "", snake(key))
+        if name.startswith(f"{self.integration}_") and name != f"{self.integration}_":
+            name = name[len(self.integration) + 1 :]
+        return "api_token" if name in ("authorization", "") else name
+
+    def header(self, header: str, prefix: str = "", name: str | None = None) -> str:
+        """A profile sending the secret in `header` (after `prefix`)."""
+        if header.lower() == "authorization" and prefix.strip().lower() == "bearer":
+            return self.bearer(name or "bearer", "api_key")
+        secret = self._secret(header)
+        profile: dict[str, Any] = {"header": header, "secret": secret}
+        if prefix:
+            profile["prefix"] = prefix
+        for existing, known in self.profiles.items():
+            if (
+                str(known.get("header", "")).lower() == header.lower()
+                and known.get("prefix", "") == prefix
+            ):
+                return existing
+        return self._add(name or re.sub(r"_(token|key|api_key)$", "", secret) or secret, profile)
+
+    def bearer(self, name: str, secret: str) -> str:
+        return self._add(name, {"bearer": secret})
+
+    def from_schemes(self, schemes: dict[str, dict[str, Any]], swagger: bool) -> dict[str, str]:
+        """Security scheme name -> profile name, for the schemes yamcp can send."""
+        mapped: dict[str, str] = {}
+        for scheme_name, scheme in schemes.items():
+            name = snake(scheme_name) or "auth"
+            kind = str(scheme.get("type", "")).lower()
+            http = str(scheme.get("scheme", "")).lower()
+            where = scheme.get("in")
+            if kind == "apikey" and where == "header" and scheme.get("name"):
+                mapped[scheme_name] = self.header(str(scheme["name"]))
+            elif kind == "apikey" and where == "query" and scheme.get("name"):
+                secret = snake(str(scheme["name"])) or "api_key"
+                mapped[scheme_name] = self._add(
+                    name, {"query": str(scheme["name"]), "secret": secret}
+                )
+            elif kind == "apikey":
+                self.review.append(
+                    f"security scheme {scheme_name}: an API key in a {where} cannot be sent; "
+                    "left out"
+                )
+            elif (kind == "http" and http == "bearer") or kind in ("oauth2", "openidconnect"):
+                oauth = kind != "http"
+                mapped[scheme_name] = self.bearer(name, "access_token" if oauth else "api_key")
+                if oauth:
+                    self.review.append(
+                        f"security scheme {scheme_name} ({scheme.get('type')}): sent as a bearer "
+                        "token; the account must hold a token obtained outside yamcp"
+                    )
+            elif (kind == "http" and http == "basic") or (swagger and kind == "basic"):
+                mapped[scheme_name] = self._add(
+                    name, {"basic": {"username": "username", "password": "password"}}
+                )
+                self.review.append(
+                    f"security scheme {scheme_name}: HTTP Basic; the account's `username` and "
+                    "`password` secrets are what this API calls them (see its docs)"
+                )
+            else:
+                self.review.append(
+                    f"security scheme {scheme_name} ({scheme.get('type')} "
+                    f"{scheme.get('scheme', '')}".rstrip()
+                    + "): not supported; left out"
+                )
+        return mapped
