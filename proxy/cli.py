@@ -8,7 +8,9 @@ import fnmatch
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,10 +58,17 @@ def _known_account(settings: Settings, account: str) -> Any:
     from .servers import UnknownAccount
 
     accounts = load_accounts(settings.accounts_file, resolve=False)
-    if account not in accounts:
+    if account in accounts:
+        return accounts[account]
+    # An account connected over the admin API (`yamcp accounts add`) lives in the store.
+    connected = _with_store(settings, lambda store: store.get_account(account))
+    if connected is None:
         known = ", ".join(sorted(accounts)) or "none"
-        raise UnknownAccount(f"no account {account!r} in {settings.accounts_file} (have: {known})")
-    return accounts[account]
+        raise UnknownAccount(
+            f"no account {account!r} in {settings.accounts_file} (have: {known}) "
+            "or connected over the admin API"
+        )
+    return connected
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -445,6 +454,281 @@ def cmd_import_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Re-seal every stored account credential under the primary key. With a key set
+    (`YAMCP_SECRET_KEY=NEW,OLD`, or a key file whose first line is new), that is all; with
+    the generated key file, first add a new primary line, then re-seal, then drop the
+    old lines. Each record is rewritten whole, so a reader holding either key reads
+    either version meanwhile."""
+    from .secrets import generated_key_path, load_box, new_key, write_key_file
+
+    settings = _settings(args)
+    generated = settings.secret_key is None and settings.secret_key_file is None
+    box = load_box(settings)
+    old_ids = box.key_ids
+    if generated:
+        path = generated_key_path(settings)
+        lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        fresh = new_key()
+        write_key_file(path, [fresh, *lines])
+        box = load_box(settings)
+        print(f"1/3 added new key {box.primary_id} as the first line of {path}")
+
+    async def work(store: Any) -> tuple[int, int, list[str]]:
+        resealed, unreadable = 0, []
+        accounts = await store.list_accounts()
+        for account in accounts:
+            if not box.needs_reseal(account.sealed_credentials):
+                continue
+            try:
+                credentials = box.open(account.id, account.sealed_credentials)
+            except YamcpError:
+                unreadable.append(account.id)
+                continue
+            sealed = box.seal(account.id, credentials)
+            rewritten = account.model_copy(update={"sealed_credentials": sealed})
+            resealed += await store.update_account(rewritten)
+        return resealed, len(accounts), unreadable
+
+    resealed, total, unreadable = _with_store(settings, work)
+    step = "2/3 " if generated else ""
+    print(f"{step}re-sealed {resealed} of {total} account credentials under key {box.primary_id}")
+    if unreadable:
+        print(
+            f"yamcp: {len(unreadable)} account(s) sealed under a key {box.source} does not "
+            f"hold, left as they are: {', '.join(unreadable)}",
+            file=sys.stderr,
+        )
+        return 1
+    if generated:
+        write_key_file(path, [fresh])
+        dropped = [kid for kid in old_ids if kid != box.primary_id]
+        print(f"3/3 dropped old key(s) {', '.join(dropped)} from {path}")
+    return 0
+
+
+# --- `yamcp accounts`: the admin API's integrated accounts, from a shell ---
+
+
+@dataclass
+class _AccountsContext:
+    """What proxy.admin.connect_account needs (its AccountContext), without a Gateway:
+    the accounts file is read for its ids only, so its `${VARS}` need not be set here."""
+
+    settings: Settings
+    registry: Any
+    accounts: dict[str, Any]
+    store: Any
+    upstream: Any = None
+
+    @cached_property
+    def box(self) -> Any:
+        """Loaded to seal only: a refused account warns of no generated key."""
+        from .secrets import load_box
+
+        return load_box(self.settings)
+
+
+def _accounts_context(settings: Settings, store: Any) -> _AccountsContext:
+    from .accounts import load_accounts
+    from .registry import load_registry
+
+    return _AccountsContext(
+        settings=settings,
+        registry=load_registry(settings.integrations_dirs),
+        accounts=load_accounts(settings.accounts_file, resolve=False),
+        store=store,
+    )
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    """`k=v` options into a dict; a value may itself hold `=`."""
+    pairs = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise _Refused([f"{option}: expected NAME=value, got {value!r}"])
+        pairs[key.strip()] = rest
+    return pairs
+
+
+class _Refused(Exception):
+    """`yamcp: ...` lines, exit 2: what the admin API answers 422 with."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+def _problem_lines(errors: list[dict[str, str]]) -> list[str]:
+    return [f"{e['field']}: {e['reason']}" for e in errors]
+
+
+def _read_credentials(args: argparse.Namespace) -> dict[str, str]:
+    """From named environment variables (`--credential NAME=ENV_VAR`) and/or standard
+    input (`NAME=value` lines). No message here quotes a value: a refused stdin line is
+    named by its number, a variable by its name."""
+    credentials: dict[str, str] = {}
+    for name, variable in _pairs(args.credential, "--credential").items():
+        if variable not in os.environ:
+            raise _Refused(
+                [f"credentials.{name}: the environment variable {variable!r} is not set"]
+            )
+        credentials[name] = os.environ[variable]
+    from_stdin = args.credentials_from_stdin
+    if from_stdin is None:  # the default: stdin, when nothing else gives them and it is piped
+        from_stdin = not credentials and not sys.stdin.isatty()
+    if from_stdin:
+        for number, line in enumerate(sys.stdin.read().splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            name, sep, value = line.partition("=")
+            if not sep or not name.strip():
+                raise _Refused([f"credentials: standard input line {number} is not NAME=value"])
+            credentials[name.strip()] = value
+    if not credentials and not from_stdin:
+        raise _Refused(
+            [
+                "credentials: give them as NAME=value lines on standard input, or with "
+                "--credential NAME=ENV_VAR; never on the command line"
+            ]
+        )
+    return credentials
+
+
+def _setting_values(values: list[str] | None, option: str) -> dict[str, Any]:
+    """`--default k=v`: v as JSON when it parses (true, 3, ["a"]), else the text itself."""
+    parsed: dict[str, Any] = {}
+    for key, text in _pairs(values, option).items():
+        try:
+            parsed[key] = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            parsed[key] = text
+    return parsed
+
+
+def cmd_accounts_add(args: argparse.Namespace) -> int:
+    from .admin import AccountRefused, AccountRequest, connect_account, input_problems
+    from .upstream import make_upstream
+
+    settings = _settings(args)
+    try:
+        body = AccountRequest.model_validate(
+            {
+                "id": args.account_id,
+                "integration": args.integration,
+                "base_url": args.base_url,
+                "settings": _pairs(args.setting, "--setting"),
+                "defaults": _setting_values(args.default, "--default"),
+                "credentials": _read_credentials(args),
+                "verify": args.verify,
+            }
+        )
+    except ValidationError as exc:
+        return _refuse(_problem_lines(input_problems(exc)))
+    except _Refused as exc:
+        return _refuse(exc.lines)
+
+    async def work(store: Any) -> Any:
+        context = _accounts_context(settings, store)
+        if body.verify:
+            context.upstream = make_upstream(settings)
+        try:
+            return await connect_account(context, body)
+        except AccountRefused as exc:
+            # Returned without its traceback: frames holding the upstream client, freed
+            # only at interpreter exit, crash its native runtime (SIGABRT).
+            return exc.with_traceback(None)
+        finally:
+            if context.upstream is not None:
+                await context.upstream.aclose()
+
+    record = _with_store(settings, work)
+    if isinstance(record, AccountRefused):
+        if record.errors:
+            return _refuse(_problem_lines(record.errors))
+        print(f"yamcp: {record}", file=sys.stderr)
+        return 1
+    verified = ", credentials verified" if body.verify else ""
+    print(f"connected account {record.id} ({record.integration}{verified})")
+    return 0
+
+
+def _refuse(lines: list[str]) -> int:
+    for line in lines:
+        print(f"yamcp: {line}", file=sys.stderr)
+    return 2
+
+
+def _all_accounts(settings: Settings, store: Any) -> Awaitable[list[dict[str, Any]]]:
+    """Every account, file and API alike, as GET /integrated-account lists them."""
+    from .accounts import load_accounts
+    from .admin import file_account_public
+
+    async def work() -> list[dict[str, Any]]:
+        listed = [
+            file_account_public(a)
+            for a in load_accounts(settings.accounts_file, resolve=False).values()
+        ]
+        listed += [record.public() for record in await store.list_accounts()]
+        return sorted(listed, key=lambda a: a["id"])
+
+    return work()
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rows = _with_store(settings, lambda store: _all_accounts(settings, store))
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        print(f"{row['id']}  {row['integration']}  {row['source']}  {row['base_url'] or '-'}")
+    if not rows:
+        print("no accounts", file=sys.stderr)
+    return 0
+
+
+def cmd_accounts_show(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rows = _with_store(settings, lambda store: _all_accounts(settings, store))
+    found = next((row for row in rows if row["id"] == args.account_id), None)
+    if found is None:
+        print(f"yamcp: No integrated account {args.account_id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(found)
+        return 0
+    for key in ("id", "integration", "source", "base_url", "settings", "defaults", "created_at"):
+        value = found.get(key)
+        if isinstance(value, dict):
+            value = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        print(f"{key}: {'-' if value in (None, '{}') else value}")
+    return 0
+
+
+def cmd_accounts_remove(args: argparse.Namespace) -> int:
+    from .accounts import load_accounts
+    from .admin import file_account_message
+
+    settings = _settings(args)
+    if args.account_id in load_accounts(settings.accounts_file, resolve=False):
+        print(f"yamcp: {file_account_message(args.account_id)}", file=sys.stderr)
+        return 1
+
+    async def work(store: Any) -> int | None:
+        servers = len(await store.list_servers(args.account_id))
+        return servers if await store.delete_account(args.account_id) else None
+
+    servers = _with_store(settings, work)
+    if servers is None:
+        print(f"yamcp: No integrated account {args.account_id!r}", file=sys.stderr)
+        return 1
+    plural = "" if servers == 1 else "s"
+    print(f"removed account {args.account_id} and its {servers} MCP server{plural}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yamcp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -537,6 +821,59 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--out", default="integrations", help="Folder of integrations.")
     importer.add_argument("--force", action="store_true", help="Replace an existing manifest.")
     importer.set_defaults(func=cmd_import_openapi)
+
+    accounts = sub.add_parser(
+        "accounts", help="Customers' accounts connected at run time (the admin API's)."
+    )
+    accounts_sub = accounts.add_subparsers(dest="action", required=True)
+    add = accounts_sub.add_parser(
+        "add",
+        help="Connect an account. Credentials come from standard input (NAME=value lines) "
+        "or named environment variables, never from the command line.",
+    )
+    add.add_argument("account_id", metavar="ID")
+    add.add_argument("--integration", required=True)
+    add.add_argument("--base-url")
+    add.add_argument("--setting", action="append", metavar="NAME=VALUE")
+    add.add_argument(
+        "--default", action="append", metavar="ARG=VALUE", help="VALUE as JSON, else text."
+    )
+    add.add_argument(
+        "--credential",
+        action="append",
+        metavar="NAME=ENV_VAR",
+        help="Read credential NAME from the environment variable ENV_VAR.",
+    )
+    add.add_argument(
+        "--credentials-from-stdin",
+        action="store_true",
+        default=None,
+        help="Read NAME=value lines from standard input (the default when it is not a "
+        "terminal and no --credential is given).",
+    )
+    add.add_argument("--verify", action="store_true", help="Call the manifest's verify tool.")
+    add.set_defaults(func=cmd_accounts_add)
+    listing = accounts_sub.add_parser("list", help="File and API accounts, with their source.")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_accounts_list)
+    show = accounts_sub.add_parser("show", help="One account; never its credentials.")
+    show.add_argument("account_id", metavar="ID")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_accounts_show)
+    remove = accounts_sub.add_parser(
+        "remove", help="Disconnect an API account; its MCP servers go with it."
+    )
+    remove.add_argument("account_id", metavar="ID")
+    remove.set_defaults(func=cmd_accounts_remove)
+
+    keys = sub.add_parser("keys", help="The key that seals account credentials at rest.")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    keys_sub.add_parser(
+        "rotate",
+        help="Re-seal every stored credential under the primary key: the first of "
+        "YAMCP_SECRET_KEY=NEW,OLD (or of the key file); with the generated key file, a new "
+        "key is made, used, and the old one dropped.",
+    ).set_defaults(func=cmd_keys_rotate)
 
     lint = sub.add_parser("lint", help="Check manifests, policies and the accounts file.")
     lint.set_defaults(func=cmd_lint)

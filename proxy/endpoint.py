@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import mcp
-from .accounts import with_defaults
+from .accounts import Account, with_defaults
 from .forward import CallOutcome, error_outcome, forward
 from .logs import log_call
 from .mcp import Reply, ServerView
 from .metrics import record_call, record_mcp_status
 from .policy import check_arguments
+from .secrets import SecretKeyError
 from .store import ServerRecord, StoreUnavailable, utcnow
 from .tokens import hash_token
 
@@ -91,7 +92,13 @@ async def serve(
 
     try:
         record = await gw.store.resolve(hash_token(token))
-        served = gw.served(record) if record is not None else None
+        if record is None:
+            return NOT_FOUND
+        account = await gw.account(record.account)
+        if account is None:
+            log.warning("server %s names unknown account %s", record.id, record.account)
+            return NOT_FOUND
+        served = gw.served(record, account)
         if served is None:
             return NOT_FOUND
         expires = gw.policies.expiry(record)
@@ -105,6 +112,13 @@ async def serve(
             )
     except StoreUnavailable:
         return _error(503, "The MCP server store is unavailable; try again shortly")
+    except SecretKeyError:
+        log.error(
+            "the credentials of account %s do not open with this instance's secret key "
+            "(YAMCP_SECRET_KEY differs between instances, or was changed)",
+            record.account,
+        )
+        return _error(503, "This MCP server's account cannot be used on this instance now")
 
     if headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
         return _error(415, "Content-Type must be application/json")
@@ -127,7 +141,7 @@ async def serve(
     async def call_tool(
         view: ServerView, tool: Any, arguments: dict[str, Any]
     ) -> tuple[dict, dict[str, str]]:
-        outcome = await call(gw, record, served, tool, arguments)
+        outcome = await call(gw, record, account, served, tool, arguments)
         return outcome.result, outcome.headers
 
     return await mcp.handle(message, served.view, headers, call_tool)
@@ -161,11 +175,15 @@ async def _api_token_ok(gw: Gateway, headers: dict[str, str], record: ServerReco
 
 
 async def call(
-    gw: Gateway, record: ServerRecord, served: Served, tool: Any, arguments: dict[str, Any]
+    gw: Gateway,
+    record: ServerRecord,
+    account: Account,
+    served: Served,
+    tool: Any,
+    arguments: dict[str, Any],
 ) -> CallOutcome:
     """One tool call: policy constraints, then forward; audited and counted either way."""
     started = time.perf_counter()
-    account = gw.accounts[record.account]
     integration = gw.registry.integrations[account.integration]
     assert gw.upstream is not None
     await _touch(gw, record)

@@ -7,6 +7,7 @@ read it; they never import the application that serves them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,8 +20,10 @@ from .errors import ConfigError
 from .mcp import ServerView
 from .policy import Effective, PolicySet, decide, load_policies, rules_for
 from .registry import Registry, load_registry
+from .secrets import SecretBox, load_box
 from .settings import Settings
-from .store import ServerRecord, Store, open_store
+from .store import ServerRecord, Store, StoreUnavailable, open_store
+from .store.base import AccountRecord
 from .tools import Tool, listed_definitions
 from .upstream import Upstream, make_upstream
 
@@ -60,11 +63,15 @@ class Gateway:
         self.accounts: dict[str, Account] = self._load_accounts()
         self.policies: PolicySet = load_policies(settings.policies_dir)
         self.store: Store = store or open_store(settings)
+        self.box: SecretBox = load_box(settings)
+        # Accounts connected over the admin API, opened once per stored record: a rotation
+        # or deletion replaces the store's cached record, and with it this entry.
+        self._opened: dict[str, tuple[AccountRecord, Account]] = {}
         self.upstream: Upstream | None = None
-        self._served: dict[tuple[str, bytes, bool], Served] = {}
+        self._served: dict[tuple[str, bytes, bool, str, bytes], Served] = {}
         # The store hands out the same record object while it is cached, so a server's
         # view is found by identity, without serialising its config on every call.
-        self._served_by_record: dict[str, tuple[ServerRecord, Served]] = {}
+        self._served_by_record: dict[str, tuple[ServerRecord, Account, Served]] = {}
         self._touched: dict[str, float] = {}
         public = urlsplit(settings.public_url)
         self.allowed_hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *settings.allowed_hosts)}
@@ -74,6 +81,11 @@ class Gateway:
 
     async def start(self) -> None:
         self.upstream = make_upstream(self.settings)
+        # A wrong key stops start-up here, naming its setting, rather than failing the first
+        # call of each connected account. A store that is down is checked call by call.
+        with contextlib.suppress(StoreUnavailable):
+            for record in await self.store.list_accounts():
+                self.box.open(record.id, record.sealed_credentials)
         log.info(
             "loaded %d integration(s), %d tools, %d account(s), %d named policies",
             len(self.registry.integrations),
@@ -113,30 +125,58 @@ class Gateway:
         check_accounts(accounts, self.registry, self.settings.accounts_file)
         return accounts
 
-    def served(self, record: ServerRecord) -> Served | None:
-        """The server's tools under its effective policy, decided once per config."""
-        known = self._served_by_record.get(record.id)
-        if known is not None and known[0] is record:
+    async def account(self, account_id: str) -> Account | None:
+        """The account by id: the accounts file's, else one connected over the admin API,
+        read from the store on every call (the store caches it and drops it on every
+        instance when it changes) and its credentials opened with this instance's key.
+
+        Raises SecretKeyError when the stored credentials do not open under that key."""
+        account = self.accounts.get(account_id)
+        if account is not None:
+            return account
+        record = await self.store.get_account(account_id)
+        if record is None:
+            self._opened.pop(account_id, None)
+            return None
+        known = self._opened.get(account_id)
+        if known is not None and (known[0] is record or known[0] == record):
             return known[1]
-        served = self._decide(record)
+        account = Account(
+            id=record.id,
+            integration=record.integration,
+            base_url=record.base_url,
+            credentials=self.box.open(record.id, record.sealed_credentials),
+            defaults=record.defaults,
+            settings=record.settings,
+        )
+        if len(self._opened) > 10_000:
+            self._opened.clear()
+        self._opened[account_id] = (record, account)
+        return account
+
+    def served(self, record: ServerRecord, account: Account) -> Served | None:
+        """The server's tools under its effective policy, decided once per config and
+        account (an API account's defaults may change under the same server)."""
+        known = self._served_by_record.get(record.id)
+        if known is not None and known[0] is record and known[1] is account:
+            return known[2]
+        served = self._decide(record, account)
         if served is not None:
             if len(self._served_by_record) > 10_000:
                 self._served_by_record.clear()
-            self._served_by_record[record.id] = (record, served)
+            self._served_by_record[record.id] = (record, account, served)
         return served
 
-    def _decide(self, record: ServerRecord) -> Served | None:
+    def _decide(self, record: ServerRecord, account: Account) -> Served | None:
         key = (
             record.account,
             orjson.dumps(record.config.model_dump()),
             record.require_api_token_auth,
+            account.integration,
+            orjson.dumps(account.defaults, option=orjson.OPT_SORT_KEYS),
         )
         served = self._served.get(key)
         if served is None:
-            account = self.accounts.get(record.account)
-            if account is None:
-                log.warning("server %s names unknown account %s", record.id, record.account)
-                return None
             try:
                 effective = self.policies.effective(record.config, record)
             except KeyError:
@@ -161,6 +201,8 @@ class Gateway:
             )
             rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
             served = Served(view, effective, rules)
+            if len(self._served) > 10_000:
+                self._served.clear()
             self._served[key] = served
         return served
 

@@ -430,6 +430,12 @@ class Manifest(_Strict):
     )
     include: list[str] = Field(default_factory=list, description="More files of resources.")
     resources: dict[str, Resource] = Field(default_factory=dict)
+    verify: str | None = Field(
+        None,
+        description="A tool of this integration, called with no arguments, that proves an "
+        "account's credentials work (a cheap read, e.g. get_single_postmark_current_server_by_id). "
+        "Connecting an account over the admin API with `verify: true` calls it first.",
+    )
 
     @field_validator("headers")
     @classmethod

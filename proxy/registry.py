@@ -68,6 +68,7 @@ class Integration:
     tools: dict[str, Tool]
     folder: Path
     sandbox: Path | None = None  # the manifest's `sandbox:` simulator module, resolved
+    verify: str | None = None  # the manifest's `verify:` tool, a read taking no arguments
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -186,6 +187,11 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
     for name, tool in tools.items():
         if tool.like is not None:
             tools[name] = _with_pointer(tool, tools, declared)
+    if m.verify is not None:
+        probe = tools.get(m.verify)
+        if probe is None or probe.access != "read" or probe.input_schema.get("required"):
+            reason = "must name a read tool of this integration that needs no arguments"
+            raise ConfigError(main_file, "verify", reason)
     return Integration(
         name=m.name,
         title=m.title,
@@ -198,6 +204,7 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
         tools=tools,
         folder=loaded.folder,
         sandbox=sandbox,
+        verify=m.verify,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Listen addresses that mean "every interface": no client can connect to them as such.
@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Redis only: cache token lookups in the process for at most this long "
         "(revocations still reach every instance at once through pub/sub); 0 turns it off.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Seals the credentials of accounts created through the admin API: "
+        "base64url of 32 random bytes; comma-separated, the first seals and all open "
+        "(rotation). Unset, with no key file: one is generated into the data folder.",
+    )
+    secret_key_file: Path | None = Field(
+        None, description="A file of such keys, one a line, the first primary."
     )
     public_base_url: str | None = Field(
         None,

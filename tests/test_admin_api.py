@@ -213,4 +213,6 @@ async def test_preview_counts_what_the_guardrails_withhold_and_says_why(
 
 
 def test_accounts_are_listed(admin: httpx.Client) -> None:
-    assert {"id": "acme", "integration": "postmark"} in admin.get("/integrated-account").json()
+    listed = {a["id"]: a for a in admin.get("/integrated-account").json()}
+    assert listed["acme"]["integration"] == "postmark"
+    assert listed["acme"]["source"] == "file"

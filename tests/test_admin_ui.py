@@ -414,6 +414,99 @@ async def test_validation_errors_show_next_to_the_field(
     await expect(page.locator("#created")).to_be_hidden()
 
 
+async def test_connect_an_account_then_disconnect_it(
+    tab: Tab, ui: Yamcp, admin: httpx.Client, admin_token: str, fake_postmark: FakePostmark
+) -> None:
+    page = tab.page
+    secret = FakePostmark.server_token
+    account_id = "ui-connected"
+    await sign_in(page, ui, admin_token)
+    try:
+        # The accounts file's account shows its source and no Disconnect action.
+        acme = page.locator('#accounts li[data-account="acme"]')
+        await expect(acme.locator("[data-source]")).to_have_text("file")
+        await expect(acme.get_by_role("button", name=re.compile("Disconnect"))).to_have_count(0)
+
+        opener = page.get_by_role("button", name="Connect an account")
+        await opener.click()
+        await expect(opener).to_have_attribute("aria-expanded", "true")
+        await expect(page.locator("#connect-title")).to_be_focused()
+        # The integrations yamcp loaded (/readyz), and credential values in password fields.
+        await expect(page.locator('#integration option[value="postmark"]')).to_have_count(1)
+        rows = page.locator("#credential-rows")
+        value = rows.get_by_label("Credential value")
+        await expect(value).to_have_attribute("type", "password")
+        await expect(value).to_have_attribute("autocomplete", "off")
+
+        # A 422 shows next to its field, with focus on it; nothing is connected.
+        await page.get_by_label("Account id").fill("not ok!")
+        await page.get_by_label("Integration").select_option("postmark")
+        await page.get_by_label("Base URL (optional)").fill(fake_postmark.url)
+        await rows.get_by_label("Credential name").fill("server_token")
+        await value.fill("wrong-token")
+        await page.get_by_label("Check the credentials with the service first").check()
+        await page.get_by_role("button", name="Connect account").click()
+        await expect(page.locator("#account-id-error")).to_contain_text("Account id must be 1-64")
+        await expect(page.locator("#account-id")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#account-id")).to_have_accessible_description(
+            re.compile("Account id must be 1-64")
+        )
+        await expect(page.locator("#account-id")).to_be_focused()
+        await expect(page.locator("#status")).to_contain_text("not connected")
+
+        # Checked with the service first: Postmark refuses the token, shown at Credentials.
+        await page.get_by_label("Account id").fill(account_id)
+        await page.get_by_role("button", name="Connect account").click()
+        await expect(page.locator("#credentials-error")).to_contain_text("refused")
+        await expect(page.locator("#account-id-error")).to_be_hidden()
+        await expect(page.locator("#credentials")).to_have_class(re.compile("invalid"))
+        assert account_id not in [a["id"] for a in admin.get("/integrated-account").json()]
+
+        # The right token: connected, listed as an API account, and opened.
+        await value.fill(secret)
+        await page.get_by_role("button", name="Connect account").click()
+        await expect(page.locator("#servers-title")).to_have_text(f"MCP servers of {account_id}")
+        await expect(page.locator("#servers-title")).to_be_focused()
+        await expect(page.locator("#status")).to_contain_text(f"Connected {account_id}")
+        item = page.locator(f'#accounts li[data-account="{account_id}"]')
+        await expect(item.locator("[data-source]")).to_have_text("api")
+        await expect(page.locator("#connect")).to_be_hidden()
+        await expect(opener).to_have_attribute("aria-expanded", "false")
+        listed = {a["id"]: a for a in admin.get("/integrated-account").json()}
+        assert listed[account_id]["source"] == "api"
+
+        # The value is gone: from every input, the page's HTML and the tab's storage.
+        values = await page.evaluate("[...document.querySelectorAll('input')].map(i => i.value)")
+        assert all(secret not in v for v in values), values
+        assert secret not in await page.content()
+        assert secret not in await page.evaluate("JSON.stringify(sessionStorage)")
+        await opener.click()
+        await expect(rows.get_by_label("Credential value")).to_have_value("")
+        await page.get_by_role("button", name="Cancel").click()
+        await expect(opener).to_be_focused()
+
+        # Disconnect: the Revoke dialog's pattern; Escape cancels and returns focus.
+        disconnect = page.get_by_role("button", name=f"Disconnect {account_id}")
+        await disconnect.click()
+        dialog = page.locator("#confirm")
+        await expect(dialog).to_contain_text(f"Disconnect {account_id}?")
+        await expect(page.locator("#confirm-cancel")).to_be_focused()
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+        await expect(disconnect).to_be_focused()
+        assert admin.get(f"/integrated-account/{account_id}").status_code == 200
+
+        await disconnect.click()
+        await dialog.get_by_role("button", name="Disconnect").click()
+        await expect(page.locator("#status")).to_contain_text(f"Disconnected {account_id}")
+        await expect(item).to_have_count(0)
+        await expect(page.locator("#account-view")).to_be_hidden()
+        await expect(page.locator("#accounts-title")).to_be_focused()
+        assert admin.get(f"/integrated-account/{account_id}").status_code == 404
+    finally:  # the other tests expect acme alone
+        admin.delete(f"/integrated-account/{account_id}")
+
+
 async def test_a_wrong_admin_token_is_refused(tab: Tab, ui: Yamcp) -> None:
     page = tab.page
     await page.goto(f"{ui.base}/admin")
@@ -493,6 +586,14 @@ async def test_readable_on_a_phone(
         )
         assert overflow <= 0
         await page.screenshot(path=shot("admin-phone.png"), full_page=False)
+        # The "Connect an account" form fits too: one credential field under the other.
+        await page.get_by_role("button", name="Connect an account").click()
+        await expect(page.locator("#connect-title")).to_be_focused()
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        await page.locator("#connect").screenshot(path=shot("admin-phone-connect.png"))
     finally:
         await context.close()
     picture = read_png(shot("admin-phone.png"))

@@ -222,7 +222,7 @@ def test_mint_prints_the_url_alone_and_refuses_in_one_line(cli: Cli) -> None:
     assert minted.stderr.count("\n") == 1 and "withheld by guardrails" in minted.stderr
 
     assert cli.refused("mint", "--account", "nobody", code=1) == (
-        "yamcp: no account 'nobody' in accounts.yaml (have: acme)"
+        "yamcp: no account 'nobody' in accounts.yaml (have: acme) or connected over the admin API"
     )
     assert cli.refused("mint", "--account", "acme", "--expires-at", "tomorrow", code=1) == (
         "yamcp: --expires-at: 'tomorrow' is not an ISO 8601 time, e.g. 2026-12-31T00:00:00Z"

@@ -58,6 +58,7 @@ def _c(doc: str, quote: str, *tests: str) -> Claim:
 
 
 R, PM, POL = "README.md", "integrations/postmark/README.md", "policies/README.md"
+A = "tests/test_api_accounts.py"
 CHATGPT, CLAUDE, CONF = "docs/chatgpt.md", "docs/claude.md", "docs/conformance.md"
 ADDING, SCALING, NAGER = (
     "docs/adding-an-integration.md",
@@ -102,6 +103,30 @@ CLAIMS: list[Claim] = [
         R,
         "(after `pip install mcp==2.3.0`,",
         "tests/test_setup.py::test_the_readme_names_the_sdk_version_the_tests_pin",
+    ),
+    _c(
+        R,
+        "With neither, the first start generates",
+        "tests/test_secrets.py::test_generated_key_file_is_private_reused_and_announced",
+    ),
+    _c(
+        R,
+        "A wrong or malformed key stops start-up",
+        "tests/test_secrets.py::test_serve_with_the_wrong_key_stops_at_start_naming_the_setting",
+        "tests/test_secrets.py::test_a_wrong_key_is_an_error_naming_the_setting",
+        "tests/test_secrets.py::test_a_malformed_key_is_an_error_naming_the_setting",
+    ),
+    _c(
+        R,
+        "run `yamcp keys rotate` to re-seal every stored credential under",
+        "tests/test_secrets.py::test_rotation_with_the_key_setting",
+        "tests/test_secrets.py::test_rotation_with_the_generated_key_file",
+    ),
+    _c(
+        R,
+        "so every instance sees a new, rotated or deleted one at once",
+        "tests/test_api_accounts.py::test_connect_mint_call_rotate_and_delete",
+        "tests/test_store_contract.py::test_account_changes_reach_another_instance_at_once",
     ),
     _c(
         R,
@@ -379,6 +404,73 @@ CLAIMS: list[Claim] = [
         "`POST` / `GET /integrated-account/{id}/mcp/{server_id}/api-tokens`",
         "tests/test_admin_api.py::test_api_tokens_gate_the_url",
     ),
+    # --- accounts over the admin API (issue 18)
+    _c(
+        R,
+        "credentials are never echoed; 409 for an id that exists",
+        f"{A}::test_connect_mint_call_rotate_and_delete",
+        f"{A}::test_refused_input_is_422_with_field_and_reason",
+    ),
+    _c(
+        R,
+        "every account, file and API alike, each with its `source`",
+        f"{A}::test_connect_mint_call_rotate_and_delete",
+    ),
+    _c(
+        R,
+        "in force on the next call on every instance",
+        f"{A}::test_connect_mint_call_rotate_and_delete",
+    ),
+    _c(
+        R,
+        "A file account is 409 to PATCH and DELETE",
+        f"{A}::test_file_accounts_cannot_be_changed_here",
+    ),
+    _c(
+        R,
+        "refused credentials are a 422 carrying Postmark's message, nothing stored",
+        f"{A}::test_verify_refuses_credentials_the_upstream_refuses",
+    ),
+    _c(
+        R,
+        "every URL is 404",
+        f"{A}::test_connect_mint_call_rotate_and_delete",
+    ),
+    _c(
+        R,
+        "never shown by any answer, log line or error",
+        "tests/test_no_secrets.py::test_sqlite_run_leaves_no_secret",
+        "tests/test_no_secrets.py::test_redis_run_leaves_no_secret",
+    ),
+    _c(
+        R,
+        "`settings`, only those the base URL names",
+        f"{A}::test_refused_input_is_422_with_field_and_reason",
+    ),
+    # --- `yamcp accounts` (issue 18)
+    _c(
+        R,
+        "the same reasons: a refusal is one `yamcp: field: reason` line each, exit 2",
+        "tests/test_cli_accounts.py::test_refusals_are_the_admin_apis_reasons",
+    ),
+    _c(
+        R,
+        "never on the command line, where `ps` would show them; no output or error ever quotes",
+        "tests/test_cli_accounts.py::test_added_account_serves_and_removed_account_is_404",
+        "tests/test_cli_accounts.py::test_verify_refusal_stores_nothing_and_quotes_no_credential",
+        "tests/test_cli_accounts.py::test_credentials_from_a_named_environment_variable",
+    ),
+    _c(
+        R,
+        "file and API accounts, each with its source",
+        "tests/test_cli_accounts.py::test_list_and_show_give_every_account_with_its_source_and_no_credential",
+    ),
+    _c(
+        R,
+        "its MCP servers go with it; a file account is refused",
+        "tests/test_cli_accounts.py::test_added_account_serves_and_removed_account_is_404",
+        "tests/test_cli_accounts.py::test_refusals_are_the_admin_apis_reasons",
+    ),
     # --- admin page
     _c(
         R,
@@ -394,6 +486,11 @@ CLAIMS: list[Claim] = [
         R,
         "refuses any POST, PATCH or DELETE whose `Origin` is not its own host",
         "tests/test_admin_ui.py::test_foreign_origin_cannot_change_anything",
+    ),
+    _c(
+        R,
+        "its credentials go in password fields, are sent once and are never shown again",
+        "tests/test_admin_ui.py::test_connect_an_account_then_disconnect_it",
     ),
     # --- Redis
     _c(
@@ -1032,6 +1129,11 @@ SETTINGS: dict[str, tuple[str, ...]] = {
         "tests/test_redis_instances.py::test_minted_on_one_works_on_the_other_and_revocation_is_seen_at_once",
     ),
     "YAMCP_STORE_PREFIX": ("tests/test_no_secrets.py::test_redis_run_leaves_no_secret",),
+    "YAMCP_SECRET_KEY": (
+        "tests/test_secrets.py::test_a_wrong_key_is_an_error_naming_the_setting",
+        "tests/test_secrets.py::test_rotation_with_the_key_setting",
+    ),
+    "YAMCP_SECRET_KEY_FILE": ("tests/test_secrets.py::test_key_file_setting",),
     "YAMCP_TOKEN_CACHE_SECONDS": (
         "tests/test_redis_instances.py::test_minted_on_one_works_on_the_other_and_revocation_is_seen_at_once",
     ),
@@ -1110,6 +1212,10 @@ STATUSES: dict[int, tuple[str, ...]] = {
         "tests/test_admin_ui.py::test_admin_page_is_404_when_off",
     ),
     405: ("tests/test_mcp_http.py::test_get_and_delete_are_405_with_allow_post",),
+    409: (
+        "tests/test_api_accounts.py::test_refused_input_is_422_with_field_and_reason",
+        "tests/test_api_accounts.py::test_file_accounts_cannot_be_changed_here",
+    ),
     408: ("tests/test_hardening.py::test_a_trickled_request_body_is_cut_off_with_408",),
     413: (
         "tests/test_mcp_http.py::test_oversized_body_is_413",
@@ -1139,6 +1245,10 @@ SUBCOMMANDS: dict[str, tuple[str, ...]] = {
         f"{S}::test_serve_with_no_settings_listens_on_the_documented_defaults",
     ),
     "mint": ("tests/test_postmark_e2e.py::test_mint_cli_prints_url_and_json",),
+    "keys": (
+        "tests/test_secrets.py::test_rotation_with_the_key_setting",
+        "tests/test_secrets.py::test_rotation_with_the_generated_key_file",
+    ),
     "plan": ("tests/test_policy.py::test_plan_prints_a_stable_sorted_grant",),
     "lint": ("tests/test_policy.py::test_lint_fails_with_file_and_reason",),
     "schema": ("tests/test_manifest.py::test_published_json_schemas_match_the_models",),
@@ -1149,6 +1259,10 @@ SUBCOMMANDS: dict[str, tuple[str, ...]] = {
     "api-token": (f"{T}::test_every_documented_command_runs",),
     "servers": (f"{T}::test_every_documented_command_runs",),
     "admin-token": (f"{T}::test_every_documented_command_runs",),
+    "accounts": (
+        "tests/test_cli_accounts.py::test_added_account_serves_and_removed_account_is_404",
+        f"{T}::test_every_documented_command_runs",
+    ),
 }
 
 

@@ -44,7 +44,52 @@ async def exercise(server: Yamcp, postmark: FakePostmark) -> list[str]:
         headers={"authorization": f"Bearer {admin}"},
     )
     token = url.rsplit("/", 1)[1]
-    return [token, api, admin, postmark.server_token, postmark.account_token]
+    return [token, api, admin, postmark.server_token, postmark.account_token,
+            *await exercise_api_account(server, postmark, admin)]  # fmt: skip
+
+
+async def exercise_api_account(server: Yamcp, postmark: FakePostmark, admin: str) -> list[str]:
+    """Connect an account over the admin API (refused, then accepted), call it, rotate,
+    delete; no answer carries a credential. Returns the credentials that were sent."""
+    refused_token = f"refused-{uuid.uuid4().hex}"
+    rotated_token = f"rotated-{uuid.uuid4().hex}"
+    sent = [refused_token, rotated_token]
+    answers = []
+    with httpx.Client(
+        base_url=server.base, headers={"authorization": f"Bearer {admin}"}, timeout=30
+    ) as client:
+        account = {"id": "customer", "integration": "postmark", "base_url": postmark.url}
+        answers.append(
+            client.post(
+                "/integrated-account",
+                json={**account, "credentials": {"server_token": refused_token}, "verify": True},
+            )
+        )
+        assert answers[-1].status_code == 422
+        answers.append(
+            client.post(
+                "/integrated-account",
+                json={**account, "credentials": {"server_token": postmark.server_token}},
+            )
+        )
+        assert answers[-1].status_code == 201
+        created = client.post("/integrated-account/customer/mcp", json={"name": "c"}).json()
+        async with mcp_client(created["url"]) as mcp:
+            assert not (await mcp.call_tool("list_all_postmark_bounces", {"limit": 1})).is_error
+        answers.append(
+            client.patch(
+                "/integrated-account/customer",
+                json={"credentials": {"server_token": rotated_token}},
+            )
+        )
+        async with mcp_client(created["url"]) as mcp:
+            assert (await mcp.call_tool("list_all_postmark_bounces", {"limit": 1})).is_error
+        answers += [client.get("/integrated-account"), client.get("/integrated-account/customer")]
+        answers.append(client.delete("/integrated-account/customer"))
+        sent.append(created["url"].rsplit("/", 1)[1])
+    for answer in answers:
+        assert_absent([*sent, postmark.server_token], answer.content, "an admin API answer")
+    return sent
 
 
 def assert_absent(secrets: list[str], haystack: bytes, where: str) -> None:

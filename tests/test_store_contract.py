@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from proxy.store import ApiTokenInfo, ServerConfig, ServerRecord, SQLiteStore, StoreUnavailable
+from proxy.store import (
+    AccountExists,
+    AccountRecord,
+    ApiTokenInfo,
+    ServerConfig,
+    ServerRecord,
+    SQLiteStore,
+    StoreUnavailable,
+)
 from proxy.store.base import Store, utcnow
 from proxy.store.redis import RedisStore
 from proxy.tokens import hash_token, new_id, new_token
@@ -502,3 +510,161 @@ async def test_redis_unavailable_raises_store_unavailable_and_recovers() -> None
             await mint(store, record())
     finally:
         await store.close()
+
+
+# --- integrated accounts (created through the admin API) ---
+
+
+def account(
+    account_id: str | None = None, *, created_at: datetime | None = None, sealed: str = "sealed-1"
+) -> AccountRecord:
+    now = created_at or utcnow()
+    return AccountRecord(
+        id=account_id or new_id("acct"),
+        integration="postmark",
+        base_url="https://api.{region}.example.com",
+        settings={"region": "eu"},
+        defaults={"From": "a@example.com", "TrackOpens": True},
+        sealed_credentials=sealed,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def test_accounts_create_get_list_update(store: Store) -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    late = account("acct_late", created_at=t0 + timedelta(hours=1))
+    tie_b, tie_a = account("acct_b", created_at=t0), account("acct_a", created_at=t0)
+    for rec in (late, tie_b, tie_a):
+        await store.create_account(rec)
+    assert await store.get_account("acct_late") == late
+    assert await store.get_account("acct_unknown") is None
+    assert await store.list_accounts() == [tie_a, tie_b, late]
+
+    with pytest.raises(AccountExists):
+        await store.create_account(account("acct_a", sealed="other"))
+    assert await store.get_account("acct_a") == tie_a  # the taken id kept its record
+
+    changed = late.model_copy(
+        update={
+            "base_url": None,
+            "settings": {},
+            "defaults": {"MessageStream": "outbound"},
+            "sealed_credentials": "sealed-2",
+            "updated_at": t0 + timedelta(hours=5),
+        }
+    )
+    assert await store.update_account(changed) is True
+    assert await store.get_account("acct_late") == changed
+    # created_at is the account's birth: an update does not move it
+    moved = changed.model_copy(update={"created_at": t0 + timedelta(days=9)})
+    assert await store.update_account(moved) is True
+    assert await store.get_account("acct_late") == changed
+    assert await store.update_account(account("acct_unknown")) is False
+    assert await store.get_account("acct_unknown") is None
+
+
+async def test_account_record_never_shows_its_credentials() -> None:
+    rec = account(sealed="yamcp1.abc.SEALEDTEXT")
+    assert "SEALEDTEXT" not in repr(rec)
+    assert "SEALEDTEXT" not in str(rec)
+    public = rec.public()
+    assert "SEALEDTEXT" not in str(public)
+    assert public["source"] == "api"
+    assert public["id"] == rec.id and public["settings"] == {"region": "eu"}
+
+
+async def test_delete_account_takes_its_servers_and_api_tokens_only(backend: Backend) -> None:
+    store = backend.store
+    gone, kept = account("acct_gone"), account("acct_kept")
+    await store.create_account(gone)
+    await store.create_account(kept)
+    doomed = [record("acct_gone", api_auth=True) for _ in range(2)]
+    doomed_hashes = [await mint(store, rec) for rec in doomed]
+    doomed_api = [(await api_token(store, rec.id))[1] for rec in doomed]
+    mine = record("acct_kept", api_auth=True)
+    mine_hash = await mint(store, mine)
+    _, mine_api = await api_token(store, mine.id)
+
+    assert await store.delete_account("acct_gone") is True
+    assert await store.get_account("acct_gone") is None
+    assert await store.list_accounts() == [kept]
+    for rec, token_hash, api_hash in zip(doomed, doomed_hashes, doomed_api, strict=True):
+        assert await store.resolve(token_hash) is None
+        assert await store.get_server(rec.id) is None
+        assert await store.check_api_token(rec.id, api_hash) is False
+        assert await store.list_api_tokens(rec.id) == []
+    assert await store.list_servers("acct_gone") == []
+    assert await store.list_servers() == [mine]
+    assert await store.resolve(mine_hash) == mine
+    assert await store.check_api_token(mine.id, mine_api) is True
+    assert await store.get_account("acct_kept") == kept
+    assert await store.delete_account("acct_gone") is False
+    if backend.raw is not None:  # nothing of the account or its servers is left behind
+        left = await backend.contents()
+        for needle in ["acct_gone", *(r.id for r in doomed), *doomed_hashes, *doomed_api]:
+            assert needle.encode() not in left, needle
+
+
+async def test_delete_unknown_account_leaves_servers_of_that_name(store: Store) -> None:
+    """An account of the accounts file is not in the store: deleting that id through the
+    store must not take its servers."""
+    rec = record("acct-from-file")
+    token_hash = await mint(store, rec)
+    assert await store.delete_account("acct-from-file") is False
+    assert await store.resolve(token_hash) == rec
+
+
+async def test_account_changes_reach_another_instance_at_once(backend: Backend) -> None:
+    """Two yamcp instances: a create, a change and a delete made through one are what the
+    other reads next. On Redis both cache accounts and tokens, so this goes through the
+    pub/sub invalidation; on SQLite two connections share the file."""
+    if backend.kind == "redis":
+        one = RedisStore(REDIS_URL, prefix=backend.prefix, cache_seconds=300)
+        two = RedisStore(REDIS_URL, prefix=backend.prefix, cache_seconds=300)
+        for instance in (one, two):
+            await instance.get_account("warm-up")  # starts the subscriber
+            for _ in range(100):
+                if instance._listening:
+                    break
+                await asyncio.sleep(0.02)
+            assert instance._listening
+    else:
+        assert backend.path is not None
+        one, two = backend.store, SQLiteStore(backend.path.parent)
+
+    async def seen_by_two(expected: AccountRecord | None) -> AccountRecord | None:
+        for _ in range(50):  # a pub/sub message takes a moment to arrive
+            got = await two.get_account("acct_shared")
+            if got == expected:
+                break
+            await asyncio.sleep(0.01)
+        return got
+
+    try:
+        rec = account("acct_shared")
+        assert await two.get_account("acct_shared") is None
+        await one.create_account(rec)
+        assert await seen_by_two(rec) == rec
+        server = record("acct_shared")
+        token_hash = await mint(one, server)
+        assert await two.resolve(token_hash) == server
+        if backend.kind == "redis":  # from now on both answer from memory
+            assert "acct_shared" in two._accounts
+            assert token_hash in two._cache
+
+        changed = rec.model_copy(update={"sealed_credentials": "sealed-2", "settings": {}})
+        assert await one.update_account(changed) is True
+        assert await seen_by_two(changed) == changed
+
+        assert await one.delete_account("acct_shared") is True
+        assert await seen_by_two(None) is None
+        for _ in range(50):
+            if await two.resolve(token_hash) is None:
+                break
+            await asyncio.sleep(0.01)
+        assert await two.resolve(token_hash) is None
+    finally:
+        if backend.kind == "redis":
+            await one.close()
+        await two.close()

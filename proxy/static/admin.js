@@ -6,7 +6,15 @@
 const TOKEN_KEY = "yamcp.adminToken";
 const $ = (id) => document.getElementById(id);
 
-const state = { account: null, previewSeq: 0, previewTimer: 0, created: null, busy: false };
+const state = {
+  account: null,
+  accounts: [],
+  previewSeq: 0,
+  previewTimer: 0,
+  created: null,
+  busy: false,
+  connecting: false,
+};
 
 // Form fields the API can name in a 422 `errors: [{field, reason}]`, and where to show them.
 const FIELDS = [
@@ -15,6 +23,16 @@ const FIELDS = [
   { field: "config.tags", id: "tags", label: "Tags" },
   { field: "expires_at", id: "expires", label: "Expiry" },
   { field: "require_api_token_auth", id: "api-token", label: "API token" },
+];
+
+// The same for the "Connect an account" form (`POST /integrated-account`).
+const ACCOUNT_FIELDS = [
+  { field: "id", id: "account-id", label: "Account id" },
+  { field: "integration", id: "integration", label: "Integration" },
+  { field: "base_url", id: "base-url", label: "Base URL" },
+  // `credentials.<name>`: the reason is shown after the credential's name.
+  { field: "credentials", id: "credentials", label: "Credentials", named: true },
+  { field: "verify", id: "verify", label: "Check" },
 ];
 
 class ApiError extends Error {
@@ -87,6 +105,7 @@ function signOut(message = "Signed out.") {
   sessionStorage.removeItem(TOKEN_KEY);
   state.account = null;
   hideCreated();
+  closeConnect();
   $("app").hidden = true;
   $("account-view").hidden = true;
   $("sign-out").hidden = true;
@@ -122,21 +141,49 @@ async function onSignIn(event) {
 // --- accounts and their servers ---
 
 function renderAccounts(accounts) {
+  state.accounts = accounts;
   const list = $("accounts");
   list.replaceChildren();
   if (accounts.length === 0) {
-    list.append(el("li", { class: "hint", text: "No integrated accounts: add one to accounts.yaml." }));
+    list.append(
+      el("li", { class: "hint", text: "No integrated accounts: connect one, or add one to accounts.yaml." }),
+    );
   }
   for (const account of accounts) {
+    const source = account.source || "file";
     const button = el(
       "button",
       { type: "button", class: "account", "data-account": account.id },
       el("span", { class: "account-id", text: account.id }),
-      el("span", { class: "account-integration", text: account.integration }),
+      el(
+        "span",
+        { class: "account-integration" },
+        account.integration,
+        " ",
+        el("span", { class: `badge source ${source}`, "data-source": source, text: source }),
+      ),
     );
+    if (account.id === state.account) button.setAttribute("aria-current", "true");
     button.addEventListener("click", () => selectAccount(account.id, { focus: true }));
-    list.append(el("li", {}, button));
+    const item = el("li", { "data-account": account.id }, button);
+    // Only accounts connected here can be disconnected here; the accounts file is the
+    // source of truth for its own.
+    if (source === "api") {
+      const disconnect = el("button", {
+        type: "button",
+        class: "danger small disconnect",
+        "aria-label": `Disconnect ${account.id}`,
+        text: "Disconnect",
+      });
+      disconnect.addEventListener("click", () => confirmDisconnect(account, disconnect));
+      item.append(disconnect);
+    }
+    list.append(item);
   }
+}
+
+async function reloadAccounts() {
+  renderAccounts(await api("GET", "/integrated-account"));
 }
 
 async function selectAccount(id, { focus = false } = {}) {
@@ -146,6 +193,7 @@ async function selectAccount(id, { focus = false } = {}) {
     else button.removeAttribute("aria-current");
   }
   $("account-name").textContent = id;
+  closeConnect();
   $("account-view").hidden = false;
   hideCreated();
   resetForm();
@@ -316,24 +364,32 @@ function setFieldError(id, message) {
   if (control && control.tagName === "FIELDSET") control.classList.toggle("invalid", !!message);
 }
 
-function clearErrors() {
-  for (const { id } of FIELDS) setFieldError(id, "");
-  setFieldError("create", "");
+function clearErrors(fields = FIELDS, general = "create") {
+  for (const { id } of fields) setFieldError(id, "");
+  setFieldError(general, "");
 }
 
-function showFieldErrors(errors) {
+// A 422's `errors`, each next to its field (or in the form's general error), and focus
+// on the first field named; `general` is the id of that general error, `submit` the
+// button focused when no field is named.
+function showFieldErrors(errors, fields = FIELDS, general = "create", submit = "create-submit") {
   const messages = new Map();
   for (const { field, reason } of errors) {
-    const known = FIELDS.find((f) => field === f.field || field.startsWith(`${f.field}.`));
-    const id = known ? known.id : "create";
-    const text = known
-      ? `${known.label}${/^[a-z]/.test(reason) ? " " : ": "}${reason}`
-      : `${field}: ${reason}`;
+    const known = fields.find((f) => field === f.field || field.startsWith(`${f.field}.`));
+    const id = known ? known.id : general;
+    const label = known && known.named && field !== known.field
+      ? field.slice(known.field.length + 1)
+      : null;
+    const text = !known
+      ? `${field}: ${reason}`
+      : label // a credential's name: "server_token: is empty"
+        ? `${label}: ${reason}`
+        : `${known.label}${/^[a-z]/.test(reason) ? " " : ": "}${reason}`;
     messages.set(id, [...(messages.get(id) || []), text]);
   }
   for (const [id, texts] of messages) setFieldError(id, texts.join(" "));
-  const first = FIELDS.find((f) => messages.has(f.id));
-  const target = first ? $(first.id) : $("create-submit");
+  const first = fields.find((f) => messages.has(f.id));
+  const target = first ? $(first.id) : $(submit);
   (target.tagName === "FIELDSET" ? target.querySelector("input") || target : target).focus();
 }
 
@@ -417,15 +473,17 @@ function onCreatedDone() {
   $("servers-title").focus();
 }
 
-// --- revoking, after a confirmation ---
+// --- revoking and disconnecting, after a confirmation ---
 
-let pendingRevoke = null;
+let pendingConfirm = null;
 
-function confirmRevoke(server, opener) {
-  pendingRevoke = { server, opener };
-  $("confirm-title").textContent = `Revoke ${server.name}?`;
-  $("confirm-text").textContent =
-    `Its URL stops working at once and answers 404 (server ${server.id}). This cannot be undone.`;
+// The one confirmation dialog: Cancel (or Escape) has focus first and returns focus to
+// the button that opened it; the danger button runs `run`.
+function confirmAction({ title, text, ok, opener, run }) {
+  pendingConfirm = { opener, run };
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = ok;
   const dialog = $("confirm");
   dialog.returnValue = "";
   dialog.showModal();
@@ -433,14 +491,27 @@ function confirmRevoke(server, opener) {
 }
 
 async function onConfirmClosed() {
-  const pending = pendingRevoke;
-  pendingRevoke = null;
+  const pending = pendingConfirm;
+  pendingConfirm = null;
   if (!pending) return;
-  if ($("confirm").returnValue !== "revoke") {
+  if ($("confirm").returnValue !== "ok") {
     if (pending.opener.isConnected) pending.opener.focus();
     return;
   }
-  const { server } = pending;
+  await pending.run();
+}
+
+function confirmRevoke(server, opener) {
+  confirmAction({
+    title: `Revoke ${server.name}?`,
+    text: `Its URL stops working at once and answers 404 (server ${server.id}). This cannot be undone.`,
+    ok: "Revoke",
+    opener,
+    run: () => revoke(server),
+  });
+}
+
+async function revoke(server) {
   try {
     await api("DELETE", accountPath(`/mcp/${encodeURIComponent(server.id)}`));
     announce(`Revoked ${server.name}: its URL no longer works.`, "success");
@@ -454,6 +525,178 @@ async function onConfirmClosed() {
   if (state.created === server.id) hideCreated();
   await loadServers().catch(() => {});
   $("servers-title").focus();
+}
+
+function confirmDisconnect(account, opener) {
+  confirmAction({
+    title: `Disconnect ${account.id}?`,
+    text:
+      `yamcp forgets its credentials, and every MCP server of ${account.id} stops working ` +
+      "at once. This cannot be undone.",
+    ok: "Disconnect",
+    opener,
+    run: () => disconnect(account),
+  });
+}
+
+async function disconnect(account) {
+  try {
+    await api("DELETE", `/integrated-account/${encodeURIComponent(account.id)}`);
+    announce(`Disconnected ${account.id}: its credentials and MCP servers are gone.`, "success");
+  } catch (error) {
+    if (error.status === 401) return;
+    announce(
+      error.status === 404 ? `${account.id} was already disconnected.` : error.message,
+      error.status === 404 ? "info" : "error",
+    );
+  }
+  if (state.account === account.id) {
+    state.account = null;
+    hideCreated();
+    $("account-view").hidden = true;
+  }
+  await reloadAccounts().catch(() => {});
+  $("accounts-title").focus();
+}
+
+// --- connecting an account (credentials go out once and are never shown again) ---
+
+function credentialRow() {
+  const n = ++credentialRow.count;
+  const name = el("input", {
+    id: `credential-name-${n}`,
+    type: "text",
+    class: "credential-name",
+    autocomplete: "off",
+    spellcheck: "false",
+    "aria-describedby": "credentials-hint credentials-error",
+  });
+  const value = el("input", {
+    id: `credential-value-${n}`,
+    type: "password",
+    class: "credential-value",
+    autocomplete: "off",
+    spellcheck: "false",
+    "aria-describedby": "credentials-hint credentials-error",
+  });
+  const row = el(
+    "div",
+    { class: "credential-row" },
+    el("div", {}, el("label", { for: name.id, text: "Credential name" }), name),
+    el("div", {}, el("label", { for: value.id, text: "Credential value" }), value),
+  );
+  const remove = el("button", {
+    type: "button",
+    class: "secondary small",
+    "aria-label": "Remove this credential",
+    text: "Remove",
+  });
+  remove.addEventListener("click", () => {
+    const rows = $("credential-rows");
+    row.remove();
+    if (!rows.children.length) rows.append(credentialRow());
+    rows.querySelector("input").focus();
+  });
+  row.append(remove);
+  return row;
+}
+credentialRow.count = 0;
+
+// Drop every credential input (and with it each value typed) and start with one empty row.
+function clearCredentials() {
+  $("credential-rows").replaceChildren(credentialRow());
+}
+
+async function loadIntegrations() {
+  // /readyz lists the loaded integrations; the account list is the fallback.
+  let names = [];
+  try {
+    const response = await fetch("/readyz", { cache: "no-store", credentials: "omit" });
+    names = (await response.json()).integrations || [];
+  } catch {
+    names = [];
+  }
+  if (!names.length) names = [...new Set(state.accounts.map((a) => a.integration))].sort();
+  const select = $("integration");
+  const current = select.value;
+  select.replaceChildren(...names.map((name) => el("option", { value: name, text: name })));
+  if (names.includes(current)) select.value = current;
+}
+
+async function openConnect() {
+  $("connect").hidden = false;
+  $("connect-open").setAttribute("aria-expanded", "true");
+  $("connect-form").reset();
+  clearErrors(ACCOUNT_FIELDS, "connect");
+  clearCredentials();
+  $("connect-title").focus();
+  await loadIntegrations();
+}
+
+function closeConnect() {
+  $("connect-form").reset();
+  clearCredentials();
+  clearErrors(ACCOUNT_FIELDS, "connect");
+  $("connect").hidden = true;
+  $("connect-open").setAttribute("aria-expanded", "false");
+}
+
+function onConnectCancel() {
+  closeConnect();
+  $("connect-open").focus();
+}
+
+function connectRequest() {
+  const credentials = {};
+  for (const row of document.querySelectorAll("#credential-rows .credential-row")) {
+    const name = row.querySelector(".credential-name").value.trim();
+    const value = row.querySelector(".credential-value").value;
+    if (name || value) credentials[name] = value;
+  }
+  const request = {
+    id: $("account-id").value.trim(),
+    integration: $("integration").value,
+    credentials,
+    verify: $("verify").checked,
+  };
+  const baseUrl = $("base-url").value.trim();
+  if (baseUrl) request.base_url = baseUrl;
+  return request;
+}
+
+async function onConnect(event) {
+  event.preventDefault();
+  if (state.connecting) return;
+  clearErrors(ACCOUNT_FIELDS, "connect");
+  const request = connectRequest();
+  state.connecting = true;
+  $("connect-form").setAttribute("aria-busy", "true");
+  try {
+    const connected = await api("POST", "/integrated-account", { body: request });
+    closeConnect(); // the password inputs go, and the values typed with them
+    await reloadAccounts();
+    announce(
+      `Connected ${connected.id} (${connected.integration}, source ${connected.source}). ` +
+        "Its credentials will not be shown again.",
+      "success",
+    );
+    await selectAccount(connected.id, { focus: true });
+  } catch (error) {
+    if (error.status === 422 && Array.isArray(error.body.errors)) {
+      showFieldErrors(error.body.errors, ACCOUNT_FIELDS, "connect", "connect-submit");
+      announce("The account was not connected: see the highlighted fields.", "error");
+    } else if (error.status === 409) {
+      setFieldError("account-id", error.message);
+      $("account-id").focus();
+      announce(`The account was not connected: ${error.message}`, "error");
+    } else if (error.status !== 401) {
+      setFieldError("connect", error.message);
+      announce(`The account was not connected: ${error.message}`, "error");
+    }
+  } finally {
+    state.connecting = false;
+    $("connect-form").removeAttribute("aria-busy");
+  }
 }
 
 // --- wiring ---
@@ -472,9 +715,18 @@ function init() {
   $("copy-token").addEventListener("click", () => copy($("created-token"), "API token"));
   $("make-token").addEventListener("click", onMakeToken);
   $("created-done").addEventListener("click", onCreatedDone);
-  $("confirm-ok").addEventListener("click", () => $("confirm").close("revoke"));
+  $("confirm-ok").addEventListener("click", () => $("confirm").close("ok"));
   $("confirm-cancel").addEventListener("click", () => $("confirm").close("cancel"));
   $("confirm").addEventListener("close", onConfirmClosed);
+  $("connect-open").addEventListener("click", openConnect);
+  $("connect-cancel").addEventListener("click", onConnectCancel);
+  $("connect-form").addEventListener("submit", onConnect);
+  $("add-credential").addEventListener("click", () => {
+    const row = credentialRow();
+    $("credential-rows").append(row);
+    row.querySelector("input").focus();
+  });
+  clearCredentials();
 
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) {

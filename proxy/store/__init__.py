@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from ..settings import Settings
-from .base import ApiTokenInfo, ServerConfig, ServerRecord, Store, StoreUnavailable, utcnow
+from .base import (
+    AccountExists,
+    AccountRecord,
+    ApiTokenInfo,
+    ServerConfig,
+    ServerRecord,
+    Store,
+    StoreUnavailable,
+    utcnow,
+)
 from .sqlite import SQLiteStore
 
 __all__ = [
+    "AccountExists",
+    "AccountRecord",
     "ApiTokenInfo",
     "SQLiteStore",
     "ServerConfig",

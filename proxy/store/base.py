@@ -1,4 +1,5 @@
-"""What a store keeps: MCP servers keyed by the hash of their token, API and admin tokens.
+"""What a store keeps: MCP servers keyed by the hash of their token, API and admin tokens,
+and the integrated accounts created through the admin API (credentials sealed).
 
 No store ever sees a token itself: callers hash first (`proxy.tokens.hash_token`).
 """
@@ -86,6 +87,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class AccountExists(Exception):
+    """An account with this id is already stored."""
+
+
+class AccountRecord(BaseModel):
+    """An integrated account created at run time. Its credentials are only ever kept
+    sealed (`proxy.secrets.SecretBox`, the account id bound as associated data), and even
+    the sealed text stays out of `repr` and `public()`."""
+
+    id: str
+    integration: str
+    base_url: str | None = None
+    settings: dict[str, str] = Field(default_factory=dict)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    sealed_credentials: str = Field(repr=False)
+    created_at: datetime
+    updated_at: datetime
+
+    def public(self) -> dict[str, Any]:
+        """The account as the admin API and the page show it: never its credentials."""
+        data = self.model_dump(mode="json", exclude={"sealed_credentials"})
+        data["source"] = "api"
+        return data
+
+
 class Store(Protocol):
     async def create_server(self, record: ServerRecord, token_hash: str) -> None: ...
 
@@ -122,6 +148,24 @@ class Store(Protocol):
     async def check_admin_token(self, token_hash: str) -> bool: ...
 
     async def delete_admin_token(self, token_id: str) -> bool: ...
+
+    async def create_account(self, record: AccountRecord) -> None:
+        """AccountExists if the id is taken."""
+        ...
+
+    async def get_account(self, account_id: str) -> AccountRecord | None: ...
+
+    async def list_accounts(self) -> list[AccountRecord]:
+        """Sorted by created_at, then id."""
+        ...
+
+    async def update_account(self, record: AccountRecord) -> bool:
+        """Replace the whole record (created_at stays); False if it does not exist."""
+        ...
+
+    async def delete_account(self, account_id: str) -> bool:
+        """The account, every MCP server of it and their API tokens, gone at once."""
+        ...
 
     async def sweep(self) -> int:
         """Delete expired records; lookups refuse them anyway. Returns how many went."""

@@ -17,6 +17,12 @@ Keys (all under the configured prefix `p`):
     {p}server-apitokens:{server}    hash: token id -> JSON {hash, created_at}
     {p}admintoken:{token_hash}      admin token id
     {p}admintoken-id:{id}           JSON {hash, created_at}
+    {p}integrated-account:{id}      JSON account record (credentials sealed only)
+    {p}integrated-accounts          set of account ids (index of every stored account)
+
+Account records may be cached the same way as token lookups: every change or deletion
+publishes `account:{id}` on `{p}invalidate` (a token hash is hex, so never that), and a
+deletion also publishes the token hash of each server it took with it.
 
 A server with `expires_at` has PEXPIREAT on each of its own keys, so Redis drops them at
 that instant on its own; index entries (`servers`, `account:*`) cannot expire per member,
@@ -45,9 +51,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .base import ApiTokenInfo, ServerRecord, StoreUnavailable, utcnow
+from .base import (
+    AccountExists,
+    AccountRecord,
+    ApiTokenInfo,
+    ServerRecord,
+    StoreUnavailable,
+    utcnow,
+)
 
 T = TypeVar("T")
+_ACCOUNT_MESSAGE = "account:"
 log = logging.getLogger("yamcp")
 
 # ReadOnlyError: we are talking to a replica after a failover; it passes like an outage.
@@ -83,6 +97,7 @@ class RedisStore:
         self._channel = f"{prefix}invalidate"
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ServerRecord]] = {}  # token hash -> (when, record)
+        self._accounts: dict[str, tuple[float, AccountRecord]] = {}  # id -> (when, record)
         self._listening = False
         self._listener: asyncio.Task[None] | None = None
         self._redis: redis.asyncio.Redis = redis.asyncio.from_url(
@@ -123,6 +138,12 @@ class RedisStore:
 
     def _admintoken_id(self, token_id: str) -> str:
         return f"{self.prefix}admintoken-id:{token_id}"
+
+    def _integrated(self, account_id: str) -> str:
+        return f"{self.prefix}integrated-account:{account_id}"
+
+    def _integrated_index(self) -> str:
+        return f"{self.prefix}integrated-accounts"
 
     # --- helpers ---
 
@@ -228,8 +249,7 @@ class RedisStore:
 
     async def resolve(self, token_hash: str) -> ServerRecord | None:
         if self._cache_seconds > 0:
-            if self._listener is None:
-                self._listener = asyncio.create_task(self._listen())
+            self._start_listener()
             hit = self._cache.get(token_hash)
             if hit is not None and self._listening:
                 fetched, record = hit
@@ -250,6 +270,10 @@ class RedisStore:
             self._cache[token_hash] = (time.monotonic(), record)
         return record
 
+    def _start_listener(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+
     async def _listen(self) -> None:
         """Drop cached tokens when any instance revokes or changes their server."""
         while True:
@@ -260,7 +284,11 @@ class RedisStore:
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is not None and message["type"] == "message":
-                        self._cache.pop(message["data"].decode(), None)
+                        data = message["data"].decode()
+                        if data.startswith(_ACCOUNT_MESSAGE):
+                            self._accounts.pop(data.removeprefix(_ACCOUNT_MESSAGE), None)
+                        else:
+                            self._cache.pop(data, None)
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis went away: serve uncached until we are back
@@ -268,6 +296,7 @@ class RedisStore:
             finally:
                 self._listening = False
                 self._cache.clear()
+                self._accounts.clear()
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
             await asyncio.sleep(0.5)
@@ -441,6 +470,120 @@ class RedisStore:
             return True
 
         return await self._transact([tokens_key], body)
+
+    # --- integrated accounts (created through the admin API) ---
+
+    @staticmethod
+    def _account_record(raw: bytes | None) -> AccountRecord | None:
+        if raw is None:
+            return None
+        try:
+            return AccountRecord.model_validate_json(raw)
+        except ValidationError:
+            log.warning("an account record in Redis is unreadable; it is treated as absent")
+            return None
+
+    async def _invalidate_account(self, account_id: str) -> None:
+        self._accounts.pop(account_id, None)
+        with _guarded():
+            await self._redis.publish(self._channel, f"{_ACCOUNT_MESSAGE}{account_id}")
+
+    async def create_account(self, record: AccountRecord) -> None:
+        key = self._integrated(record.id)
+
+        async def body(pipe: Pipeline) -> None:
+            if await pipe.exists(key):
+                raise AccountExists(f"an account {record.id!r} already exists")
+            pipe.multi()
+            pipe.set(key, record.model_dump_json())
+            pipe.sadd(self._integrated_index(), record.id)
+            await pipe.execute()
+
+        await self._transact([key], body)
+        # Nothing can have cached it, but an instance may hold a deleted namesake.
+        await self._invalidate_account(record.id)
+
+    async def get_account(self, account_id: str) -> AccountRecord | None:
+        caching = self._cache_seconds > 0
+        if caching:
+            self._start_listener()
+            hit = self._accounts.get(account_id)
+            if hit is not None and self._listening:
+                fetched, cached = hit
+                if time.monotonic() - fetched < self._cache_seconds:
+                    return cached.model_copy(deep=True)
+        with _guarded():
+            raw = await self._redis.get(self._integrated(account_id))
+        record = self._account_record(raw)
+        if record is not None and caching and self._listening:
+            if len(self._accounts) > 10_000:
+                self._accounts.clear()
+            self._accounts[account_id] = (time.monotonic(), record.model_copy(deep=True))
+        return record
+
+    async def list_accounts(self) -> list[AccountRecord]:
+        with _guarded():
+            ids = sorted(i.decode() for i in await self._redis.smembers(self._integrated_index()))
+            raws = await self._redis.mget([self._integrated(i) for i in ids]) if ids else []
+        records = [r for r in map(self._account_record, raws) if r is not None]
+        return sorted(records, key=lambda r: (r.created_at, r.id))
+
+    async def update_account(self, record: AccountRecord) -> bool:
+        key = self._integrated(record.id)
+
+        async def body(pipe: Pipeline) -> bool:
+            current = self._account_record(await pipe.get(key))
+            if current is None:
+                return False
+            updated = record.model_copy(update={"created_at": current.created_at})
+            pipe.multi()
+            pipe.set(key, updated.model_dump_json())
+            await pipe.execute()
+            return True
+
+        done = await self._transact([key], body)
+        if done:
+            await self._invalidate_account(record.id)
+        return done
+
+    async def delete_account(self, account_id: str) -> bool:
+        """One MULTI/EXEC takes the account, its servers, their tokens and API tokens, and
+        the index entries; WATCH retries it if a server of the account changes meanwhile."""
+        key, servers_key = self._integrated(account_id), self._account(account_id)
+
+        async def body(pipe: Pipeline) -> bool:
+            if not await pipe.exists(key):
+                return False
+            server_ids = sorted(s.decode() for s in await pipe.smembers(servers_key))
+            per_server = [(self._server(s), self._server_apitokens(s)) for s in server_ids]
+            if per_server:
+                await pipe.watch(*(k for pair in per_server for k in pair))
+            doomed: list[str] = [key, servers_key]
+            hashes: list[bytes] = []
+            for server_key, tokens_key in per_server:
+                token_hash = await pipe.hget(server_key, "token")
+                doomed += [server_key, tokens_key]
+                if token_hash is not None:
+                    hashes.append(token_hash)
+                    doomed.append(self._token(token_hash.decode()))
+                for value in await pipe.hvals(tokens_key):
+                    doomed.append(self._apitoken(orjson.loads(value)["hash"]))
+            pipe.multi()
+            pipe.delete(*doomed)
+            pipe.srem(self._integrated_index(), account_id)
+            if server_ids:
+                pipe.hdel(self._index(), *server_ids)
+            await pipe.execute()
+            revoked.extend(hashes)
+            return True
+
+        revoked: list[bytes] = []
+        done = await self._transact([key, servers_key], body)
+        if done:
+            await self._invalidate_account(account_id)
+            for token_hash in revoked:
+                await self._invalidate(token_hash)
+        return done
 
     # --- admin tokens ---
 

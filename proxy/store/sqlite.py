@@ -7,6 +7,7 @@ share the file (uvicorn workers): WAL lets readers and one writer work at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from datetime import UTC, datetime
@@ -14,7 +15,15 @@ from pathlib import Path
 
 import orjson
 
-from .base import ApiTokenInfo, ServerConfig, ServerRecord, StoreUnavailable, utcnow
+from .base import (
+    AccountExists,
+    AccountRecord,
+    ApiTokenInfo,
+    ServerConfig,
+    ServerRecord,
+    StoreUnavailable,
+    utcnow,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS servers (
@@ -36,12 +45,25 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS api_tokens_server ON api_tokens(server_id);
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    integration TEXT NOT NULL,
+    base_url TEXT,
+    settings BLOB NOT NULL,
+    defaults BLOB NOT NULL,
+    sealed_credentials TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS admin_tokens (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
     created_at REAL NOT NULL
 );
 """
+_ACCOUNT_COLUMNS = (
+    "id, integration, base_url, settings, defaults, sealed_credentials, created_at, updated_at"
+)
 _COLUMNS = "id, name, account, config, expires_at, require_api_token_auth, created_at, last_used_at"
 
 
@@ -74,6 +96,20 @@ def _record(row: tuple) -> ServerRecord:
         require_api_token_auth=bool(api_auth),
         created_at=_dt(created_at),
         last_used_at=_dt(last_used_at),
+    )
+
+
+def _account(row: tuple) -> AccountRecord:
+    aid, integration, base_url, settings, defaults, sealed, created_at, updated_at = row
+    return AccountRecord(
+        id=aid,
+        integration=integration,
+        base_url=base_url,
+        settings=orjson.loads(settings),
+        defaults=orjson.loads(defaults),
+        sealed_credentials=sealed,
+        created_at=_dt(created_at),
+        updated_at=_dt(updated_at),
     )
 
 
@@ -216,6 +252,69 @@ class SQLiteStore:
             "DELETE FROM api_tokens WHERE id = ? AND server_id = ?", (token_id, server_id)
         )
         return cursor.rowcount > 0
+
+    # --- integrated accounts (created through the admin API) ---
+
+    async def create_account(self, record: AccountRecord) -> None:
+        try:
+            self._write(
+                f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.integration,
+                    record.base_url,
+                    orjson.dumps(record.settings),
+                    orjson.dumps(record.defaults),
+                    record.sealed_credentials,
+                    _ts(record.created_at),
+                    _ts(record.updated_at),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise AccountExists(f"an account {record.id!r} already exists") from None
+
+    async def get_account(self, account_id: str) -> AccountRecord | None:
+        row = self._run(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        return _account(row) if row is not None else None
+
+    async def list_accounts(self) -> list[AccountRecord]:
+        rows = self._run(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, id"
+        ).fetchall()
+        return [_account(row) for row in rows]
+
+    async def update_account(self, record: AccountRecord) -> bool:
+        cursor = self._write(
+            "UPDATE accounts SET integration = ?, base_url = ?, settings = ?, defaults = ?,"
+            " sealed_credentials = ?, updated_at = ? WHERE id = ?",
+            (
+                record.integration,
+                record.base_url,
+                orjson.dumps(record.settings),
+                orjson.dumps(record.defaults),
+                record.sealed_credentials,
+                _ts(record.updated_at),
+                record.id,
+            ),
+        )
+        return cursor.rowcount > 0
+
+    async def delete_account(self, account_id: str) -> bool:
+        """One transaction: the account and its servers (their API tokens cascade) go
+        together, so no reader ever sees the account gone and a server of it alive."""
+        self._write("BEGIN IMMEDIATE")
+        try:
+            gone = self._run("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount > 0
+            if gone:
+                self._run("DELETE FROM servers WHERE account = ?", (account_id,))
+            self._run("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        return gone
 
     # --- admin tokens ---
 
