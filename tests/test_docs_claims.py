@@ -869,6 +869,7 @@ CLAIMS: list[Claim] = [
         R,
         "no display title (clients show the name instead",
         "tests/test_tools_budget.py::test_the_compact_tools_keep_what_a_model_needs",
+        "tests/test_postmark_coverage.py::test_tools_cli_lists_every_tool_with_all_hints",
     ),
     _c(
         R,

@@ -86,7 +86,7 @@ def test_tools_cli_lists_every_tool_with_all_hints() -> None:
     rows = json.loads(out)
     assert [row["name"] for row in rows] == [t.name for t in postmark_tools()]
     for row in rows:
-        for key in ("name", "http_method", "path", "method", "tags", "annotations"):
+        for key in ("name", "title", "http_method", "path", "method", "tags", "annotations"):
             assert row.get(key), f"{row.get('name')}: no {key}"
         assert row["http_method"] in ("GET", "POST", "PUT", "PATCH", "DELETE"), row["name"]
         assert row["path"].startswith("/"), row["name"]
