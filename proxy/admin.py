@@ -171,7 +171,7 @@ class AccountRequest(AccountSpec):
     id: str
     credentials: dict[str, str] = Field(  # type: ignore[assignment]
         description="The values themselves, by the names the manifest's credential profiles "
-        "use (Postmark: server_token). Encrypted at rest; never in an answer."
+        "use (e.g. server_token). Encrypted at rest; never in an answer."
     )
     verify: bool = Field(False, description="Call the manifest's `verify` tool first.")
 

@@ -120,7 +120,7 @@ def definition(name: str, description: str, schema: dict, notes: dict) -> dict:
     definition to the model on every turn. There is no display title (`title` or
     `annotations.title`): the model never reads it, clients show the name in its place, and
     it cost some 2,600 bytes of each Postmark `tools/list`. The manifest's titles are what
-    yamcp's own listings (`yamcp tools`, the admin page) show."""
+    `yamcp tools --json` lists."""
     return {
         "name": name,
         "description": description,
