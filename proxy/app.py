@@ -19,6 +19,7 @@ from .accounts import Account
 from .errors import ConfigError
 from .gateway import Gateway
 from .metrics import exposition
+from .oauth.routes import routes as oauth_routes
 from .settings import Settings
 from .store import Store, StoreUnavailable
 
@@ -86,6 +87,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *oauth_routes(),
             Route("/.well-known/{rest:path}", not_found),
             *(admin_ui.routes() if gateway.settings.admin_ui else []),
         ],

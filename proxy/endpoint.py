@@ -24,6 +24,8 @@ from .forward import CallOutcome, error_outcome, forward
 from .logs import log_call
 from .mcp import Reply, ServerView
 from .metrics import record_call, record_mcp_status
+from .oauth.grants import access_token_ok
+from .oauth.metadata import challenge
 from .policy import check_arguments
 from .secrets import SecretKeyError
 from .store import ServerRecord, StoreUnavailable, utcnow
@@ -90,25 +92,19 @@ async def serve(
     if not token:
         return NOT_FOUND
 
+    record: ServerRecord | None = None
     try:
-        record = await gw.store.resolve(hash_token(token))
-        if record is None:
+        live = await gw.live(token)
+        if live is None:
             return NOT_FOUND
-        account = await gw.account(record.account)
-        if account is None:
-            log.warning("server %s names unknown account %s", record.id, record.account)
-            return NOT_FOUND
-        served = gw.served(record, account)
-        if served is None:
-            return NOT_FOUND
-        expires = gw.policies.expiry(record)
-        if expires is not None and expires <= utcnow():
-            return NOT_FOUND
-        if served.effective.require_api_token_auth and not await _api_token_ok(gw, headers, record):
+        record, account, served = live.record, live.account, live.served
+        if served.effective.require_api_token_auth and not await _authorized(
+            gw, headers, record, token
+        ):
             return _error(
                 401,
-                "This MCP server needs Authorization: Bearer <API token>",
-                {"www-authenticate": 'Bearer realm="yamcp", error="invalid_token"'},
+                "This MCP server needs Authorization: Bearer <API token or OAuth access token>",
+                {"www-authenticate": challenge(gw.settings.public_url, token)},
             )
     except StoreUnavailable:
         return _error(503, "The MCP server store is unavailable; try again shortly")
@@ -116,7 +112,7 @@ async def serve(
         log.error(
             "the credentials of account %s do not open with this instance's secret key "
             "(YAMCP_SECRET_KEY differs between instances, or was changed)",
-            record.account,
+            record.account if record is not None else "?",
         )
         return _error(503, "This MCP server's account cannot be used on this instance now")
 
@@ -167,11 +163,18 @@ async def _read_body(receive: Any, headers: dict[str, str], limit: int) -> bytes
     return b"".join(chunks)
 
 
-async def _api_token_ok(gw: Gateway, headers: dict[str, str], record: ServerRecord) -> bool:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+async def _authorized(
+    gw: Gateway, headers: dict[str, str], record: ServerRecord, url_token: str
+) -> bool:
+    """The bearer is one of the server's API tokens, or an OAuth access token issued for
+    exactly this server URL (proxy.oauth.grants)."""
+    scheme, _, bearer = headers.get("authorization", "").partition(" ")
+    bearer = bearer.strip()
+    if scheme.lower() != "bearer" or not bearer:
         return False
-    return await gw.store.check_api_token(record.id, hash_token(token.strip()))
+    if await gw.store.check_api_token(record.id, hash_token(bearer)):
+        return True
+    return await access_token_ok(gw.store, bearer, record.id, gw.settings.public_url, url_token)
 
 
 async def call(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import orjson
@@ -18,12 +19,15 @@ from . import mcp
 from .accounts import Account, check_accounts, load_accounts
 from .errors import ConfigError
 from .mcp import ServerView
+from .oauth.clients import ClientDirectory, load_clients
+from .oauth.consent import Failures
 from .policy import Effective, PolicySet, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .secrets import SecretBox, load_box
 from .settings import Settings
-from .store import ServerRecord, Store, StoreUnavailable, open_store
+from .store import ServerRecord, Store, StoreUnavailable, open_store, utcnow
 from .store.base import AccountRecord
+from .tokens import hash_token
 from .tools import Tool, listed_definitions
 from .upstream import Upstream, make_upstream
 
@@ -47,6 +51,16 @@ class Served:
     rules: dict[str, tuple]
 
 
+@dataclass(slots=True, eq=False)
+class Live:
+    """A server a URL token names that may serve now: its record, account and tools."""
+
+    record: ServerRecord
+    account: Account
+    served: Served
+    expires_at: datetime | None  # the earlier of the server's own and its policy's
+
+
 class Gateway:
     """Everything a request needs, loaded once: manifests, accounts, store, HTTP client."""
 
@@ -64,6 +78,8 @@ class Gateway:
         self.policies: PolicySet = load_policies(settings.policies_dir)
         self.store: Store = store or open_store(settings)
         self.box: SecretBox = load_box(settings)
+        self.oauth_clients = ClientDirectory(settings, self.store)
+        self.oauth_failures = Failures()
         # Accounts connected over the admin API, opened once per stored record: a rotation
         # or deletion replaces the store's cached record, and with it this entry.
         self._opened: dict[str, tuple[AccountRecord, Account]] = {}
@@ -109,7 +125,9 @@ class Gateway:
         ConfigError and nothing changes. Requests in flight finish under the old set."""
         accounts = self._load_accounts()
         policies = load_policies(self.settings.policies_dir)
+        clients = load_clients(self.settings.oauth_clients_file)
         self.accounts, self.policies = accounts, policies
+        self.oauth_clients.configured = clients
         self._served, self._served_by_record = {}, {}
         log.info("reloaded: %d account(s), %d named policies", len(accounts), len(policies.named))
 
@@ -153,6 +171,28 @@ class Gateway:
             self._opened.clear()
         self._opened[account_id] = (record, account)
         return account
+
+    async def live(self, token: str) -> Live | None:
+        """The server behind an MCP URL token, if it may serve now; None for an unknown,
+        revoked or expired one, or one whose account or policy is gone (all one 404).
+
+        Raises StoreUnavailable, and SecretKeyError for an account this key cannot open."""
+        if not token:
+            return None
+        record = await self.store.resolve(hash_token(token))
+        if record is None:
+            return None
+        account = await self.account(record.account)
+        if account is None:
+            log.warning("server %s names unknown account %s", record.id, record.account)
+            return None
+        served = self.served(record, account)
+        if served is None:
+            return None
+        expires = self.policies.expiry(record)
+        if expires is not None and expires <= utcnow():
+            return None
+        return Live(record, account, served, expires)
 
     def served(self, record: ServerRecord, account: Account) -> Served | None:
         """The server's tools under its effective policy, decided once per config and

@@ -99,6 +99,27 @@ class Settings(BaseSettings):
     admin_ui: bool = Field(
         False, description="Serve the MCP Servers admin page at /admin (404 when off)."
     )
+    oauth_clients_file: Path = Field(
+        Path("oauth-clients.yaml"),
+        description="OAuth clients an operator registers by hand (optional; docs: security).",
+    )
+    oauth_access_token_seconds: int = Field(
+        3600, ge=1, description="Lifetime of an OAuth access token; a client refreshes it."
+    )
+    oauth_refresh_token_seconds: int = Field(
+        30 * 86400,
+        ge=60,
+        description="Lifetime of an OAuth sign-in (its refresh tokens), never past the "
+        "server's own expiry.",
+    )
+    oauth_metadata_allow_private: bool = Field(
+        False,
+        description="Fetch Client ID Metadata Documents from private and loopback addresses "
+        "too (for tests; never in production).",
+    )
+    oauth_metadata_ca_file: Path | None = Field(
+        None, description="Extra CA (PEM) trusted when fetching Client ID Metadata Documents."
+    )
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
 

@@ -143,6 +143,37 @@ class Store(Protocol):
 
     async def delete_api_token(self, server_id: str, token_id: str) -> bool: ...
 
+    async def api_token_id(self, server_id: str, token_hash: str) -> str | None:
+        """The id of the server's live API token with this hash, or None."""
+        ...
+
+    async def api_token_alive(self, server_id: str, token_id: str) -> bool:
+        """Whether the server still has this API token: OAuth grants made with it hold
+        only while it does, so its revocation ends them on every instance at once."""
+        ...
+
+    async def put_oauth(
+        self,
+        kind: str,
+        key: str,
+        data: dict[str, Any],
+        expires_at: datetime,
+        api_token_id: str | None = None,
+    ) -> None:
+        """Keep an OAuth record (a client, a code, an access or refresh token) under
+        `kind` and the hash `key` until `expires_at`. One made with an API token goes
+        when that token, its server or its account goes."""
+        ...
+
+    async def get_oauth(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    async def take_oauth(self, kind: str, key: str) -> dict[str, Any] | None:
+        """Get and delete in one step: of two concurrent takers only one gets it, which
+        makes codes single-use and refresh tokens rotate."""
+        ...
+
+    async def delete_oauth(self, kind: str, key: str) -> bool: ...
+
     async def create_admin_token(self, token_id: str, token_hash: str) -> None: ...
 
     async def check_admin_token(self, token_hash: str) -> bool: ...

@@ -471,6 +471,55 @@ class RedisStore:
 
         return await self._transact([tokens_key], body)
 
+    async def api_token_id(self, server_id: str, token_hash: str) -> str | None:
+        with _guarded():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._apitoken(token_hash))
+                pipe.hmget(self._server(server_id), ["record", "last_used_at"])
+                value, (raw, last_used) = await pipe.execute()
+        if value is None:
+            return None
+        found = orjson.loads(value)
+        if found["server"] != server_id or await self._live(self._record(raw, last_used)) is None:
+            return None
+        return found["id"]
+
+    async def api_token_alive(self, server_id: str, token_id: str) -> bool:
+        with _guarded():
+            return bool(await self._redis.hexists(self._server_apitokens(server_id), token_id))
+
+    # --- OAuth records: plain keys with Redis's own expiry ---
+    # A grant names its API token and is refused once that token is gone (`api_token_alive`),
+    # so a revocation ends it on every instance at once; the key itself goes at its TTL.
+
+    def _oauth(self, kind: str, key: str) -> str:
+        return f"{self.prefix}oauth:{kind}:{key}"
+
+    async def put_oauth(
+        self,
+        kind: str,
+        key: str,
+        data: dict[str, Any],
+        expires_at: datetime,
+        api_token_id: str | None = None,
+    ) -> None:
+        with _guarded():
+            await self._redis.set(self._oauth(kind, key), orjson.dumps(data), pxat=_ms(expires_at))
+
+    async def get_oauth(self, kind: str, key: str) -> dict[str, Any] | None:
+        with _guarded():
+            raw = await self._redis.get(self._oauth(kind, key))
+        return orjson.loads(raw) if raw is not None else None
+
+    async def take_oauth(self, kind: str, key: str) -> dict[str, Any] | None:
+        with _guarded():
+            raw = await self._redis.getdel(self._oauth(kind, key))
+        return orjson.loads(raw) if raw is not None else None
+
+    async def delete_oauth(self, kind: str, key: str) -> bool:
+        with _guarded():
+            return bool(await self._redis.delete(self._oauth(kind, key)))
+
     # --- integrated accounts (created through the admin API) ---
 
     @staticmethod

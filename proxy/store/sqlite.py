@@ -12,6 +12,7 @@ import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -55,6 +56,17 @@ CREATE TABLE IF NOT EXISTS accounts (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
+-- OAuth clients, codes and tokens, keyed by hash. A grant made with an API token goes
+-- with it, and so with its server and account (the deletes cascade).
+CREATE TABLE IF NOT EXISTS oauth (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    data BLOB NOT NULL,
+    expires_at REAL NOT NULL,
+    api_token_id TEXT REFERENCES api_tokens(id) ON DELETE CASCADE,
+    PRIMARY KEY (kind, key)
+);
+CREATE INDEX IF NOT EXISTS oauth_api_token ON oauth(api_token_id);
 CREATE TABLE IF NOT EXISTS admin_tokens (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
@@ -253,6 +265,57 @@ class SQLiteStore:
         )
         return cursor.rowcount > 0
 
+    async def api_token_id(self, server_id: str, token_hash: str) -> str | None:
+        row = self._run(
+            "SELECT t.id FROM api_tokens t JOIN servers s ON s.id = t.server_id"
+            " WHERE t.token_hash = ? AND t.server_id = ?"
+            " AND (s.expires_at IS NULL OR s.expires_at > ?)",
+            (token_hash, server_id, utcnow().timestamp()),
+        ).fetchone()
+        return row[0] if row is not None else None
+
+    async def api_token_alive(self, server_id: str, token_id: str) -> bool:
+        row = self._run(
+            "SELECT 1 FROM api_tokens WHERE id = ? AND server_id = ?", (token_id, server_id)
+        ).fetchone()
+        return row is not None
+
+    # --- OAuth records ---
+
+    async def put_oauth(
+        self,
+        kind: str,
+        key: str,
+        data: dict[str, Any],
+        expires_at: datetime,
+        api_token_id: str | None = None,
+    ) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO oauth (kind, key, data, expires_at, api_token_id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (kind, key, orjson.dumps(data), expires_at.timestamp(), api_token_id),
+        )
+
+    async def get_oauth(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self._run(
+            "SELECT data FROM oauth WHERE kind = ? AND key = ? AND expires_at > ?",
+            (kind, key, utcnow().timestamp()),
+        ).fetchone()
+        return orjson.loads(row[0]) if row is not None else None
+
+    async def take_oauth(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self._write(
+            "DELETE FROM oauth WHERE kind = ? AND key = ? RETURNING data, expires_at",
+            (kind, key),
+        ).fetchone()
+        if row is None or row[1] <= utcnow().timestamp():
+            return None
+        return orjson.loads(row[0])
+
+    async def delete_oauth(self, kind: str, key: str) -> bool:
+        cursor = self._write("DELETE FROM oauth WHERE kind = ? AND key = ?", (kind, key))
+        return cursor.rowcount > 0
+
     # --- integrated accounts (created through the admin API) ---
 
     async def create_account(self, record: AccountRecord) -> None:
@@ -335,7 +398,8 @@ class SQLiteStore:
 
     async def sweep(self) -> int:
         now = utcnow().timestamp()
-        return self._write("DELETE FROM servers WHERE expires_at <= ?", (now,)).rowcount
+        gone = self._write("DELETE FROM servers WHERE expires_at <= ?", (now,)).rowcount
+        return gone + self._write("DELETE FROM oauth WHERE expires_at <= ?", (now,)).rowcount
 
     async def ping(self) -> None:
         self._run("SELECT 1")
