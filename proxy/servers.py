@@ -24,8 +24,9 @@ from .tokens import hash_token, new_id, new_token
 from .tools import Tool
 
 CHATGPT_NOTE = (
-    "ChatGPT's connector cannot send an Authorization header; a server that requires "
-    "API-token auth serves mcp-remote, agent frameworks and the SDKs."
+    "ChatGPT and claude.ai connect with OAuth: pick OAuth in the connector and sign in "
+    "with this token; mcp-remote, agent frameworks and the SDKs send it as "
+    "Authorization: Bearer."
 )
 
 

@@ -22,24 +22,13 @@ from playwright.async_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
-    async_playwright,
     expect,
 )
 
+from tests.chromium import chromium
 from tests.conftest import ROOT, Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -72,14 +61,8 @@ def admin(ui: Yamcp, admin_token: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with chromium() as browser:
         yield browser
-        await browser.close()
 
 
 # Chromium logs each API answer the page expects (401, 422) as a failed resource load.
@@ -335,7 +318,7 @@ async def test_create_preview_copy_use_and_revoke(
     )
     # The note next to the API-token option, and what the option changes in the preview.
     await expect(page.locator("#api-token-hint")).to_contain_text(
-        "ChatGPT cannot send an Authorization header"
+        "ChatGPT and claude.ai sign in with OAuth"
     )
     await page.screenshot(path=shot("admin-create-preview.png"), full_page=True)
 

@@ -124,7 +124,13 @@ async def test_api_token_required_for_every_method(yamcp: Yamcp, postmark: FakeP
     assert json.loads(answers[0].request.content)["method"] == "initialize"
     for answer in answers:
         assert answer.status_code == 401
-        assert answer.headers["www-authenticate"] == 'Bearer realm="yamcp", error="invalid_token"'
+        token = url.rsplit("/", 1)[1]
+        metadata = url.replace("/mcp/", "/.well-known/oauth-protected-resource/mcp/")
+        assert answer.headers["www-authenticate"] == (
+            f'Bearer realm="yamcp", error="invalid_token", resource_metadata="{metadata}", '
+            'scope="mcp"'
+        )
+        assert token in metadata
 
     calls = [
         ("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {}}),

@@ -199,7 +199,6 @@ PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>{title} · yamcp</title>
 <link rel="stylesheet" href="/oauth/consent.css">
 </head>
@@ -224,7 +223,9 @@ def _headers(form_action: str = "") -> dict[str, str]:
     return {
         "content-security-policy": csp,
         "x-content-type-options": "nosniff",
-        "referrer-policy": "no-referrer",
+        # Not no-referrer: Chromium then sends `Origin: null` on the form's own POST. The
+        # page's URL carries the server's token, so it must not go to another origin.
+        "referrer-policy": "same-origin",
         "x-frame-options": "DENY",
         "cross-origin-opener-policy": "same-origin",
         "cache-control": "no-store",
@@ -311,7 +312,7 @@ async def authorize_get(request: Request) -> Response:
 def _same_origin(request: Request, issuer: str) -> bool:
     origin = request.headers.get("origin")
     expected = urlsplit(issuer)
-    if origin is None:  # browsers send it on every form POST; a missing one is no browser
+    if origin is None or origin == "null":  # a privacy setting may hide it: ask Fetch Metadata
         return request.headers.get("sec-fetch-site") == "same-origin"
     return origin.rstrip("/").lower() == f"{expected.scheme}://{expected.netloc}".lower()
 
