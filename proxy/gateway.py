@@ -20,7 +20,7 @@ from .accounts import Account, check_accounts, load_accounts
 from .errors import ConfigError
 from .mcp import ServerView
 from .oauth.clients import ClientDirectory, load_clients
-from .oauth.consent import Failures
+from .oauth.failures import Failures
 from .policy import Effective, PolicySet, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .secrets import SecretBox, load_box

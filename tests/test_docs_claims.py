@@ -60,6 +60,8 @@ def _c(doc: str, quote: str, *tests: str) -> Claim:
 R, PM, POL = "README.md", "integrations/postmark/README.md", "policies/README.md"
 A = "tests/test_api_accounts.py"
 CHATGPT, CLAUDE, CONF = "docs/chatgpt.md", "docs/claude.md", "docs/conformance.md"
+OAUTH = "docs/oauth.md"
+OA, OC = "tests/test_oauth.py", "tests/test_oauth_clients.py"
 ADDING, SCALING, NAGER = (
     "docs/adding-an-integration.md",
     "docs/scaling.md",
@@ -358,7 +360,7 @@ CLAIMS: list[Claim] = [
     ),
     _c(
         R,
-        "or every request, `initialize` included, gets 401 with `WWW-Authenticate: Bearer`",
+        'or every request, `initialize` included, gets 401 with `WWW-Authenticate: Bearer ... resource_metadata="..."`',
         "tests/test_policy_e2e.py::test_api_token_required_for_every_method",
     ),
     _c(
@@ -1049,6 +1051,158 @@ CLAIMS: list[Claim] = [
         "yamcp answers them with a fast 404",
         "tests/test_mcp_http.py::test_health_and_oauth_probes",
     ),
+    # --- docs/oauth.md and the README's sign-in sections
+    _c(
+        R,
+        "ChatGPT opens yamcp's **Sign in to an MCP server** page",
+        f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
+    ),
+    _c(
+        R,
+        "The page never shows the token again",
+        f"{OA}::test_the_page_names_the_server_and_never_shows_a_secret",
+    ),
+    _c(
+        R,
+        "Leave the client id empty: ChatGPT registers itself",
+        f"{OA}::test_the_real_clients_callbacks_register_and_get_a_code",
+    ),
+    _c(
+        R,
+        "Claude Desktop's `mcp-remote` bridge does the same sign-in",
+        f"{OC}::test_mcp_remote_signs_in_through_the_browser",
+    ),
+    _c(
+        R,
+        "Revoking the API token, the server or its account ends every token of it on every instance at once",
+        f"{OA}::test_every_token_dies_with_its_api_token_server_or_account",
+        f"{OC}::test_two_instances_on_redis_share_every_grant",
+    ),
+    _c(R, "bound to one server URL", f"{OA}::test_a_token_for_another_server_url_is_refused"),
+    _c(
+        CHATGPT,
+        "`yamcp api-token revoke` ends ChatGPT's access at once (its next call gets 401)",
+        f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
+    ),
+    _c(
+        CLAUDE,
+        'prints "Please authorize this client by visiting:"',
+        f"{OC}::test_mcp_remote_signs_in_through_the_browser",
+    ),
+    _c(
+        OAUTH,
+        "gets the MCP endpoint's own 404, byte for byte",
+        f"{OA}::test_metadata_of_unknown_revoked_or_open_servers_is_the_mcp_404_byte_for_byte",
+    ),
+    _c(
+        OAUTH,
+        "A server without `require_api_token_auth` keeps working with no authentication",
+        f"{OA}::test_metadata_of_unknown_revoked_or_open_servers_is_the_mcp_404_byte_for_byte",
+    ),
+    _c(
+        OAUTH,
+        "every address the host resolves to must be public",
+        f"{OA}::test_a_metadata_document_on_a_private_address_is_never_fetched",
+    ),
+    _c(
+        OAUTH,
+        "gets a secret, shown once and kept as a SHA-256",
+        f"{OA}::test_a_confidential_registration_gets_a_secret_once_and_needs_it",
+    ),
+    _c(
+        OAUTH,
+        "A configured client can be held to some accounts",
+        f"{OA}::test_a_configured_client_is_held_to_its_accounts",
+    ),
+    _c(
+        OAUTH,
+        "reloaded with the policies (SIGHUP)",
+        f"{OA}::test_the_settings_name_the_clients_file_and_the_sign_in_lifetime",
+    ),
+    _c(
+        OAUTH,
+        "never `javascript:`, `data:`, `file:` or a fragment",
+        f"{OA}::test_registration_refuses_what_cannot_be_trusted",
+    ),
+    _c(
+        OAUTH,
+        "gets an error page and is never redirected",
+        f"{OA}::test_an_unregistered_redirect_uri_gets_a_page_and_no_redirect",
+        f"{OA}::test_an_unknown_client_gets_a_page",
+    ),
+    _c(
+        OAUTH,
+        "go back to the client with `state` and `iss`",
+        f"{OA}::test_bad_requests_go_back_to_the_client_with_state_and_iss",
+        f"{OA}::test_denying_sends_access_denied",
+    ),
+    _c(OAUTH, "the store keeps only their SHA-256", f"{OA}::test_only_hashes_of_tokens_are_stored"),
+    _c(
+        OAUTH,
+        "a wrong `code_verifier` ends the sign-in",
+        f"{OA}::test_a_wrong_pkce_verifier_spends_the_code",
+    ),
+    _c(
+        OAUTH,
+        "a code presented twice ends what the first use obtained",
+        f"{OA}::test_a_reused_code_is_refused_and_ends_what_the_first_use_got",
+    ),
+    _c(
+        OAUTH,
+        "a spent one presented again ends the whole sign-in",
+        f"{OA}::test_refresh_rotates_and_a_replayed_refresh_token_ends_the_sign_in",
+    ),
+    _c(
+        OAUTH,
+        "ends every token of it on every instance at once, on SQLite and on Redis",
+        f"{OA}::test_every_token_dies_with_its_api_token_server_or_account",
+        f"{OC}::test_two_instances_on_redis_share_every_grant",
+    ),
+    _c(
+        OAUTH,
+        "presented on any other, it is refused",
+        f"{OA}::test_a_token_for_another_server_url_is_refused",
+    ),
+    _c(
+        OAUTH,
+        "of a refresh token, the whole sign-in",
+        f"{OA}::test_revocation_of_an_access_token_and_of_a_refresh_token",
+    ),
+    _c(
+        OAUTH,
+        "Everything the client supplied is escaped; the typed API token is never shown back",
+        f"{OA}::test_the_page_names_the_server_and_never_shows_a_secret",
+    ),
+    _c(
+        OAUTH,
+        "The POST must come from yamcp's own origin",
+        f"{OA}::test_the_consent_form_refuses_another_origin",
+    ),
+    _c(
+        OAUTH,
+        "after 10 in 15 minutes for one server",
+        f"{OA}::test_guessing_api_tokens_is_slowed_per_server",
+    ),
+    _c(
+        OAUTH,
+        "It reads on a 390 px phone screen",
+        f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
+    ),
+    _c(
+        OAUTH,
+        "once with DCR and once with a metadata document served over https on loopback, in both MCP eras",
+        f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
+    ),
+    _c(
+        OAUTH,
+        "`mcp-remote` completes the same flow through its own callback port",
+        f"{OC}::test_mcp_remote_signs_in_through_the_browser",
+    ),
+    _c(
+        OAUTH,
+        "it is redacted in every log line",
+        f"{OC}::test_the_log_never_shows_a_token_of_the_flow",
+    ),
     # --- docs/conformance.md
     _c(
         CONF,
@@ -1124,6 +1278,21 @@ SETTINGS: dict[str, tuple[str, ...]] = {
         "tests/test_drop_in_integration.py::test_yaml_only_integration_appears_as_tools_and_forwards",
     ),
     "YAMCP_ACCOUNTS_FILE": (f"{S}::test_accounts_file_names_another_file",),
+    "YAMCP_OAUTH_CLIENTS_FILE": (
+        f"{OA}::test_the_settings_name_the_clients_file_and_the_sign_in_lifetime",
+    ),
+    "YAMCP_OAUTH_REFRESH_TOKEN_SECONDS": (
+        f"{OA}::test_the_settings_name_the_clients_file_and_the_sign_in_lifetime",
+    ),
+    "YAMCP_OAUTH_ACCESS_TOKEN_SECONDS": (
+        f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
+    ),
+    "YAMCP_OAUTH_METADATA_ALLOW_PRIVATE": (
+        f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
+    ),
+    "YAMCP_OAUTH_METADATA_CA_FILE": (
+        f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
+    ),
     "YAMCP_POLICIES_DIR": (f"{T}::test_tools_list_size_is_the_figure_the_docs_quote",),
     "YAMCP_DATA_DIR": ("tests/test_hardening.py::test_sqlite_files_are_private",),
     "YAMCP_STORE_URL": (

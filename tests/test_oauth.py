@@ -468,6 +468,7 @@ def test_the_page_names_the_server_and_never_shows_a_secret(app: App) -> None:
     assert page.status_code == 200
     text = page.text
     assert "Support desk" in text and "acme" in text
+    assert "will receive access at <strong>127.0.0.1:9</strong>" in text
     assert "list_all_postmark_bounces" in text
     assert "create_a_postmark_email" not in text  # read-only server: not granted
     assert "<script>" not in text and "&lt;script&gt;" in text
@@ -668,3 +669,42 @@ def test_only_hashes_of_tokens_are_stored(app: App) -> None:
     database += wal.read_bytes() if wal.exists() else b""
     for secret in (signed.access_token, signed.refresh_token, server.token, server.api_token):
         assert secret.encode() not in database
+
+
+def test_the_settings_name_the_clients_file_and_the_sign_in_lifetime(
+    make_app: Callable[..., App], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YAMCP_OAUTH_CLIENTS_FILE names the file, re-read on a reload (SIGHUP);
+    YAMCP_OAUTH_REFRESH_TOKEN_SECONDS bounds how long a sign-in lasts."""
+    clients = tmp_path / "elsewhere" / "clients.yaml"
+    clients.parent.mkdir()
+    monkeypatch.setenv("YAMCP_OAUTH_CLIENTS_FILE", str(clients))
+    monkeypatch.setenv("YAMCP_OAUTH_REFRESH_TOKEN_SECONDS", "600")
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        accounts_file=tmp_path / "accounts.yaml",
+        integrations_dirs=[ROOT / "integrations"],
+        policies_dir=ROOT / "policies",
+        public_base_url=BASE,
+    )
+    assert settings.oauth_clients_file == clients
+    made = create_app(settings)
+    with TestClient(made, base_url=BASE, follow_redirects=False) as http:
+        app = App(http, made.gateway, settings, OAuthDriver(http, BASE))
+        server = app.mint()
+        params = app.oauth.authorize_params("in-house", server.url, "v" * 50)
+        assert "Unknown client" in app.oauth.consent(params).text
+        clients.write_text(f"clients:\n  - client_id: in-house\n    redirect_uris: [{REDIRECT}]\n")
+        app.gateway.reload()
+        assert app.oauth.consent(params).status_code == 200
+
+        signed = app.oauth.sign_in(server.url, server.api_token)
+        import sqlite3
+
+        with sqlite3.connect(settings.data_dir / "yamcp.sqlite3") as db:
+            (until,) = db.execute("SELECT expires_at FROM oauth WHERE kind = 'grant'").fetchone()
+        import time
+
+        assert 590 < until - time.time() <= 600
+        assert signed.refresh_token

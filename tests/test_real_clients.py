@@ -276,7 +276,7 @@ async def test_inspector_with_an_api_token(
     url, token = mint_api_token_server(yamcp)
     refused, _ = inspector(clients, tmp_path, url, "--stored-auth-only", "--method", "tools/list")
     assert refused.returncode == 3, refused.stderr  # auth required
-    assert "needs Authorization: Bearer <API token>" in refused.stderr
+    assert "needs Authorization: Bearer <API token or OAuth access token>" in refused.stderr
     run, out = inspector(
         clients,
         tmp_path,

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -28,6 +26,7 @@ from ..secrets import SecretKeyError
 from ..store import StoreUnavailable, utcnow
 from ..tokens import hash_token
 from .clients import Client, ClientError
+from .forms import read_form
 from .grants import issue_code
 from .metadata import AUTHORIZE
 
@@ -46,41 +45,6 @@ PARAMS = (
 )
 MAX_PARAM = 4096
 _CSP_SOURCE = re.compile(r"[a-z][a-z0-9+.-]*:(//([A-Za-z0-9.-]+|\[[0-9a-fA-F:.]+\])(:[0-9]+)?)?")
-# Wrong API tokens allowed per server and per client in a window, across the instance.
-MAX_FAILURES = 10
-FAILURE_WINDOW = 15 * 60.0
-
-
-class Failures:
-    """Wrong API tokens, counted per key over a sliding window: past the limit, the form
-    refuses to check any more until the oldest failure ages out."""
-
-    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        seen = self._seen.setdefault(key, deque())
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        return seen
-
-    def wait(self, *keys: str) -> float:
-        """Seconds until another attempt may be checked; 0 when it may now."""
-        now = time.monotonic()
-        waits = [
-            self.window - (now - seen[0])
-            for key in keys
-            if len(seen := self._recent(key, now)) >= self.limit
-        ]
-        return max(waits, default=0.0)
-
-    def add(self, *keys: str) -> None:
-        now = time.monotonic()
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-        for key in keys:
-            self._recent(key, now).append(now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,12 +287,9 @@ async def authorize_post(request: Request) -> Response:
         return error_page(
             PageError("Refused", "This form may only be sent from yamcp's own page.", 403)
         )
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
+    fields = await read_form(request)
+    if fields is None:
         return error_page(PageError("Refused", "Send the form as the page does."))
-    async with request.form(max_files=0, max_fields=20, max_part_size=MAX_PARAM) as form:
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
     params = {k: v for k, v in fields.items() if k in PARAMS}
     try:
         checked = await check_request(gw, params)

@@ -18,6 +18,7 @@ from ..secrets import SecretKeyError
 from ..store import StoreUnavailable
 from . import consent, grants
 from .clients import Client, ClientError, register
+from .forms import MAX_BODY, read_form
 from .metadata import (
     AUTHORIZE,
     REGISTER,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from ..gateway import Gateway
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "consent.css"
-MAX_BODY = 16 * 1024
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 PUBLIC = {"access-control-allow-origin": "*", "cache-control": "max-age=300"}
 
@@ -71,18 +71,6 @@ async def protected_resource(request: Request) -> Response:
     return JSONResponse(document, headers={"access-control-allow-origin": "*", **NO_STORE})
 
 
-async def _form(request: Request) -> dict[str, str] | None:
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
-        return None
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return None
-    async with request.form(max_files=0, max_fields=20) as form:
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
 async def _client(gw: Gateway, request: Request, form: dict[str, str]) -> Client:
     """The authenticated client of a token or revocation request (RFC 6749 2.3)."""
     client_id, secret = form.get("client_id", ""), form.get("client_secret")
@@ -106,7 +94,7 @@ async def _client(gw: Gateway, request: Request, form: dict[str, str]) -> Client
 
 async def token(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return _oauth_error(
             "invalid_request", "Send application/x-www-form-urlencoded, at most 16 KiB."
@@ -167,7 +155,7 @@ async def registration(request: Request) -> Response:
 
 async def revocation(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
-    form = await _form(request)
+    form = await read_form(request)
     if form is None or not form.get("token"):
         return _oauth_error("invalid_request", "Send the token, form-encoded.")
     try:
