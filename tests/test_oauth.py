@@ -708,3 +708,18 @@ def test_the_settings_name_the_clients_file_and_the_sign_in_lifetime(
 
         assert 590 < until - time.time() <= 600
         assert signed.refresh_token
+
+
+def test_every_token_dies_when_its_server_expires(app: App, postmark: FakePostmark) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    server = app.mint(expires_at=(datetime.now(UTC) + timedelta(seconds=2)).isoformat())
+    signed = app.oauth.sign_in(server.url, server.api_token)
+    assert signed.expires_in <= 2  # never past the server's own expiry
+    assert tools_list(app.http, server.url, signed.access_token).status_code == 200
+    time.sleep(2.2)
+    answer = call_tool(app.http, server.url, signed.access_token, "list_all_postmark_bounces", {})
+    assert answer.status_code == 404
+    assert app.oauth.refresh(signed.client_id, signed.refresh_token).status_code == 400
+    assert upstream_calls(postmark) == []

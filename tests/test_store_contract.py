@@ -668,3 +668,66 @@ async def test_account_changes_reach_another_instance_at_once(backend: Backend) 
         if backend.kind == "redis":
             await one.close()
         await two.close()
+
+
+# --- OAuth records (proxy.oauth.grants) ---
+
+
+async def test_oauth_records_put_get_take_delete(store: Store) -> None:
+    until = utcnow() + timedelta(minutes=5)
+    await store.put_oauth("code", "h1", {"grant": "g1"}, until)
+    assert await store.get_oauth("code", "h1") == {"grant": "g1"}
+    assert await store.get_oauth("access", "h1") is None  # kinds do not mix
+    assert await store.take_oauth("code", "h1") == {"grant": "g1"}
+    assert await store.take_oauth("code", "h1") is None  # single use
+    assert await store.get_oauth("code", "h1") is None
+    await store.put_oauth("client", "c1", {"client_id": "c1"}, until)
+    assert await store.delete_oauth("client", "c1") is True
+    assert await store.delete_oauth("client", "c1") is False
+
+
+async def test_oauth_records_expire(store: Store) -> None:
+    await store.put_oauth("access", "soon", {"grant": "g"}, utcnow() + timedelta(seconds=0.3))
+    assert await store.get_oauth("access", "soon") == {"grant": "g"}
+    await asyncio.sleep(0.5)
+    assert await store.get_oauth("access", "soon") is None
+    assert await store.take_oauth("access", "soon") is None
+
+
+async def test_an_oauth_record_is_taken_once_under_concurrency(store: Store) -> None:
+    await store.put_oauth("refresh", "r", {"grant": "g"}, utcnow() + timedelta(minutes=1))
+    taken = await asyncio.gather(*(store.take_oauth("refresh", "r") for _ in range(10)))
+    assert [t for t in taken if t is not None] == [{"grant": "g"}]
+
+
+async def test_api_token_id_and_alive_follow_revocation(store: Store) -> None:
+    rec = record(api_auth=True)
+    await mint(store, rec)
+    info = ApiTokenInfo(id=new_id("tok"), server_id=rec.id, created_at=utcnow())
+    token_hash = hash_token(new_token())
+    await store.create_api_token(info, token_hash)
+    other = record(api_auth=True)
+    await mint(store, other)
+    assert await store.api_token_id(rec.id, token_hash) == info.id
+    assert await store.api_token_id(other.id, token_hash) is None  # another server's
+    assert await store.api_token_id(rec.id, hash_token("wrong")) is None
+    assert await store.api_token_alive(rec.id, info.id) is True
+    assert await store.api_token_alive(other.id, info.id) is False
+    await store.put_oauth("grant", "g", {"x": 1}, utcnow() + timedelta(days=1), info.id)
+    assert await store.delete_api_token(rec.id, info.id)
+    assert await store.api_token_alive(rec.id, info.id) is False
+    assert await store.api_token_id(rec.id, token_hash) is None
+
+
+async def test_a_grant_goes_with_its_server_on_sqlite(tmp_path: Path) -> None:
+    """SQLite drops a grant's rows with its API token, server or account (Redis refuses
+    them through `api_token_alive` and lets their keys expire)."""
+    store = SQLiteStore(tmp_path)
+    rec = record(api_auth=True)
+    await mint(store, rec)
+    info = ApiTokenInfo(id=new_id("tok"), server_id=rec.id, created_at=utcnow())
+    await store.create_api_token(info, hash_token(new_token()))
+    await store.put_oauth("grant", "g", {"x": 1}, utcnow() + timedelta(days=1), info.id)
+    assert await store.delete_server(rec.id)
+    assert await store.get_oauth("grant", "g") is None
+    await store.close()
