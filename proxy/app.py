@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import admin, admin_ui, endpoint
+from . import admin, admin_ui, approval_api, approval_page, endpoint, pages
 from .accounts import Account
 from .errors import ConfigError
 from .gateway import Gateway
@@ -88,6 +88,9 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *oauth_routes(),
+            *approval_api.routes(),
+            *approval_page.routes(),
+            Route("/pages.css", pages.stylesheet, methods=["GET"]),
             Route("/.well-known/{rest:path}", not_found),
             *(admin_ui.routes() if gateway.settings.admin_ui else []),
         ],

@@ -115,7 +115,14 @@ def _serve_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from .app import create_app
     from .policy import load_policies
     from .registry import load_registry
-    from .sandbox import ACCOUNT_ID, Sandbox, mint_urls, sandbox_settings, with_sandbox
+    from .sandbox import (
+        ACCOUNT_ID,
+        Sandbox,
+        mint_urls,
+        sandbox_admin_token,
+        sandbox_settings,
+        with_sandbox,
+    )
 
     integration = with_sandbox(load_registry(settings.integrations_dirs), args.sandbox or None)
     data_dir = Path(tempfile.mkdtemp(prefix="yamcp-sandbox-"))
@@ -129,6 +136,8 @@ def _serve_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
         async def serve() -> None:
             urls = await mint_urls(settings, policies, integration)
+            approvals = any(p.approval for p in policies.named.values())
+            admin_token = await sandbox_admin_token(settings) if approvals else None
             serving = asyncio.create_task(server.serve())
             while not server.started and not serving.done():
                 await asyncio.sleep(0.02)
@@ -143,6 +152,13 @@ def _serve_sandbox(args: argparse.Namespace, settings: Settings) -> int:
                 for policy, url in urls:
                     label = f"  (policy {policy})" if policy else ""
                     print(f"{url}{label}", flush=True)
+                if admin_token:
+                    print(
+                        "Approvals: a call that needs one answers with a link; approve it "
+                        f"there with this sandbox admin token: {admin_token}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             await serving
 
         asyncio.run(serve())
@@ -162,6 +178,13 @@ def cmd_mint(args: argparse.Namespace) -> int:
     config: dict[str, Any] = {"methods": _csv(args.methods), "tags": _csv(args.tags)}
     if args.policy:
         config = {"policy": args.policy}
+    approval = {
+        "methods": _csv(args.approval_methods),
+        "tags": _csv(args.approval_tags),
+        "tools": _csv(args.approval_tools),
+    }
+    if any(approval.values()):
+        config["approval"] = {**approval, "expires_in": args.approval_expires_in}
     try:
         expires_at = datetime.fromisoformat(args.expires_at) if args.expires_at else None
     except ValueError:
@@ -219,6 +242,13 @@ def cmd_servers_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
 def _scope(config: dict[str, Any]) -> str:
     """What a listed server may do, in one phrase: its named policy, or its inline config
     (the admin API's `config`, which carries `policy` and `constraints` only when set)."""
@@ -236,6 +266,55 @@ def _revoke(args: argparse.Namespace, work: Callable[[Any], Awaitable[bool]], wh
         print(f"yamcp: no {what}", file=sys.stderr)
         return 1
     print(f"revoked {what}")
+    return 0
+
+
+def cmd_approvals_list(args: argparse.Namespace) -> int:
+    records = _with_store(_settings(args), lambda store: store.list_approvals(args.server_id))
+    if args.status:
+        records = [r for r in records if r.status == args.status]
+    if args.json:
+        _print_json([r.public() for r in records])
+        return 0
+    for r in records:
+        print(f"{r.id}  {r.status}  {r.server_id}  {r.summary}  until={r.expires_at.isoformat()}")
+    if not records:
+        print("no approval requests", file=sys.stderr)
+    return 0
+
+
+def cmd_approvals_show(args: argparse.Namespace) -> int:
+    from .approvals import approval_url
+
+    settings = _settings(args)
+    record = _with_store(settings, lambda store: store.get_approval(args.approval_id))
+    if record is None:
+        print(f"yamcp: no approval request {args.approval_id!r}", file=sys.stderr)
+        return 1
+    shown = {**record.public(), "url": approval_url(settings.public_url, record.id)}
+    if args.json:
+        _print_json(shown)
+        return 0
+    for key in ("id", "status", "server_id", "account", "tool", "summary", "expires_at", "url"):
+        print(f"{key}: {shown[key]}")
+    if record.decided_by:
+        print(f"decided_by: {record.decided_by}  note: {record.note or ''}")
+    print("arguments: " + orjson.dumps(record.arguments.get("arguments", {})).decode())
+    return 0
+
+
+def cmd_approvals_decide(args: argparse.Namespace) -> int:
+    """The operator at the shell decides as the admin does."""
+    from .approvals import decide
+
+    record = _with_store(
+        _settings(args),
+        lambda store: decide(store, args.approval_id, args.approve, "admin (cli)", args.note),
+    )
+    if record is None:
+        print(f"yamcp: no pending approval request {args.approval_id!r}", file=sys.stderr)
+        return 1
+    print(f"{record.status} {record.id}")
     return 0
 
 
@@ -327,6 +406,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"+ {tool['name']}  ({tool['access']}; {', '.join(tool['tags'])})")
         for rule in tool["constraints"]:
             print(f"    constraint {rule}")
+        if "approval" in tool:
+            print(f"    needs approval (waits {_duration(tool['approval']['expires_in'])})")
     removed = [t for t in result["excluded"] if t["guardrail"]]
     if removed:
         print("removed by guardrails:")
@@ -760,8 +841,33 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Clients must also send Authorization: Bearer <api token> (not ChatGPT).",
     )
+    mint.add_argument(
+        "--approval-methods", help="Calls of these methods (e.g. write) need a person's approval."
+    )
+    mint.add_argument("--approval-tags", help="Calls of tools with these tags need approval.")
+    mint.add_argument("--approval-tools", help="Calls of these tools (or globs) need approval.")
+    mint.add_argument(
+        "--approval-expires-in", default="15m", help="How long a request waits (default 15m)."
+    )
     mint.add_argument("--json", action="store_true")
     mint.set_defaults(func=cmd_mint)
+
+    approvals = sub.add_parser("approvals", help="Review calls waiting for a person.")
+    approvals_sub = approvals.add_subparsers(dest="action", required=True)
+    listing = approvals_sub.add_parser("list")
+    listing.add_argument("--status", choices=["pending", "approved", "denied", "expired", "done"])
+    listing.add_argument("--server", dest="server_id")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_approvals_list)
+    show = approvals_sub.add_parser("show")
+    show.add_argument("approval_id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_approvals_show)
+    for verb in ("approve", "deny"):
+        decide_parser = approvals_sub.add_parser(verb)
+        decide_parser.add_argument("approval_id")
+        decide_parser.add_argument("--note")
+        decide_parser.set_defaults(func=cmd_approvals_decide, approve=verb == "approve")
 
     servers = sub.add_parser("servers", help="List or revoke MCP servers.")
     servers_sub = servers.add_subparsers(dest="action", required=True)

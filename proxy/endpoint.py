@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import mcp
+from . import approvals, mcp
 from .accounts import Account, with_defaults
-from .forward import CallOutcome, error_outcome, forward
+from .forward import CallOutcome, Hold, error_outcome, forward
 from .logs import log_call
 from .mcp import Reply, ServerView
 from .metrics import record_call, record_mcp_status
@@ -200,19 +200,31 @@ async def call(
             outcome = error_outcome("policy_denied", message, rules=denied)
         else:
             deadline = gw.settings.call_deadline
+
+            async def run(hold: Hold | None) -> CallOutcome:
+                assert gw.upstream is not None
+                return await forward(
+                    gw.upstream,
+                    integration,
+                    account,
+                    tool,
+                    arguments,
+                    max_body_bytes=gw.settings.max_upstream_bytes,
+                    rules=rules,
+                    hold=hold,
+                )
+
+            window = served.approvals.get(tool.name)
             try:
                 # However slowly the answer trickles in, a call ends: read timeouts only
                 # bound the gaps between bytes. Lookups made by checks count too.
                 async with asyncio.timeout(deadline):
-                    outcome = await forward(
-                        gw.upstream,
-                        integration,
-                        account,
-                        tool,
-                        arguments,
-                        max_body_bytes=gw.settings.max_upstream_bytes,
-                        rules=rules,
-                    )
+                    if window is None:
+                        outcome = await run(None)
+                    else:
+                        outcome = await approvals.gate(
+                            gw, record, account, tool, arguments, window, run
+                        )
             except TimeoutError:
                 outcome = error_outcome(
                     "unreachable",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -59,6 +59,10 @@ class CallOutcome:
     upstream_status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     upstream_seconds: float | None = None
+
+
+# Sees the request that passed every check, before it is sent; an outcome holds it back.
+Hold = Callable[["UpstreamRequest", "HookContext | None"], Awaitable["CallOutcome | None"]]
 
 
 def tool_result(structured: Any, text: str | None = None, *, error: bool = False) -> dict:
@@ -159,8 +163,13 @@ async def forward(
     cache: TTLCache | None = None,
     run_hooks: bool = True,
     rules: tuple[Rule, ...] = (),
+    hold: Hold | None = None,
 ) -> CallOutcome:
-    """Validate, check, send once, and map. Never raises for anything the upstream does."""
+    """Validate, check, send once, and map. Never raises for anything the upstream does.
+
+    `hold`, when given, sees the request once every check has passed, just before it
+    would go out; an outcome from it is the answer and nothing is sent (an approval
+    waiting for a person)."""
     problems = tool.validate(arguments)
     if problems:
         message = f"Invalid arguments for {tool.name}:\n- " + "\n- ".join(problems)
@@ -184,7 +193,7 @@ async def forward(
             request.url = follow_url(tool.paging, ask, request.url)
         _check_body_size(tool, request)
         ctx = None
-        if run_hooks and (tool.checks or tool.transform):
+        if run_hooks and (tool.checks or tool.transform or tool.preview):
 
             async def lookup(other: Tool, lookup_arguments: dict[str, Any]) -> CallOutcome:
                 return await forward(
@@ -206,6 +215,10 @@ async def forward(
         return _lookup_failed(exc)
     except HookRefused as exc:
         return error_outcome("refused", str(exc))
+    if hold is not None:
+        held = await hold(request, ctx)
+        if held is not None:
+            return held
 
     started = time.perf_counter()
     try:

@@ -7,6 +7,7 @@ read it; they never import the application that serves them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from .errors import ConfigError
 from .mcp import ServerView
 from .oauth.clients import ClientDirectory, load_clients
 from .oauth.failures import Failures
-from .policy import Effective, PolicySet, decide, load_policies, rules_for
+from .policy import Effective, PolicySet, approval_window, decide, load_policies, rules_for
 from .registry import Registry, load_registry
 from .secrets import SecretBox, load_box
 from .settings import Settings
@@ -49,6 +50,7 @@ class Served:
     view: ServerView
     effective: Effective
     rules: dict[str, tuple]
+    approvals: dict[str, float]  # tool -> seconds a call waits for a person's decision
 
 
 @dataclass(slots=True, eq=False)
@@ -89,6 +91,8 @@ class Gateway:
         # view is found by identity, without serialising its config on every call.
         self._served_by_record: dict[str, tuple[ServerRecord, Account, Served]] = {}
         self._touched: dict[str, float] = {}
+        # Work that must not hold an answer (an approval's webhook), kept until done.
+        self.background: set[asyncio.Task[None]] = set()
         public = urlsplit(settings.public_url)
         self.allowed_hosts = {h.lower() for h in (*LOOPBACK_HOSTS, *settings.allowed_hosts)}
         if public.hostname:
@@ -228,7 +232,12 @@ class Gateway:
                 for name, tool in integration.tools.items()
                 if decide(self.policies, effective, tool).allowed
             }
-            definitions = listed_definitions(tools, account.defaults)
+            approvals = {
+                name: window
+                for name, tool in tools.items()
+                if (window := approval_window(self.policies, effective, tool)) is not None
+            }
+            definitions = listed_definitions(tools, account.defaults, frozenset(approvals))
             view = ServerView(
                 name=f"{integration.title} ({account.id})",
                 instructions=(
@@ -240,7 +249,7 @@ class Gateway:
                 modern_pages=mcp.encode_list_pages(definitions, TOOLS_PAGE_SIZE, modern=True),
             )
             rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
-            served = Served(view, effective, rules)
+            served = Served(view, effective, rules, approvals)
             if len(self._served) > 10_000:
                 self._served.clear()
             self._served[key] = served

@@ -352,6 +352,12 @@ class Method(_Strict):
         description="A hooks function that reshapes a successful result: "
         "async (ctx, arguments, result) -> result.",
     )
+    preview: str | None = Field(
+        None,
+        description="A hooks function that shows a person approving a call what it will "
+        "send: async (ctx, arguments) -> dict (e.g. an email's From, To, Subject and "
+        "rendered bodies). Without one, the approval page shows the arguments.",
+    )
     invalidates: list[str] = Field(
         default_factory=list,
         description="Hook cache key prefixes (the first element of the keys hooks pass to "

@@ -41,6 +41,17 @@ MCP_REQUESTS = Counter(
     registry=REGISTRY,
 )
 
+APPROVALS = Counter(
+    "yamcp_approvals",
+    "Approval requests by event: requested (pending), approved, denied, expired, executed.",
+    ["event"],
+    registry=REGISTRY,
+)
+
+
+def record_approval(event: str) -> None:
+    APPROVALS.labels(event).inc()
+
 
 # Children by label values: `labels()` takes a lock and builds a key on every call.
 _calls: dict[tuple[str, str, str], Any] = {}

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .addresses import EmailDomains, allowed_domain
 from .errors import ConfigError
 from .manifest import _read_yaml, validate_model
-from .store import ServerConfig, ServerRecord
+from .store import ApprovalRule, ServerConfig, ServerRecord
 from .store.base import METHOD_WORDS
 from .tools import Tool
 
@@ -103,6 +103,9 @@ class PolicyFile(BaseModel):
     )
     constraints: Constraints = Field(default_factory=dict)
     require_api_token_auth: bool = False
+    approval: ApprovalRule | None = Field(
+        None, description="Tools whose every call waits for a person's approval."
+    )
     expires_at: datetime | None = Field(
         None, description="After this time no server using the policy answers."
     )
@@ -127,6 +130,11 @@ class GuardrailRules(BaseModel):
         default_factory=list, description="Tool names or globs no server may expose."
     )
     constraints: Constraints = Field(default_factory=dict)
+    approval: ApprovalRule | None = Field(
+        None,
+        description="Tools that need a person's approval on every server, whatever its "
+        "own config says.",
+    )
 
 
 class Guardrails(GuardrailRules):
@@ -183,6 +191,7 @@ class Effective:
     require_api_token_auth: bool
     expires_at: datetime | None
     source: str
+    approvals: tuple[ApprovalRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +233,7 @@ class PolicySet:
                 or bool(record and record.require_api_token_auth),
                 expires_at=self._capped(expires, record),
                 source=f"policy {config.policy!r}",
+                approvals=tuple(r for r in (named.approval, config.approval) if r is not None),
             )
         return Effective(
             methods=tuple(config.methods),
@@ -233,6 +243,7 @@ class PolicySet:
             require_api_token_auth=bool(record and record.require_api_token_auth),
             expires_at=self._capped(record.expires_at if record else None, record),
             source="server config",
+            approvals=(config.approval,) if config.approval is not None else (),
         )
 
     def expiry(self, record: ServerRecord) -> datetime | None:
@@ -372,6 +383,25 @@ def decide(policies: PolicySet, effective: Effective, tool: Tool) -> Decision:
     return Decision(True)
 
 
+def _approval_matches(rule: ApprovalRule, tool: Tool) -> bool:
+    return (
+        tool.access in rule.methods
+        or tool.kind in rule.methods
+        or not tool.tags.isdisjoint(rule.tags)
+        or any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in rule.tools)
+    )
+
+
+def approval_window(policies: PolicySet, effective: Effective, tool: Tool) -> float | None:
+    """Seconds a call of `tool` waits for a person's decision, or None when it needs none.
+    The server's config, its named policy and the guardrails each add tools; the shortest
+    window of those that match wins."""
+    rules = list(effective.approvals)
+    rules += [r.approval for _, r in policies.guardrails.scopes(tool.integration) if r.approval]
+    windows = [rule.expires_in for rule in rules if _approval_matches(rule, tool)]
+    return min(windows) if windows else None
+
+
 def guardrail_warnings(guardrails: Guardrails, tools: Iterable[Tool]) -> list[tuple[str, str]]:
     """What `yamcp lint` warns about in the guardrails, as (key, message): a top-level tag
     that tags tools of several integrations (written for one, it holds back the others'
@@ -486,16 +516,18 @@ def plan(policies: PolicySet, effective: Effective, tools: Iterable[Tool]) -> di
         if decision.by_guardrail:
             withheld.append((tool.name, decision))
         if decision.allowed:
-            granted.append(
-                {
-                    "name": tool.name,
-                    "access": tool.access,
-                    "tags": sorted(tool.tags),
-                    "constraints": [
-                        describe_rule(rule) for rule in rules_for(policies, effective, tool)
-                    ],
-                }
-            )
+            entry: dict[str, Any] = {
+                "name": tool.name,
+                "access": tool.access,
+                "tags": sorted(tool.tags),
+                "constraints": [
+                    describe_rule(rule) for rule in rules_for(policies, effective, tool)
+                ],
+            }
+            window = approval_window(policies, effective, tool)
+            if window is not None:
+                entry["approval"] = {"expires_in": window}
+            granted.append(entry)
         else:
             excluded.append(
                 {"name": tool.name, "reason": decision.reason, "guardrail": decision.by_guardrail}

@@ -569,6 +569,7 @@ def _compile_method(
 
     checks = tuple(hook(name, f"checks.{i}") for i, name in enumerate(method.checks))
     transform = hook(method.transform, "transform") if method.transform else None
+    preview = hook(method.preview, "preview") if method.preview else None
 
     access = method.access or ("read" if kind in ("list", "get") else "write")
     title = method.title or f"{_VERBS[kind]} {m.title} {(plural if kind == 'list' else resource)}"
@@ -608,6 +609,7 @@ def _compile_method(
         paging=paging,
         checks=checks,
         transform=transform,
+        preview=preview,
         definition=definition(name, method.description.strip(), schema, notes),
         invalidates=tuple(method.invalidates),
         max_body_bytes=method.max_body_bytes,

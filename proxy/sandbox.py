@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from .accounts import Account
 from .errors import ConfigError
 from .policy import PolicySet, decide
-from .servers import InvalidServer, ServerRequest, create_server
+from .servers import InvalidServer, ServerRequest, create_admin_token, create_server
 from .settings import Settings
 from .store import ServerConfig, open_store
 
@@ -169,6 +169,16 @@ def sandbox_settings(settings: Settings, data_dir: Path) -> Settings:
             "workers": 1,
         }
     )
+
+
+async def sandbox_admin_token(settings: Settings) -> str:
+    """An admin token of the sandbox's own (temporary) store: what a person types on an
+    approval page to approve a sandbox call. It dies with the sandbox."""
+    store = open_store(settings)
+    try:
+        return (await create_admin_token(store))[1]
+    finally:
+        await store.close()
 
 
 async def mint_urls(

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     oauth_metadata_ca_file: Path | None = Field(
         None, description="Extra CA (PEM) trusted when fetching Client ID Metadata Documents."
     )
+    approval_webhook: str | None = Field(
+        None,
+        description="Receives a JSON POST (Slack `text` included) for each new approval "
+        "request: ids, tool, a one-line summary and the link, never a secret or a body.",
+    )
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
 

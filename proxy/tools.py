@@ -67,6 +67,7 @@ class Tool:
     paging: Paging | None
     checks: tuple[Callable[..., Any], ...]
     transform: Callable[..., Any] | None
+    preview: Callable[..., Any] | None
     definition: dict[str, Any] = field(repr=False)
     invalidates: tuple[str, ...] = ()  # hook cache key prefixes a success drops
     max_body_bytes: int | None = None  # the upstream's own limit on a request body
@@ -145,16 +146,28 @@ def wire_schema(schema: Any) -> Any:
     }
 
 
-def listed_definitions(tools: dict[str, Tool], defaults: dict[str, Any]) -> list[dict[str, Any]]:
-    """The definitions a server granted `tools` lists, for an account with `defaults`."""
-    return [
-        defaulted_definition(
+APPROVAL_NOTE = (
+    " Each call needs a person's approval: the first answers with a link to show the user; "
+    "once approved, call again with the same arguments."
+)
+
+
+def listed_definitions(
+    tools: dict[str, Tool], defaults: dict[str, Any], approval: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The definitions a server granted `tools` lists, for an account with `defaults`;
+    the tools in `approval` say that each call waits for a person."""
+    listed = []
+    for tool in tools.values():
+        definition = defaulted_definition(
             tool.brief if tool.like and tool.brief and tool.like[1] in tools else tool.definition,
             defaults,
             tool.like[0] if tool.like else None,
         )
-        for tool in tools.values()
-    ]
+        if tool.name in approval:
+            definition = {**definition, "description": definition["description"] + APPROVAL_NOTE}
+        listed.append(definition)
+    return listed
 
 
 def brief_definition(definition: dict[str, Any], of: str, like: str) -> dict[str, Any]:

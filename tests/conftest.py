@@ -30,7 +30,7 @@ from tests.fake_postmark import FakePostmark
 
 # coverage_floor prints line and branch coverage and holds the floor (pyproject.toml);
 # no_skips fails a test that skips (a missing Chromium is an error, never a pass).
-pytest_plugins = ["tests.coverage_floor", "tests.no_skips"]
+pytest_plugins = ["tests.coverage_floor", "tests.no_skips", "tests.inprocess"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

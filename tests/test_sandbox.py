@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 from starlette.testclient import TestClient
@@ -616,3 +617,39 @@ def test_with_several_sandboxes_one_must_be_named(tmp_path: Path) -> None:
     (tmp_path / "none").mkdir()
     with pytest.raises(ConfigError, match="no integration ships a sandbox"):
         with_sandbox(load_registry([tmp_path / "none"]))
+
+
+async def test_the_welcome_email_waits_for_a_person_in_the_sandbox(sandbox: Served) -> None:
+    """The seed's welcome-email prompt under transactional-sender-approved: nothing goes
+    out until someone approves it with the sandbox admin token the sandbox printed."""
+    found = None
+    for _ in range(100):
+        found = re.search(r"sandbox admin token: (\S+)", "".join(sandbox.stderr))
+        if found:
+            break
+        time.sleep(0.05)
+    assert found, "".join(sandbox.stderr)
+    sender = sandbox.policy["transactional-sender-approved"]
+    send = {
+        "From": "sender@example.com",
+        "To": "ann@example.com",
+        "TemplateAlias": "welcome",
+        "TemplateModel": WELCOME,
+    }
+    held = await _ok(sender, "create_a_postmark_templated_email", send)
+    assert held["status"] == "approval_required"
+    base = sender.split("/mcp/")[0]
+    page = httpx.get(held["approval_url"], timeout=10)
+    assert "Welcome to Acme, Ann!" in page.text
+    approved = httpx.post(
+        held["approval_url"],
+        data={"credential": found.group(1), "decision": "approve"},
+        headers={"origin": base},
+        timeout=10,
+    )
+    assert approved.status_code == 200 and "approved by admin" in approved.text
+    sent = await _ok(sender, "create_a_postmark_templated_email", send)
+    details = await _ok(
+        sandbox.url, "get_single_postmark_outbound_message_by_id", {"id": sent["MessageID"]}
+    )
+    assert details["Subject"] == "Welcome to Acme, Ann!"

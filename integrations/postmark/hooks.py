@@ -293,3 +293,49 @@ async def template_model(
         "TemplateModel": mustachio.suggested_model(tree),
         "RequiredVariables": mustachio.required_paths(tree),
     }
+
+
+# --- what a person approving a send sees ---
+
+_SHOWN = ("From", "To", "Cc", "Bcc", "ReplyTo", "Subject", "MessageStream", "HtmlBody", "TextBody")
+
+
+def _attachment_size(attachment: dict[str, Any]) -> int | str:
+    content = attachment.get("Content")
+    if not isinstance(content, str):
+        return "?"
+    stripped = content.strip().rstrip("=")
+    return len(stripped) * 3 // 4  # base64: four characters carry three bytes
+
+
+async def email_preview(ctx: HookContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The email as it will go out, for the approval page: the addresses, the stream, the
+    bodies (a templated send's rendered by Postmark's own /templates/validate from the
+    stored template and the model) and the attachments by name and size."""
+    shown: dict[str, Any] = {k: arguments[k] for k in _SHOWN if arguments.get(k)}
+    shown.setdefault("MessageStream", "outbound")
+    ref = arguments.get("TemplateId", arguments.get("TemplateAlias"))
+    if ref is not None:
+        template = await _template(ctx, str(ref))
+        shown["Template"] = f"{template.get('Name', ref)} ({ref})"
+        check = {
+            "Subject": template.get("Subject"),
+            "HtmlBody": template.get("HtmlBody"),
+            "TextBody": template.get("TextBody"),
+            "TestRenderModel": arguments.get("TemplateModel") or {},
+        }
+        if template.get("LayoutTemplate"):
+            check["LayoutTemplate"] = template["LayoutTemplate"]
+        rendered = await ctx.call(
+            "create_a_postmark_template_validation", {k: v for k, v in check.items() if v}
+        )
+        for part in ("Subject", "HtmlBody", "TextBody"):
+            content = (rendered.get(part) or {}).get("RenderedContent")
+            if content:
+                shown[part] = content
+    shown["Attachments"] = [
+        {"Name": a.get("Name", "?"), "Size": _attachment_size(a)}
+        for a in arguments.get("Attachments") or []
+        if isinstance(a, dict)
+    ]
+    return shown

@@ -12,7 +12,6 @@ redirect (RFC 6749 4.1.2.1); once both are known good, errors go back to the cli
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from ..pages import PAGE, escape, page_headers, same_origin
 from ..secrets import SecretKeyError
 from ..store import StoreUnavailable, utcnow
 from ..tokens import hash_token
@@ -44,6 +44,7 @@ PARAMS = (
     "scope",
 )
 MAX_PARAM = 4096
+WRITE_MARK = ' <span class="write">write</span>'
 _CSP_SOURCE = re.compile(r"[a-z][a-z0-9+.-]*:(//([A-Za-z0-9.-]+|\[[0-9a-fA-F:.]+\])(:[0-9]+)?)?")
 
 
@@ -158,43 +159,6 @@ async def check_request(gw: Gateway, params: dict[str, str]) -> AuthRequest:
 
 # --- the page ---
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · yamcp</title>
-<link rel="stylesheet" href="/oauth/consent.css">
-</head>
-<body>
-<main>
-{body}
-</main>
-</body>
-</html>
-"""
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _headers(form_action: str = "") -> dict[str, str]:
-    csp = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; "
-        f"form-action 'self'{form_action}; frame-ancestors 'none'; base-uri 'none'"
-    )
-    return {
-        "content-security-policy": csp,
-        "x-content-type-options": "nosniff",
-        # Not no-referrer: Chromium then sends `Origin: null` on the form's own POST. The
-        # page's URL carries the server's token, so it must not go to another origin.
-        "referrer-policy": "same-origin",
-        "x-frame-options": "DENY",
-        "cross-origin-opener-policy": "same-origin",
-        "cache-control": "no-store",
-    }
-
 
 def _redirect_source(uri: str) -> str:
     """The CSP source that lets the form's answer redirect to the client: Chromium holds
@@ -206,9 +170,9 @@ def _redirect_source(uri: str) -> str:
 
 
 def error_page(error: PageError) -> Response:
-    body = f'<h1>{_e(error.title)}</h1>\n<p class="error">{_e(error.message)}</p>'
+    body = f'<h1>{escape(error.title)}</h1>\n<p class="error">{escape(error.message)}</p>'
     return HTMLResponse(
-        PAGE.format(title=_e(error.title), body=body), error.status, headers=_headers()
+        PAGE.format(title=escape(error.title), body=body), error.status, headers=page_headers()
     )
 
 
@@ -221,20 +185,21 @@ def consent_page(request: AuthRequest, problem: str = "", status: int = 200) -> 
     target = urlsplit(request.redirect_uri)
     where = target.netloc or f"{target.scheme}:"
     hidden = "\n".join(
-        f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">' for k, v in request.params.items()
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+        for k, v in request.params.items()
     )
     listing = "".join(
-        f"<li><code>{_e(n)}</code>{' <span class=write>write</span>' if n in writes else ''}</li>"
+        f"<li><code>{escape(n)}</code>{WRITE_MARK if n in writes else ''}</li>"
         for n in [*writes, *reads]
     )
-    alert = f'<p class="error" role="alert">{_e(problem)}</p>' if problem else ""
+    alert = f'<p class="error" role="alert">{escape(problem)}</p>' if problem else ""
     body = f"""<h1>Sign in to an MCP server</h1>
-<p class="client"><strong>{_e(request.client.label)}</strong> asks to use this MCP server
-on your behalf, and will receive access at <strong>{_e(where)}</strong>.</p>
+<p class="client"><strong>{escape(request.client.label)}</strong> asks to use this MCP server
+on your behalf, and will receive access at <strong>{escape(where)}</strong>.</p>
 <dl>
-<dt>Server</dt><dd>{_e(live.record.name)}</dd>
-<dt>Account</dt><dd>{_e(live.account.id)} ({_e(live.served.view.name)})</dd>
-<dt>Expires</dt><dd>{_e(expires)}</dd>
+<dt>Server</dt><dd>{escape(live.record.name)}</dd>
+<dt>Account</dt><dd>{escape(live.account.id)} ({escape(live.served.view.name)})</dd>
+<dt>Expires</dt><dd>{escape(expires)}</dd>
 <dt>Tools</dt><dd>{len(tools)}: {len(writes)} that change things, {len(reads)} that read</dd>
 </dl>
 <details><summary>The tools it grants</summary><ul class="tools">{listing}</ul></details>
@@ -254,7 +219,7 @@ admin page. yamcp checks it and never shows it again.</p>
     return HTMLResponse(
         PAGE.format(title="Sign in", body=body),
         status,
-        headers=_headers(_redirect_source(request.redirect_uri)),
+        headers=page_headers(_redirect_source(request.redirect_uri)),
     )
 
 
@@ -273,17 +238,9 @@ async def authorize_get(request: Request) -> Response:
     return consent_page(checked)
 
 
-def _same_origin(request: Request, issuer: str) -> bool:
-    origin = request.headers.get("origin")
-    expected = urlsplit(issuer)
-    if origin is None or origin == "null":  # a privacy setting may hide it: ask Fetch Metadata
-        return request.headers.get("sec-fetch-site") == "same-origin"
-    return origin.rstrip("/").lower() == f"{expected.scheme}://{expected.netloc}".lower()
-
-
 async def authorize_post(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
-    if not _same_origin(request, gw.settings.public_url):
+    if not same_origin(request, gw.settings.public_url):
         return error_page(
             PageError("Refused", "This form may only be sent from yamcp's own page.", 403)
         )

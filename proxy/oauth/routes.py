@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..endpoint import CANONICAL, NOT_FOUND
@@ -33,7 +32,6 @@ from .metadata import (
 if TYPE_CHECKING:
     from ..gateway import Gateway
 
-STATIC = Path(__file__).resolve().parent.parent / "static" / "consent.css"
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 PUBLIC = {"access-control-allow-origin": "*", "cache-control": "max-age=300"}
 
@@ -168,14 +166,6 @@ async def revocation(request: Request) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-async def stylesheet(request: Request) -> Response:
-    return FileResponse(
-        STATIC,
-        media_type="text/css",
-        headers={"x-content-type-options": "nosniff", "cache-control": "no-cache"},
-    )
-
-
 def routes() -> list[BaseRoute]:
     return [
         Route(WELL_KNOWN_SERVER, authorization_server, methods=["GET"]),
@@ -186,5 +176,4 @@ def routes() -> list[BaseRoute]:
         Route(TOKEN, token, methods=["POST"]),
         Route(REGISTER, registration, methods=["POST"]),
         Route(REVOKE, revocation, methods=["POST"]),
-        Route("/oauth/consent.css", stylesheet, methods=["GET"]),
     ]

@@ -6,8 +6,9 @@ No store ever sees a token itself: callers hash first (`proxy.tokens.hash_token`
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,6 +17,60 @@ METHOD_WORDS = ("read", "write", "list", "get", "create", "update", "delete")
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; callers answer 503 and try again later."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> float:
+    """`90`, `30s`, `15m`, `2h` or `1d` as seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; use e.g. 90s, 15m, 2h or 1d")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not 0 < seconds <= 7 * 86400:
+        raise ValueError("a duration must be more than 0 and at most 7 days")
+    return seconds
+
+
+class ApprovalRule(BaseModel):
+    """Which tools need a person's approval for each call: those matching any list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    methods: list[str] = Field(
+        default_factory=list, description="read, write, or list/get/create/update/delete."
+    )
+    tags: list[str] = Field(default_factory=list, description="A tool with any of these tags.")
+    tools: list[str] = Field(default_factory=list, description="Tool names or globs.")
+    expires_in: float = Field(
+        900.0,
+        description="How long a request waits for a decision: seconds, or 30s, 15m, 2h, 1d "
+        "(default 15 minutes).",
+    )
+
+    @field_validator("methods")
+    @classmethod
+    def _known_methods(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in METHOD_WORDS]
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; use {list(METHOD_WORDS)}")
+        return value
+
+    @field_validator("expires_in", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> ApprovalRule:
+        if not (self.methods or self.tags or self.tools):
+            raise ValueError("approval needs methods, tags or tools to match")
+        return self
 
 
 class ServerConfig(BaseModel):
@@ -34,6 +89,9 @@ class ServerConfig(BaseModel):
     constraints: dict[str, dict[str, dict[str, Any]]] = Field(
         default_factory=dict, description="Per tool (glob), per argument: enum or pattern."
     )
+    approval: ApprovalRule | None = Field(
+        None, description="Tools whose every call waits for a person's approval."
+    )
 
     def public(self) -> dict[str, Any]:
         """The config as the admin API shows it: `{methods, tags}`, plus what is set."""
@@ -42,6 +100,8 @@ class ServerConfig(BaseModel):
             data["policy"] = self.policy
         if self.constraints:
             data["constraints"] = self.constraints
+        if self.approval is not None:
+            data["approval"] = self.approval.model_dump()
         return data
 
     @field_validator("methods")
@@ -110,6 +170,42 @@ class AccountRecord(BaseModel):
         data = self.model_dump(mode="json", exclude={"sealed_credentials"})
         data["source"] = "api"
         return data
+
+
+APPROVAL_RETENTION_SECONDS = 7 * 86400  # how long a request is kept after its window
+ApprovalStatus = Literal["pending", "approved", "denied", "expired", "executing", "done"]
+
+
+class ApprovalRecord(BaseModel):
+    """One call waiting for (or past) a person's decision. It is bound to the server, the
+    tool and the hash of the canonical arguments; the arguments are kept so the person
+    sees exactly what will be sent, and go with the record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    server_id: str
+    account: str
+    tool: str
+    arguments_hash: str
+    arguments: dict[str, Any] = Field(repr=False)
+    summary: str
+    status: ApprovalStatus = "pending"
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None  # "admin" or "api token tok_..."
+    note: str | None = None
+    outcome: str | None = None  # the execution's outcome, once sent
+
+    def current(self, now: datetime | None = None) -> ApprovalRecord:
+        """The record as of now: a pending request past its time has expired."""
+        if self.status == "pending" and self.expires_at <= (now or utcnow()):
+            return self.model_copy(update={"status": "expired"})
+        return self
+
+    def public(self) -> dict[str, Any]:
+        return self.current().model_dump(mode="json")
 
 
 class Store(Protocol):
@@ -196,6 +292,26 @@ class Store(Protocol):
 
     async def delete_account(self, account_id: str) -> bool:
         """The account, every MCP server of it and their API tokens, gone at once."""
+        ...
+
+    async def create_approval(self, record: ApprovalRecord) -> None: ...
+
+    async def get_approval(self, approval_id: str) -> ApprovalRecord | None: ...
+
+    async def list_approvals(self, server_id: str | None = None) -> list[ApprovalRecord]:
+        """Newest first; of one server, or of all."""
+        ...
+
+    async def find_approval(self, server_id: str, arguments_hash: str) -> ApprovalRecord | None:
+        """The newest request of the server for these arguments that is not done."""
+        ...
+
+    async def set_approval(
+        self, approval_id: str, expected: tuple[str, ...], **changes: Any
+    ) -> ApprovalRecord | None:
+        """Change a request only if its status is one of `expected` (and a pending one has
+        not expired), atomically: of two deciders, or of ten identical calls claiming one
+        approval, exactly one wins. Returns the new record, or None."""
         ...
 
     async def sweep(self) -> int:

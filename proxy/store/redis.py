@@ -52,9 +52,11 @@ from redis.exceptions import ReadOnlyError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .base import (
+    APPROVAL_RETENTION_SECONDS,
     AccountExists,
     AccountRecord,
     ApiTokenInfo,
+    ApprovalRecord,
     ServerRecord,
     StoreUnavailable,
     utcnow,
@@ -380,8 +382,12 @@ class RedisStore:
             except (orjson.JSONDecodeError, AttributeError):
                 account = None
             api_tokens = await pipe.hvals(tokens_key)
+            approvals = await pipe.zrange(self._server_approvals(server_id), 0, -1)
             pipe.multi()
-            pipe.delete(server_key, tokens_key)
+            pipe.delete(server_key, tokens_key, self._server_approvals(server_id))
+            for approval_id in approvals:
+                pipe.delete(self._approval(approval_id.decode()))
+                pipe.zrem(self._approvals(), approval_id)
             if token_hash is not None:
                 pipe.delete(self._token(token_hash.decode()))
             for value in api_tokens:
@@ -520,6 +526,71 @@ class RedisStore:
         with _guarded():
             return bool(await self._redis.delete(self._oauth(kind, key)))
 
+    # --- approvals: one JSON key each, indexed newest first per server and overall ---
+
+    def _approval(self, approval_id: str) -> str:
+        return f"{self.prefix}approval:{approval_id}"
+
+    def _server_approvals(self, server_id: str) -> str:
+        return f"{self.prefix}server-approvals:{server_id}"
+
+    def _approvals(self) -> str:
+        return f"{self.prefix}approvals"
+
+    async def create_approval(self, record: ApprovalRecord) -> None:
+        score = record.created_at.timestamp()
+        until = _ms(record.expires_at) + APPROVAL_RETENTION_SECONDS * 1000
+        with _guarded():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._approval(record.id), record.model_dump_json(), pxat=until)
+                pipe.zadd(self._server_approvals(record.server_id), {record.id: score})
+                pipe.zadd(self._approvals(), {record.id: score})
+                await pipe.execute()
+
+    async def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        with _guarded():
+            raw = await self._redis.get(self._approval(approval_id))
+        return ApprovalRecord.model_validate_json(raw).current() if raw is not None else None
+
+    async def _approvals_in(self, index: str) -> list[ApprovalRecord]:
+        with _guarded():
+            ids = await self._redis.zrevrange(index, 0, -1)
+            raws = await self._redis.mget([self._approval(i.decode()) for i in ids]) if ids else []
+            gone = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
+            if gone:  # expired by Redis: drop them from the index too
+                await self._redis.zrem(index, *gone)
+        return [ApprovalRecord.model_validate_json(raw).current() for raw in raws if raw]
+
+    async def list_approvals(self, server_id: str | None = None) -> list[ApprovalRecord]:
+        index = self._server_approvals(server_id) if server_id else self._approvals()
+        return await self._approvals_in(index)
+
+    async def find_approval(self, server_id: str, arguments_hash: str) -> ApprovalRecord | None:
+        for record in await self._approvals_in(self._server_approvals(server_id)):
+            if record.arguments_hash == arguments_hash and record.status != "done":
+                return record
+        return None
+
+    async def set_approval(
+        self, approval_id: str, expected: tuple[str, ...], **changes: Any
+    ) -> ApprovalRecord | None:
+        key = self._approval(approval_id)
+
+        async def body(pipe: Pipeline) -> ApprovalRecord | None:
+            raw = await pipe.get(key)
+            if raw is None:
+                return None
+            record = ApprovalRecord.model_validate_json(raw).current()
+            if record.status not in expected:
+                return None
+            updated = record.model_copy(update=changes)
+            pipe.multi()
+            pipe.set(key, updated.model_dump_json(), keepttl=True)
+            await pipe.execute()
+            return updated
+
+        return await self._transact([key], body)
+
     # --- integrated accounts (created through the admin API) ---
 
     @staticmethod
@@ -609,6 +680,11 @@ class RedisStore:
                 await pipe.watch(*(k for pair in per_server for k in pair))
             doomed: list[str] = [key, servers_key]
             hashes: list[bytes] = []
+            approvals: list[bytes] = []
+            for server_id in server_ids:
+                approvals += await pipe.zrange(self._server_approvals(server_id), 0, -1)
+                doomed.append(self._server_approvals(server_id))
+            doomed += [self._approval(a.decode()) for a in approvals]
             for server_key, tokens_key in per_server:
                 token_hash = await pipe.hget(server_key, "token")
                 doomed += [server_key, tokens_key]
@@ -619,6 +695,8 @@ class RedisStore:
                     doomed.append(self._apitoken(orjson.loads(value)["hash"]))
             pipe.multi()
             pipe.delete(*doomed)
+            if approvals:
+                pipe.zrem(self._approvals(), *approvals)
             pipe.srem(self._integrated_index(), account_id)
             if server_ids:
                 pipe.hdel(self._index(), *server_ids)

@@ -17,9 +17,11 @@ from typing import Any
 import orjson
 
 from .base import (
+    APPROVAL_RETENTION_SECONDS,
     AccountExists,
     AccountRecord,
     ApiTokenInfo,
+    ApprovalRecord,
     ServerConfig,
     ServerRecord,
     StoreUnavailable,
@@ -67,6 +69,17 @@ CREATE TABLE IF NOT EXISTS oauth (
     PRIMARY KEY (kind, key)
 );
 CREATE INDEX IF NOT EXISTS oauth_api_token ON oauth(api_token_id);
+-- Calls waiting for a person's decision; they go with their server (and its account).
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    arguments_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    record BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approvals_call ON approvals(server_id, arguments_hash);
 CREATE TABLE IF NOT EXISTS admin_tokens (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
@@ -316,6 +329,65 @@ class SQLiteStore:
         cursor = self._write("DELETE FROM oauth WHERE kind = ? AND key = ?", (kind, key))
         return cursor.rowcount > 0
 
+    # --- approvals ---
+
+    async def create_approval(self, record: ApprovalRecord) -> None:
+        self._write(
+            "INSERT INTO approvals (id, server_id, arguments_hash, status, created_at,"
+            " expires_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.server_id,
+                record.arguments_hash,
+                record.status,
+                _ts(record.created_at),
+                _ts(record.expires_at),
+                record.model_dump_json().encode(),
+            ),
+        )
+
+    async def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        row = self._run("SELECT record FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+        return ApprovalRecord.model_validate_json(row[0]).current() if row else None
+
+    async def list_approvals(self, server_id: str | None = None) -> list[ApprovalRecord]:
+        where, args = ("WHERE server_id = ?", (server_id,)) if server_id else ("", ())
+        rows = self._run(
+            f"SELECT record FROM approvals {where} ORDER BY created_at DESC, id", args
+        ).fetchall()
+        return [ApprovalRecord.model_validate_json(r[0]).current() for r in rows]
+
+    async def find_approval(self, server_id: str, arguments_hash: str) -> ApprovalRecord | None:
+        row = self._run(
+            "SELECT record FROM approvals WHERE server_id = ? AND arguments_hash = ?"
+            " AND status != 'done' ORDER BY created_at DESC LIMIT 1",
+            (server_id, arguments_hash),
+        ).fetchone()
+        return ApprovalRecord.model_validate_json(row[0]).current() if row else None
+
+    async def set_approval(
+        self, approval_id: str, expected: tuple[str, ...], **changes: Any
+    ) -> ApprovalRecord | None:
+        self._write("BEGIN IMMEDIATE")
+        try:
+            row = self._run("SELECT record FROM approvals WHERE id = ?", (approval_id,))
+            found = row.fetchone()
+            updated = None
+            if found is not None:
+                record = ApprovalRecord.model_validate_json(found[0]).current()
+                if record.status in expected:
+                    updated = record.model_copy(update=changes)
+                    self._run(
+                        "UPDATE approvals SET status = ?, record = ? WHERE id = ?",
+                        (updated.status, updated.model_dump_json().encode(), approval_id),
+                    )
+            self._run("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        return updated
+
     # --- integrated accounts (created through the admin API) ---
 
     async def create_account(self, record: AccountRecord) -> None:
@@ -399,7 +471,10 @@ class SQLiteStore:
     async def sweep(self) -> int:
         now = utcnow().timestamp()
         gone = self._write("DELETE FROM servers WHERE expires_at <= ?", (now,)).rowcount
-        return gone + self._write("DELETE FROM oauth WHERE expires_at <= ?", (now,)).rowcount
+        gone += self._write("DELETE FROM oauth WHERE expires_at <= ?", (now,)).rowcount
+        # A decided request is kept a week for the record, then goes.
+        kept = now - APPROVAL_RETENTION_SECONDS
+        return gone + self._write("DELETE FROM approvals WHERE expires_at <= ?", (kept,)).rowcount
 
     async def ping(self) -> None:
         self._run("SELECT 1")
