@@ -373,6 +373,26 @@ async def test_create_preview_copy_use_and_revoke(
     assert httpx.post(url, json=PING).status_code == 404
 
 
+async def test_the_approval_option_marks_the_tools_that_wait(
+    tab: Tab, ui: Yamcp, admin: httpx.Client, admin_token: str
+) -> None:
+    page = tab.page
+    await sign_in(page, ui, admin_token)
+    await page.get_by_label("Name", exact=True).fill("approved sender")
+    await page.locator("#tags").get_by_label("sending", exact=True).check()
+    await page.get_by_label("A person approves each call that changes something").check()
+    send = page.locator('#preview-tools li[data-tool="create_a_postmark_email"]')
+    await expect(send.locator(".approval")).to_have_text("each call needs a person's approval")
+    read = page.locator('#preview-tools li[data-tool="get_single_postmark_outbound_message_by_id"]')
+    if await read.count():
+        await expect(read.locator(".approval")).to_have_count(0)
+    await page.get_by_role("button", name="Create MCP server").click()
+    await expect(page.locator("#created-url")).to_be_visible()
+    listed = admin.get("/integrated-account/acme/mcp").json()
+    made = next(s for s in listed if s["name"] == "approved sender")
+    assert made["config"]["approval"]["methods"] == ["write"]
+
+
 async def test_validation_errors_show_next_to_the_field(
     tab: Tab, ui: Yamcp, admin_token: str
 ) -> None:

@@ -394,6 +394,7 @@ def test_audit_lines_and_metrics_follow_a_request(
     assert all(line["approval"] == held["approval_id"] for line in lines)
     for event in before:
         assert APPROVALS.labels(event)._value.get() == before[event] + 1
+    assert 'yamcp_approvals_total{event="executed"}' in app.http.get("/metrics").text
 
 
 # --- the webhook ---
@@ -421,10 +422,13 @@ def hook_receiver() -> Iterator[tuple[str, list[dict]]]:
 
 
 def test_the_webhook_hears_of_each_new_request_without_a_secret_or_body(
-    make_app: Callable[..., App], hook_receiver: tuple[str, list[dict]]
+    make_app: Callable[..., App],
+    hook_receiver: tuple[str, list[dict]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, received = hook_receiver
-    app = make_app(approval_webhook=url)
+    monkeypatch.setenv("YAMCP_APPROVAL_WEBHOOK", url)
+    app = make_app()
     server = app.mint(config={"methods": ["read", "create"], **APPROVE_SENDS})
     held = call(app, server.url, SEND, EMAIL, server.api_token)["structuredContent"]
     deadline = time.monotonic() + 5

@@ -62,6 +62,7 @@ A = "tests/test_api_accounts.py"
 CHATGPT, CLAUDE, CONF = "docs/chatgpt.md", "docs/claude.md", "docs/conformance.md"
 OAUTH = "docs/oauth.md"
 OA, OC = "tests/test_oauth.py", "tests/test_oauth_clients.py"
+AP, AE = "tests/test_approvals.py", "tests/test_approvals_e2e.py"
 ADDING, SCALING, NAGER = (
     "docs/adding-an-integration.md",
     "docs/scaling.md",
@@ -1051,6 +1052,98 @@ CLAIMS: list[Claim] = [
         "yamcp answers them with a fast 404",
         "tests/test_mcp_http.py::test_health_and_oauth_probes",
     ),
+    # --- the README's Approvals
+    _c(
+        R,
+        "its description says each call needs approval",
+        f"{AP}::test_a_listed_tool_says_each_call_needs_approval",
+    ),
+    _c(
+        R,
+        "so a request that would fail never waits",
+        f"{AP}::test_a_request_that_would_fail_never_waits_for_a_person",
+    ),
+    _c(
+        R,
+        '`{status: "approval_required", approval_id, approval_url, expires_at}`',
+        f"{AP}::test_nothing_is_sent_until_a_person_approves_then_exactly_once",
+    ),
+    _c(
+        R,
+        "the HTML body rendered in a sandboxed frame (no script, no remote image)",
+        f"{AP}::test_the_page_shows_the_email_as_it_will_be_sent",
+        f"{AE}::test_the_review_page_in_chromium_shows_the_rendered_email",
+    ),
+    _c(
+        R,
+        "a templated send is rendered by Postmark's own `/templates/validate`",
+        f"{AP}::test_a_templated_send_is_shown_rendered_from_the_template_and_model",
+    ),
+    _c(
+        R,
+        "For any other tool: its description, the upstream method and path, and the arguments",
+        f"{AP}::test_any_other_tool_shows_its_arguments",
+    ),
+    _c(
+        R,
+        "**The link alone does not approve**",
+        f"{AP}::test_nothing_is_sent_until_a_person_approves_then_exactly_once",
+        f"{AP}::test_an_api_token_of_another_server_cannot_approve",
+        f"{AE}::test_the_review_page_in_chromium_shows_the_rendered_email",
+    ),
+    _c(
+        R,
+        "(ten identical calls at once send one email)",
+        f"{AE}::test_two_instances_agree_and_ten_calls_send_once",
+    ),
+    _c(
+        R,
+        "A further identical call needs a new approval",
+        f"{AP}::test_nothing_is_sent_until_a_person_approves_then_exactly_once",
+    ),
+    _c(
+        R,
+        "Denied or expired, the call answers so",
+        f"{AP}::test_a_denial_answers_with_the_note_and_sends_nothing",
+        f"{AP}::test_an_expired_request_answers_so_and_sends_nothing",
+    ),
+    _c(
+        R,
+        "different arguments need their own",
+        f"{AP}::test_different_arguments_need_their_own_approval",
+    ),
+    _c(
+        R,
+        "are seen by every instance at once, and go with their server or account",
+        f"{AE}::test_two_instances_agree_and_ten_calls_send_once",
+        f"{AP}::test_approvals_go_with_their_server",
+        "tests/test_store_contract.py::test_approvals_go_with_their_server_and_account",
+    ),
+    _c(
+        R, "a request no longer pending is 409", f"{AP}::test_the_admin_api_lists_shows_and_decides"
+    ),
+    _c(
+        R,
+        "never a secret or a body",
+        f"{AP}::test_the_webhook_hears_of_each_new_request_without_a_secret_or_body",
+    ),
+    _c(R, "`yamcp_approvals_total{event}`", f"{AP}::test_audit_lines_and_metrics_follow_a_request"),
+    _c(
+        R,
+        "prints a sandbox admin token to approve with",
+        "tests/test_sandbox.py::test_the_welcome_email_waits_for_a_person_in_the_sandbox",
+    ),
+    _c(
+        R,
+        "A person approves each call that changes something",
+        "tests/test_admin_ui.py::test_the_approval_option_marks_the_tools_that_wait",
+    ),
+    _c(
+        POL,
+        "The guardrails take the same `approval` block",
+        f"{AP}::test_guardrails_can_require_approval_for_a_tag_on_every_server",
+    ),
+    _c(POL, "with a person approving every send", f"{AP}::test_a_named_policy_with_approval"),
     # --- docs/oauth.md and the README's sign-in sections
     _c(
         R,
@@ -1278,6 +1371,9 @@ SETTINGS: dict[str, tuple[str, ...]] = {
         "tests/test_drop_in_integration.py::test_yaml_only_integration_appears_as_tools_and_forwards",
     ),
     "YAMCP_ACCOUNTS_FILE": (f"{S}::test_accounts_file_names_another_file",),
+    "YAMCP_APPROVAL_WEBHOOK": (
+        "tests/test_approvals.py::test_the_webhook_hears_of_each_new_request_without_a_secret_or_body",
+    ),
     "YAMCP_OAUTH_CLIENTS_FILE": (
         f"{OA}::test_the_settings_name_the_clients_file_and_the_sign_in_lifetime",
     ),
@@ -1410,6 +1506,7 @@ NOT_STATUSES = {256, 443}  # bits of a token, a port
 
 # `yamcp <subcommand>` named inline (not in a shell block) -> tests that run it.
 SUBCOMMANDS: dict[str, tuple[str, ...]] = {
+    "approvals": ("tests/test_approvals.py::test_the_cli_lists_shows_and_decides",),
     "serve": (
         "tests/test_manifest.py::test_serve_refuses_to_start_on_a_broken_manifest",
         f"{S}::test_serve_with_no_settings_listens_on_the_documented_defaults",
@@ -1808,6 +1905,8 @@ def test_every_documented_command_runs(tmp_path: Path) -> None:
     for command in commands:
         if command.line.split()[1] == "serve":
             continue  # long-running: SUBCOMMANDS["serve"] and the conftest fixtures run it
+        if command.line.split()[1] == "approvals":
+            continue  # needs a waiting call: SUBCOMMANDS["approvals"] runs each against one
         line = command.line
         variants = [line]
         if "[" in line:  # optional parts: run without and with them

@@ -23,6 +23,7 @@ from proxy.store import (
     AccountExists,
     AccountRecord,
     ApiTokenInfo,
+    ApprovalRecord,
     ServerConfig,
     ServerRecord,
     SQLiteStore,
@@ -731,3 +732,78 @@ async def test_a_grant_goes_with_its_server_on_sqlite(tmp_path: Path) -> None:
     assert await store.delete_server(rec.id)
     assert await store.get_oauth("grant", "g") is None
     await store.close()
+
+
+# --- approvals (proxy.approvals) ---
+
+
+def approval(server: ServerRecord, digest: str = "h", expires_in: float = 60) -> ApprovalRecord:
+    now = utcnow()
+    return ApprovalRecord(
+        id=new_id("apr"),
+        server_id=server.id,
+        account=server.account,
+        tool="create_a_x",
+        arguments_hash=digest,
+        arguments={"arguments": {"To": "a@example.com"}},
+        summary="create_a_x To=a@example.com",
+        created_at=now,
+        expires_at=now + timedelta(seconds=expires_in),
+    )
+
+
+async def test_approvals_create_find_list_and_decide_once(store: Store) -> None:
+    server = record()
+    await mint(store, server)
+    first = approval(server)
+    await store.create_approval(first)
+    assert await store.get_approval(first.id) == first
+    assert await store.find_approval(server.id, "h") == first
+    assert await store.find_approval(server.id, "other") is None
+    later = approval(server, "h2")
+    await store.create_approval(later)
+    assert [a.id for a in await store.list_approvals(server.id)] == [later.id, first.id]
+    assert [a.id for a in await store.list_approvals()] == [later.id, first.id]
+    decided = await asyncio.gather(
+        *(store.set_approval(first.id, ("pending",), status="approved") for _ in range(5))
+    )
+    assert [d.status for d in decided if d is not None] == ["approved"]
+    claims = await asyncio.gather(
+        *(store.set_approval(first.id, ("approved",), status="executing") for _ in range(10))
+    )
+    assert len([c for c in claims if c is not None]) == 1
+    done = await store.set_approval(first.id, ("executing",), status="done", outcome="ok")
+    assert done.status == "done" and done.outcome == "ok"
+    assert await store.find_approval(server.id, "h") is None  # done: a new call asks anew
+
+
+async def test_a_pending_approval_expires_and_cannot_be_decided(store: Store) -> None:
+    server = record()
+    await mint(store, server)
+    soon = approval(server, expires_in=0.3)
+    await store.create_approval(soon)
+    await asyncio.sleep(0.5)
+    assert (await store.get_approval(soon.id)).status == "expired"
+    assert await store.set_approval(soon.id, ("pending",), status="approved") is None
+
+
+async def test_approvals_go_with_their_server_and_account(store: Store) -> None:
+    doomed, kept = record("acct-1"), record("acct-2")
+    await mint(store, doomed)
+    await mint(store, kept)
+    gone, stays = approval(doomed), approval(kept)
+    await store.create_approval(gone)
+    await store.create_approval(stays)
+    await store.delete_server(doomed.id)
+    assert await store.get_approval(gone.id) is None
+    assert [a.id for a in await store.list_approvals()] == [stays.id]
+    account = AccountRecord(
+        id="acct-2",
+        integration="postmark",
+        sealed_credentials="x",
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    await store.create_account(account)
+    assert await store.delete_account("acct-2")
+    assert await store.get_approval(stays.id) is None

@@ -281,7 +281,10 @@ function checked(name) {
 }
 
 function formConfig() {
-  return { methods: checked("method"), tags: checked("tag") };
+  const config = { methods: checked("method"), tags: checked("tag") };
+  // Every call that changes something waits for a person (approval by method: write).
+  if ($("approval").checked) config.approval = { methods: ["write"] };
+  return config;
 }
 
 function formRequest() {
@@ -335,6 +338,9 @@ function renderPreview(plan) {
         el("span", { class: `badge ${tool.access}`, text: tool.access }),
         el("span", { class: "tags", text: tool.tags.join(", ") }),
         ...tool.constraints.map((rule) => el("span", { class: "constraint", text: rule })),
+        ...(tool.approval
+          ? [el("span", { class: "constraint approval", text: "each call needs a person's approval" })]
+          : []),
       ),
     ),
   );
@@ -707,7 +713,7 @@ function init() {
   $("create-form").addEventListener("submit", onCreate);
   $("create-form").addEventListener("change", (event) => {
     const target = event.target;
-    if (target.name === "method" || target.name === "tag" || target.id === "api-token") {
+    if (["api-token", "approval"].includes(target.id) || ["method", "tag"].includes(target.name)) {
       schedulePreview();
     }
   });
