@@ -483,3 +483,73 @@ def test_the_cli_lists_shows_and_decides(app: App, postmark: FakePostmark) -> No
     sent = call(app, server.url, SEND, EMAIL)
     assert sent["structuredContent"]["approval"]["approved_by"] == "admin (cli)"
     assert sends(postmark) == ["POST /email"]
+
+
+def test_plan_and_the_admin_preview_mark_the_tools_that_need_approval(app: App, admin: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", "plan", "policies/transactional-sender-approved.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    block = shown.split(f"+ {SEND}  ", 1)[1].split("\n+ ", 1)[0]
+    assert "needs approval (waits 15m)" in block
+    reads = shown.split("+ list_all_postmark_templates", 1)[1].split("\n+ ", 1)[0]
+    assert "needs approval" not in reads
+    preview = app.http.post(
+        "/integrated-account/acme/mcp-preview",
+        json={"config": {"methods": ["read", "create"], "approval": {"methods": ["write"]}}},
+        headers={"authorization": f"Bearer {admin}"},
+    ).json()
+    by_name = {t["name"]: t for t in preview["tools"]}
+    assert by_name[SEND]["approval"] == {"expires_in": 900.0}
+    assert "approval" not in by_name["list_all_postmark_templates"]
+
+
+def test_mint_takes_the_approval_flags(app: App) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {
+        **os.environ,
+        "YAMCP_DATA_DIR": str(app.settings.data_dir),
+        "YAMCP_ACCOUNTS_FILE": str(app.settings.accounts_file),
+    }
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proxy.cli",
+            "mint",
+            "--account",
+            "acme",
+            "--json",
+            "--approval-tags",
+            "outbound_messages",
+            "--approval-expires-in",
+            "2h",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    config = json.loads(made.stdout)["config"]
+    assert config["approval"] == {
+        "methods": [],
+        "tags": ["outbound_messages"],
+        "tools": [],
+        "expires_in": 7200.0,
+    }
