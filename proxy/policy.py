@@ -26,7 +26,7 @@ from .addresses import EmailDomains, allowed_domain
 from .errors import ConfigError
 from .manifest import _read_yaml, validate_model
 from .store import ApprovalRule, ServerConfig, ServerRecord
-from .store.base import METHOD_WORDS
+from .store.base import check_methods
 from .tools import Tool
 
 
@@ -113,7 +113,7 @@ class PolicyFile(BaseModel):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
-        return _check_methods(value)
+        return check_methods(value)
 
 
 class GuardrailRules(BaseModel):
@@ -157,13 +157,6 @@ class Guardrails(GuardrailRules):
         if scoped is not None:
             blocks.append((f"integrations.{integration}.", scoped))
         return blocks
-
-
-def _check_methods(value: list[str]) -> list[str]:
-    unknown = [m for m in value if m not in METHOD_WORDS]
-    if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; use {list(METHOD_WORDS)}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,14 @@ class StoreUnavailable(Exception):
     """The store cannot be reached; callers answer 503 and try again later."""
 
 
+def check_methods(value: list[str]) -> list[str]:
+    """The method words a policy may name, or ValueError naming the others."""
+    unknown = [m for m in value if m not in METHOD_WORDS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; use {list(METHOD_WORDS)}")
+    return value
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -56,10 +64,7 @@ class ApprovalRule(BaseModel):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if m not in METHOD_WORDS]
-        if unknown:
-            raise ValueError(f"unknown method(s) {unknown}; use {list(METHOD_WORDS)}")
-        return value
+        return check_methods(value)
 
     @field_validator("expires_in", mode="before")
     @classmethod
@@ -107,10 +112,7 @@ class ServerConfig(BaseModel):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if m not in METHOD_WORDS]
-        if unknown:
-            raise ValueError(f"unknown method(s) {unknown}; use {list(METHOD_WORDS)}")
-        return value
+        return check_methods(value)
 
     @model_validator(mode="after")
     def _policy_or_inline(self) -> ServerConfig:
