@@ -807,3 +807,21 @@ async def test_approvals_go_with_their_server_and_account(store: Store) -> None:
     await store.create_account(account)
     assert await store.delete_account("acct-2")
     assert await store.get_approval(stays.id) is None
+
+
+async def test_approvals_survive_a_restart_and_reach_another_instance(backend: Backend) -> None:
+    server = record()
+    await mint(backend.store, server)
+    waiting = approval(server)
+    await backend.store.create_approval(waiting)
+    if backend.kind == "sqlite":
+        assert backend.path is not None
+        other: Store = SQLiteStore(backend.path.parent)
+    else:
+        other = RedisStore(REDIS_URL, prefix=backend.prefix)
+    try:
+        assert await other.get_approval(waiting.id) == waiting
+        assert await other.set_approval(waiting.id, ("pending",), status="approved")
+        assert (await backend.store.get_approval(waiting.id)).status == "approved"
+    finally:
+        await other.close()
