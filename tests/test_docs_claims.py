@@ -1120,6 +1120,11 @@ CLAIMS: list[Claim] = [
         "tests/test_store_contract.py::test_approvals_go_with_their_server_and_account",
     ),
     _c(
+        R,
+        "survive a restart",
+        "tests/test_store_contract.py::test_approvals_survive_a_restart_and_reach_another_instance",
+    ),
+    _c(
         R, "a request no longer pending is 409", f"{AP}::test_the_admin_api_lists_shows_and_decides"
     ),
     _c(
