@@ -233,7 +233,8 @@ def test_mint_prints_the_url_alone_and_refuses_in_one_line(cli: Cli) -> None:
     )
     assert cli.refused("mint", "--account", "acme", "--policy", "nope", code=1) == (
         "yamcp: config.policy: no policy 'nope' "
-        "(have: bounce-triage, deliverability, transactional-sender)"
+        "(have: bounce-triage, deliverability, transactional-sender, "
+        "transactional-sender-approved)"
     )
     # None of the refusals minted anything.
     assert len(cli("servers", "list").stdout.splitlines()) == 1
@@ -429,7 +430,7 @@ def test_tools_prints_name_verb_path_and_tags_per_tool(cli: Cli) -> None:
 def test_lint_counts_what_it_checked_and_names_the_file_and_key_it_refuses(cli: Cli) -> None:
     tools = len(json.loads(cli("tools", "--json").stdout))
     assert cli("lint").stdout == (
-        f"ok: 2 integration(s), {tools} tools, 3 named policies, 1 accounts\n"
+        f"ok: 2 integration(s), {tools} tools, 4 named policies, 1 accounts\n"
     )
 
     accounts = cli.workdir / "accounts.yaml"
