@@ -185,6 +185,8 @@ def cmd_mint(args: argparse.Namespace) -> int:
     }
     if any(approval.values()):
         config["approval"] = {**approval, "expires_in": args.approval_expires_in}
+    if args.tool_exposure:
+        config["tool_exposure"] = args.tool_exposure
     try:
         expires_at = datetime.fromisoformat(args.expires_at) if args.expires_at else None
     except ValueError:
@@ -395,11 +397,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
     named = policies.named[path.stem]
     if args.json:
         _print_json(
-            {"policy": path.stem, "require_api_token_auth": named.require_api_token_auth, **result}
+            {
+                "policy": path.stem,
+                "require_api_token_auth": named.require_api_token_auth,
+                "tool_exposure": named.tool_exposure,
+                **result,
+            }
         )
         return 0
     print(f"policy {path.stem}: {len(result['tools'])} tools")
     print(f"require_api_token_auth: {str(named.require_api_token_auth).lower()}")
+    if named.tool_exposure != "all":
+        print(f"tool_exposure: {named.tool_exposure} (tools/list: three tools that reach these)")
     if named.expires_at:
         print(f"expires_at: {named.expires_at.isoformat()}")
     for tool in result["tools"]:
@@ -848,6 +857,11 @@ def build_parser() -> argparse.ArgumentParser:
     mint.add_argument("--approval-tools", help="Calls of these tools (or globs) need approval.")
     mint.add_argument(
         "--approval-expires-in", default="15m", help="How long a request waits (default 15m)."
+    )
+    mint.add_argument(
+        "--tool-exposure",
+        choices=["all", "discovery"],
+        help="discovery: tools/list holds search_tools, get_tool_schema and call_tool only.",
     )
     mint.add_argument("--json", action="store_true")
     mint.set_defaults(func=cmd_mint)

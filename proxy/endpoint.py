@@ -20,7 +20,8 @@ import orjson
 
 from . import approvals, mcp
 from .accounts import Account, with_defaults
-from .forward import CallOutcome, Hold, error_outcome, forward
+from .discovery import SCHEMA, SEARCH, MetaTool
+from .forward import CallOutcome, Hold, error_outcome, forward, tool_result
 from .logs import log_call
 from .mcp import Reply, ServerView
 from .metrics import record_call, record_mcp_status
@@ -137,10 +138,54 @@ async def serve(
     async def call_tool(
         view: ServerView, tool: Any, arguments: dict[str, Any]
     ) -> tuple[dict, dict[str, str]]:
+        if isinstance(tool, MetaTool):
+            return await _meta(gw, record, account, served, tool, arguments)
         outcome = await call(gw, record, account, served, tool, arguments)
         return outcome.result, outcome.headers
 
     return await mcp.handle(message, served.view, headers, call_tool)
+
+
+def _unknown(name: object) -> dict:
+    """A tool the policy hides reads exactly as one that does not exist."""
+    text = str(name)[:100]
+    return error_outcome("unknown_tool", f"Unknown tool: {text}. search_tools finds tools.").result
+
+
+async def _meta(
+    gw: Gateway,
+    record: ServerRecord,
+    account: Account,
+    served: Served,
+    tool: MetaTool,
+    arguments: dict[str, Any],
+) -> tuple[dict, dict[str, str]]:
+    """Discovery mode's three tools, over the server's decided tools only."""
+    assert served.discovery is not None
+    if tool.name == SEARCH:
+        query, limit = arguments.get("query"), arguments.get("limit", 5)
+        if not isinstance(query, str) or not query.strip():
+            message = "Invalid arguments for search_tools:\n- query: a non-empty string"
+            return error_outcome("invalid_arguments", message).result, {}
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 20:
+            message = "Invalid arguments for search_tools:\n- limit: an integer from 1 to 20"
+            return error_outcome("invalid_arguments", message).result, {}
+        found = served.discovery.index.search(query, limit)
+        return tool_result({"tools": found}), {}
+    name = arguments.get("name")
+    definition = served.discovery.definitions.get(name) if isinstance(name, str) else None
+    if definition is None:
+        return _unknown(name), {}
+    if tool.name == SCHEMA:
+        return tool_result(definition), {}
+    inner = arguments.get("arguments", {})
+    if inner is None:
+        inner = {}
+    if not isinstance(inner, dict):
+        message = "Invalid arguments for call_tool:\n- arguments: an object"
+        return error_outcome("invalid_arguments", message).result, {}
+    outcome = await call(gw, record, account, served, served.tools[name], inner)
+    return outcome.result, outcome.headers
 
 
 async def _read_body(receive: Any, headers: dict[str, str], limit: int) -> bytes | None:

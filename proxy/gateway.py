@@ -12,12 +12,15 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
 from . import mcp
 from .accounts import Account, check_accounts, load_accounts
+from .discovery import DEFINITIONS, META, ToolIndex
+from .discovery import INSTRUCTIONS as DISCOVERY_INSTRUCTIONS
 from .errors import ConfigError
 from .mcp import ServerView
 from .oauth.clients import ClientDirectory, load_clients
@@ -51,6 +54,14 @@ class Served:
     effective: Effective
     rules: dict[str, tuple]
     approvals: dict[str, float]  # tool -> seconds a call waits for a person's decision
+    tools: dict[str, Tool]  # what the policy exposes, whatever tools/list shows
+    discovery: Discovery | None = None  # tool_exposure: discovery
+
+
+@dataclass(slots=True, eq=False)
+class Discovery:
+    index: ToolIndex
+    definitions: dict[str, dict[str, Any]]  # name -> the definition tools/list would give
 
 
 @dataclass(slots=True, eq=False)
@@ -238,18 +249,29 @@ class Gateway:
                 if (window := approval_window(self.policies, effective, tool)) is not None
             }
             definitions = listed_definitions(tools, account.defaults, frozenset(approvals))
+            instructions = (
+                f"Tools for the {integration.title} account {account.id!r}. "
+                "List tools page with limit and next_cursor."
+            )
+            discovery = None
+            listed: dict[str, Any] = tools
+            if effective.tool_exposure == "discovery":
+                # Three tools in the listing; the decided ones behind them, unchanged.
+                discovery = Discovery(
+                    ToolIndex(tools, frozenset(approvals)),
+                    {d["name"]: d for d in definitions},
+                )
+                listed, definitions = META, DEFINITIONS
+                instructions = f"{instructions.split('. ')[0]}. {DISCOVERY_INSTRUCTIONS}"
             view = ServerView(
                 name=f"{integration.title} ({account.id})",
-                instructions=(
-                    f"Tools for the {integration.title} account {account.id!r}. "
-                    "List tools page with limit and next_cursor."
-                ),
-                tools=tools,
+                instructions=instructions,
+                tools=listed,
                 list_pages=mcp.encode_list_pages(definitions, TOOLS_PAGE_SIZE),
                 modern_pages=mcp.encode_list_pages(definitions, TOOLS_PAGE_SIZE, modern=True),
             )
             rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
-            served = Served(view, effective, rules, approvals)
+            served = Served(view, effective, rules, approvals, tools, discovery)
             if len(self._served) > 10_000:
                 self._served.clear()
             self._served[key] = served

@@ -290,6 +290,11 @@ class Method(_Strict):
     idempotent: bool | None = None
     open_world: bool | None = None
     tags: list[str] = Field(default_factory=list, description="Tags added to the resource's.")
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="Words people use for this tool that its name and description do not "
+        "(discovery mode's search_tools indexes them; nothing is listed).",
+    )
     path: dict[str, JsonSchema] = Field(default_factory=dict, description="Path parameters.")
     query: dict[str, JsonSchema] = Field(default_factory=dict, description="Query parameters.")
     body: dict[str, JsonSchema] = Field(

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -106,6 +106,9 @@ class PolicyFile(BaseModel):
     approval: ApprovalRule | None = Field(
         None, description="Tools whose every call waits for a person's approval."
     )
+    tool_exposure: Literal["all", "discovery"] = Field(
+        "all", description="discovery: list three tools that search, describe and call."
+    )
     expires_at: datetime | None = Field(
         None, description="After this time no server using the policy answers."
     )
@@ -185,6 +188,7 @@ class Effective:
     expires_at: datetime | None
     source: str
     approvals: tuple[ApprovalRule, ...] = ()
+    tool_exposure: str = "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +231,7 @@ class PolicySet:
                 expires_at=self._capped(expires, record),
                 source=f"policy {config.policy!r}",
                 approvals=tuple(r for r in (named.approval, config.approval) if r is not None),
+                tool_exposure=config.tool_exposure or named.tool_exposure,
             )
         return Effective(
             methods=tuple(config.methods),
@@ -237,6 +242,7 @@ class PolicySet:
             expires_at=self._capped(record.expires_at if record else None, record),
             source="server config",
             approvals=(config.approval,) if config.approval is not None else (),
+            tool_exposure=config.tool_exposure or "all",
         )
 
     def expiry(self, record: ServerRecord) -> datetime | None:

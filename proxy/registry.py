@@ -610,6 +610,7 @@ def _compile_method(
         checks=checks,
         transform=transform,
         preview=preview,
+        keywords=tuple(method.keywords),
         definition=definition(name, method.description.strip(), schema, notes),
         invalidates=tuple(method.invalidates),
         max_body_bytes=method.max_body_bytes,

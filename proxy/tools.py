@@ -70,6 +70,7 @@ class Tool:
     preview: Callable[..., Any] | None
     definition: dict[str, Any] = field(repr=False)
     invalidates: tuple[str, ...] = ()  # hook cache key prefixes a success drops
+    keywords: tuple[str, ...] = ()  # words discovery search indexes beside the description
     max_body_bytes: int | None = None  # the upstream's own limit on a request body
     # constant headers, the manifest's and the method's (which win), names in lower case
     headers: dict[str, str] = field(default_factory=dict)

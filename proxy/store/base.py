@@ -97,6 +97,11 @@ class ServerConfig(BaseModel):
     approval: ApprovalRule | None = Field(
         None, description="Tools whose every call waits for a person's approval."
     )
+    tool_exposure: Literal["all", "discovery"] | None = Field(
+        None,
+        description="all: tools/list has every tool; discovery: three tools that search, "
+        "describe and call them (default: the policy's, else all).",
+    )
 
     def public(self) -> dict[str, Any]:
         """The config as the admin API shows it: `{methods, tags}`, plus what is set."""
@@ -107,6 +112,8 @@ class ServerConfig(BaseModel):
             data["constraints"] = self.constraints
         if self.approval is not None:
             data["approval"] = self.approval.model_dump()
+        if self.tool_exposure is not None:
+            data["tool_exposure"] = self.tool_exposure
         return data
 
     @field_validator("methods")
