@@ -381,6 +381,7 @@ async def test_the_approval_option_marks_the_tools_that_wait(
     await page.get_by_label("Name", exact=True).fill("approved sender")
     await page.locator("#tags").get_by_label("sending", exact=True).check()
     await page.get_by_label("A person approves each call that changes something").check()
+    await page.get_by_label("Discovery mode: list three tools that find the others").check()
     send = page.locator('#preview-tools li[data-tool="create_a_postmark_email"]')
     await expect(send.locator(".approval")).to_have_text("each call needs a person's approval")
     read = page.locator('#preview-tools li[data-tool="get_single_postmark_outbound_message_by_id"]')
@@ -391,6 +392,7 @@ async def test_the_approval_option_marks_the_tools_that_wait(
     listed = admin.get("/integrated-account/acme/mcp").json()
     made = next(s for s in listed if s["name"] == "approved sender")
     assert made["config"]["approval"]["methods"] == ["write"]
+    assert made["config"]["tool_exposure"] == "discovery"
 
 
 async def test_validation_errors_show_next_to_the_field(

@@ -282,3 +282,52 @@ def test_a_600_tool_integration_still_lists_three_tools_within_4096_bytes(
         app, server.url, "search_tools", {"query": "delete a thing of kind 42", "limit": 3}
     )
     assert found["structuredContent"]["tools"][0]["name"] == "delete_a_things_things42_by_id"
+
+
+def test_mint_and_plan_take_the_exposure(app: App, tmp_path: Any) -> None:
+    import json as _json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {
+        **os.environ,
+        "YAMCP_DATA_DIR": str(app.settings.data_dir),
+        "YAMCP_ACCOUNTS_FILE": str(app.settings.accounts_file),
+    }
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proxy.cli",
+            "mint",
+            "--account",
+            "acme",
+            "--json",
+            "--tool-exposure",
+            "discovery",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert _json.loads(made.stdout)["config"]["tool_exposure"] == "discovery"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "finder.yaml").write_text("methods: [read]\ntool_exposure: discovery\n")
+    plan = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", "plan", str(policies / "finder.yaml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "tool_exposure: discovery" in plan
+    server = app.mint(secured=False, config={"policy": "bounce-triage"})
+    assert len(listed_names(app, server.url)) > 3

@@ -63,6 +63,7 @@ CHATGPT, CLAUDE, CONF = "docs/chatgpt.md", "docs/claude.md", "docs/conformance.m
 OAUTH = "docs/oauth.md"
 OA, OC = "tests/test_oauth.py", "tests/test_oauth_clients.py"
 AP, AE = "tests/test_approvals.py", "tests/test_approvals_e2e.py"
+DI = "tests/test_discovery.py"
 ADDING, SCALING, NAGER = (
     "docs/adding-an-integration.md",
     "docs/scaling.md",
@@ -1051,6 +1052,45 @@ CLAIMS: list[Claim] = [
         CLAUDE,
         "yamcp answers them with a fast 404",
         "tests/test_mcp_http.py::test_health_and_oauth_probes",
+    ),
+    # --- the README's Discovery mode
+    _c(
+        R,
+        "`tools/list` holds three tools, Truto's",
+        f"{DI}::test_tools_list_holds_three_tools_within_4096_bytes",
+    ),
+    _c(
+        R,
+        "word for word as a name that does not exist",
+        f"{DI}::test_a_hidden_tool_is_neither_found_described_nor_callable",
+    ),
+    _c(
+        R,
+        "the same upstream request",
+        f"{DI}::test_the_seed_workflows_through_the_three_tools_send_what_the_direct_tool_sends",
+    ),
+    _c(
+        R,
+        "fit in 4 KiB (the 4,096-byte budget) whatever the integration's size",
+        f"{DI}::test_a_600_tool_integration_still_lists_three_tools_within_4096_bytes",
+        "tests/test_tools_budget.py::test_discovery_mode_lists_three_tools_within_4096_bytes",
+    ),
+    _c(
+        R,
+        "exactly those `tools/list` shows without it",
+        f"{DI}::test_discovery_reaches_exactly_what_the_policy_lists",
+        f"{DI}::test_discovery_reaches_what_any_config_lists",
+    ),
+    _c(
+        R,
+        "definition exactly as `tools/list` would give it",
+        f"{DI}::test_get_tool_schema_is_the_definition_tools_list_would_give",
+    ),
+    _c(
+        R,
+        'or the page\'s "Discovery mode"',
+        "tests/test_admin_ui.py::test_the_approval_option_marks_the_tools_that_wait",
+        f"{DI}::test_mint_and_plan_take_the_exposure",
     ),
     # --- the README's Approvals
     _c(

@@ -119,3 +119,31 @@ async def test_an_undeclared_argument_is_still_refused_by_name(
     assert nested.is_error and "Headers[0]: unknown argument(s)" in nested.content[0].text
     assert "('Secret' was unexpected)" in nested.content[0].text
     assert postmark.requests == []
+
+
+async def test_discovery_mode_lists_three_tools_within_4096_bytes(every_tool: Yamcp) -> None:
+    """The budget of a discovery server (tools/list plus its instructions), on the wire,
+    for the full Postmark set: the three tools, whatever the integration's size."""
+    url = await every_tool.mint(config={"tool_exposure": "discovery"})
+    listed = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10)
+    init = httpx.post(
+        url,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "budget", "version": "1"},
+            },
+        },
+        timeout=10,
+    )
+    instructions = init.json()["result"]["instructions"]
+    assert [t["name"] for t in listed.json()["result"]["tools"]] == [
+        "search_tools",
+        "get_tool_schema",
+        "call_tool",
+    ]
+    assert len(listed.content) + len(instructions.encode()) <= 4096, len(listed.content)

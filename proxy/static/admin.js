@@ -284,6 +284,8 @@ function formConfig() {
   const config = { methods: checked("method"), tags: checked("tag") };
   // Every call that changes something waits for a person (approval by method: write).
   if ($("approval").checked) config.approval = { methods: ["write"] };
+  // Three tools in tools/list that search, describe and call the rest.
+  if ($("discovery").checked) config.tool_exposure = "discovery";
   return config;
 }
 
