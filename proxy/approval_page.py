@@ -1,9 +1,9 @@
 """`/approve/{id}`: the page where a person reviews one request and approves or denies it.
 
-It shows the request exactly as it will be sent: for an email (an integration's
-`preview` hook) From, To, Cc, Bcc, Subject, the stream, the rendered bodies and the
-attachments by name and size; for anything else the tool, its description, the
-upstream method and path, and the arguments. The link alone does not approve: the form
+It shows the request exactly as it will be sent: what an integration's `preview` hook
+says (labelled fields, rendered bodies, attachments: for an email, its addresses, subject
+and stream); for anything else the tool, its description, the upstream method and path,
+and the arguments. The link alone does not approve: the form
 asks for the admin token or an API token of that server, which the agent never has.
 
 The rendered HTML body is served on its own address (`/approve/{id}/html`) into a
@@ -51,33 +51,26 @@ def _not_found() -> Response:
     return _page("No such request", body, 404)
 
 
-def _email(preview: dict[str, Any], approval_id: str) -> str:
+def _preview(preview: dict[str, Any], approval_id: str) -> str:
+    """A `preview` hook's answer: `fields` ([label, value] pairs), `html` and `text`
+    bodies, `attachments` ([{name, size}]); every part optional."""
     rows = "".join(
-        f"<dt>{escape(label)}</dt><dd>{escape(preview[key])}</dd>"
-        for key, label in (
-            ("From", "From"),
-            ("To", "To"),
-            ("Cc", "Cc"),
-            ("Bcc", "Bcc"),
-            ("ReplyTo", "Reply-To"),
-            ("Subject", "Subject"),
-            ("MessageStream", "Stream"),
-            ("Template", "Template"),
-        )
-        if preview.get(key)
+        f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>"
+        for label, value in preview.get("fields") or []
+        if value
     )
     parts = [f"<dl>{rows}</dl>"]
-    if preview.get("HtmlBody"):
+    if preview.get("html"):
         parts.append(
             f'<h2>HTML body</h2><iframe class="mail" sandbox title="The HTML body, rendered" '
             f'src="{PAGE_PREFIX}{escape(approval_id)}/html"></iframe>'
         )
-    if preview.get("TextBody"):
-        parts.append(f'<h2>Text body</h2><pre class="mail">{escape(preview["TextBody"])}</pre>')
-    attachments = preview.get("Attachments") or []
+    if preview.get("text"):
+        parts.append(f'<h2>Text body</h2><pre class="mail">{escape(preview["text"])}</pre>')
+    attachments = preview.get("attachments") or []
     if attachments:
         items = "".join(
-            f"<li>{escape(a.get('Name', '?'))} ({escape(a.get('Size', '?'))} bytes)</li>"
+            f"<li>{escape(a.get('name', '?'))} ({escape(a.get('size', '?'))} bytes)</li>"
             for a in attachments
         )
         parts.append(f"<h2>Attachments</h2><ul>{items}</ul>")
@@ -100,7 +93,7 @@ def review_page(
         note = f" Note: {escape(record.note)}" if record.note else ""
         decided = f'<p class="error" role="status">This request is {escape(state)}{by}.{note}</p>'
     shown = (
-        _email(preview, record.id)
+        _preview(preview, record.id)
         if isinstance(preview, dict)
         else f"<pre>{escape(orjson.dumps(arguments, option=orjson.OPT_INDENT_2).decode())}</pre>"
     )
@@ -150,7 +143,7 @@ async def rendered(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     record = await gw.store.get_approval(request.path_params["approval_id"])
     preview = record.arguments.get("request", {}).get("preview") if record else None
-    if not isinstance(preview, dict) or not preview.get("HtmlBody"):
+    if not isinstance(preview, dict) or not preview.get("html"):
         return Response(status_code=404)
     headers = {
         "content-security-policy": FRAME_CSP,
@@ -158,7 +151,7 @@ async def rendered(request: Request) -> Response:
         "referrer-policy": "no-referrer",
         "cache-control": "no-store",
     }
-    return HTMLResponse(str(preview["HtmlBody"]), headers=headers)
+    return HTMLResponse(str(preview["html"]), headers=headers)
 
 
 async def decide_here(request: Request) -> Response:

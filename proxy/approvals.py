@@ -53,19 +53,23 @@ def approval_url(public_url: str, approval_id: str) -> str:
     return f"{public_url}{PAGE_PREFIX}{approval_id}"
 
 
-def summary_of(tool: Tool, arguments: dict[str, Any]) -> str:
-    """One line for the list, the webhook and the page title: the tool and, where the
-    arguments name them, who it goes to and what it is about. Never a body."""
-    parts = [tool.name]
-    for key in ("To", "Subject", "MessageStream", "TemplateAlias", "TemplateId", "id"):
-        value = arguments.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            text = str(value)
-            parts.append(f"{key}={text[:80] + '…' if len(text) > 80 else text}")
-    messages = arguments.get("Messages")
-    if isinstance(messages, list):
-        parts.append(f"{len(messages)} messages")
-    return " ".join(parts)
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary_of(tool: Tool, arguments: dict[str, Any], preview: dict[str, Any] | None) -> str:
+    """One line for the list, the webhook and the page title: the tool, then the preview
+    hook's `summary` (who it goes to, what about), or else its first short arguments.
+    Never a body."""
+    given = preview.get("summary") if preview else None
+    if isinstance(given, str) and given:
+        return f"{tool.name} {_short(given, 160)}"
+    shown = [
+        f"{key}={_short(str(value))}"
+        for key, value in arguments.items()
+        if isinstance(value, str | int) and not isinstance(value, bool) and len(str(value)) < 200
+    ][:3]
+    return " ".join([tool.name, *shown])
 
 
 def log_approval(event: str, record: ApprovalRecord, **fields: Any) -> None:
@@ -183,7 +187,7 @@ async def gate(
             tool=tool.name,
             arguments_hash=digest,
             arguments={"arguments": arguments, "request": shown},
-            summary=summary_of(tool, arguments),
+            summary=summary_of(tool, arguments, shown.get("preview")),
             created_at=now,
             expires_at=now + timedelta(seconds=window),
         )

@@ -245,6 +245,8 @@ def test_any_other_tool_shows_its_arguments(app: App, postmark: FakePostmark, ad
     page = app.http.get(held["approval_url"].removeprefix(BASE)).text
     assert tool in page and "DELETE /templates/welcome" in page and "&quot;welcome&quot;" in page
     assert upstream_calls(postmark) == []
+    listed = app.http.get("/approvals", headers={"authorization": f"Bearer {admin}"}).json()
+    assert [a["summary"] for a in listed] == [f"{tool} id=welcome"]
     decide(app, held["approval_url"], admin)
     assert call(app, server.url, tool, {"id": "welcome"})["isError"] is False
     assert upstream_calls(postmark) == ["DELETE /templates/welcome"]
@@ -351,6 +353,8 @@ def test_the_admin_api_lists_shows_and_decides(
     assert hidden.status_code == 404
     shown = app.http.get(f"/approvals/{one['approval_id']}", headers=as_admin).json()
     assert shown["status"] == "pending" and shown["tool"] == SEND
+    # the one-line summary comes from the integration's preview hook, never a body
+    assert shown["summary"] == f"{SEND} To=jim@example.com Subject=Your receipt"
 
     denied = app.http.post(
         f"/approvals/{two['approval_id']}/deny",

@@ -297,7 +297,15 @@ async def template_model(
 
 # --- what a person approving a send sees ---
 
-_SHOWN = ("From", "To", "Cc", "Bcc", "ReplyTo", "Subject", "MessageStream", "HtmlBody", "TextBody")
+_FIELDS = (
+    ("From", "From"),
+    ("To", "To"),
+    ("Cc", "Cc"),
+    ("Bcc", "Bcc"),
+    ("ReplyTo", "Reply-To"),
+    ("Subject", "Subject"),
+    ("MessageStream", "Stream"),
+)
 
 
 def _attachment_size(attachment: dict[str, Any]) -> int | str:
@@ -309,33 +317,47 @@ def _attachment_size(attachment: dict[str, Any]) -> int | str:
 
 
 async def email_preview(ctx: HookContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The email as it will go out, for the approval page: the addresses, the stream, the
-    bodies (a templated send's rendered by Postmark's own /templates/validate from the
-    stored template and the model) and the attachments by name and size."""
-    shown: dict[str, Any] = {k: arguments[k] for k in _SHOWN if arguments.get(k)}
-    shown.setdefault("MessageStream", "outbound")
+    """The email as it will go out, in the engine's preview shape (`fields`, `html`,
+    `text`, `attachments`, `summary`): the addresses, the stream, the bodies (a templated
+    send's rendered by Postmark's own /templates/validate from the stored template and the
+    model) and the attachments by name and size."""
+    mail: dict[str, Any] = {k: arguments[k] for k, _ in _FIELDS if arguments.get(k)}
+    mail.setdefault("MessageStream", "outbound")
+    html, text = arguments.get("HtmlBody"), arguments.get("TextBody")
+    template = None
     ref = arguments.get("TemplateId", arguments.get("TemplateAlias"))
     if ref is not None:
-        template = await _template(ctx, str(ref))
-        shown["Template"] = f"{template.get('Name', ref)} ({ref})"
+        stored = await _template(ctx, str(ref))
+        template = f"{stored.get('Name', ref)} ({ref})"
         check = {
-            "Subject": template.get("Subject"),
-            "HtmlBody": template.get("HtmlBody"),
-            "TextBody": template.get("TextBody"),
+            "Subject": stored.get("Subject"),
+            "HtmlBody": stored.get("HtmlBody"),
+            "TextBody": stored.get("TextBody"),
             "TestRenderModel": arguments.get("TemplateModel") or {},
         }
-        if template.get("LayoutTemplate"):
-            check["LayoutTemplate"] = template["LayoutTemplate"]
+        if stored.get("LayoutTemplate"):
+            check["LayoutTemplate"] = stored["LayoutTemplate"]
         rendered = await ctx.call(
             "create_a_postmark_template_validation", {k: v for k, v in check.items() if v}
         )
-        for part in ("Subject", "HtmlBody", "TextBody"):
-            content = (rendered.get(part) or {}).get("RenderedContent")
-            if content:
-                shown[part] = content
-    shown["Attachments"] = [
-        {"Name": a.get("Name", "?"), "Size": _attachment_size(a)}
-        for a in arguments.get("Attachments") or []
-        if isinstance(a, dict)
-    ]
-    return shown
+
+        def content(part: str) -> Any:
+            return (rendered.get(part) or {}).get("RenderedContent")
+
+        mail["Subject"] = content("Subject") or mail.get("Subject")
+        html, text = content("HtmlBody") or html, content("TextBody") or text
+    fields = [[label, mail.get(key)] for key, label in _FIELDS]
+    if template:
+        fields.append(["Template", template])
+    about = " ".join(f"{k}={mail[k]}" for k in ("To", "Subject") if mail.get(k))
+    return {
+        "fields": fields,
+        "html": html,
+        "text": text,
+        "attachments": [
+            {"name": a.get("Name", "?"), "size": _attachment_size(a)}
+            for a in arguments.get("Attachments") or []
+            if isinstance(a, dict)
+        ],
+        "summary": about,
+    }
