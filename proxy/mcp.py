@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from . import __version__
+from .json_text import dumps
 
 LEGACY_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 LATEST_LEGACY = LEGACY_VERSIONS[0]
@@ -79,7 +80,7 @@ def encode_list_pages(
                 "cacheScope": "private",  # the list depends on the URL's secret
                 "_meta": MODERN_META,
             }
-        pages.append(orjson.dumps(result))
+        pages.append(dumps(result))
     return pages
 
 
@@ -98,7 +99,7 @@ def error_reply(status: int, id_: Any, code: int, message: str, data: Any = None
 
 
 def result_reply(id_: Any, result: dict | bytes, headers: Mapping[str, str] = {}) -> Reply:
-    encoded = result if isinstance(result, bytes) else orjson.dumps(result)
+    encoded = result if isinstance(result, bytes) else dumps(result)
     body = b'{"jsonrpc":"2.0","id":' + orjson.dumps(id_) + b',"result":' + encoded + b"}"
     return Reply(200, body, {**JSON_HEADERS, **headers})
 

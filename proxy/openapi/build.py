@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..manifest import NAME_RE, MethodKind
+from ..manifest import NAME_RE, RESERVED_HEADERS, MethodKind
 from ..tools import tool_name
 from . import naming
 from .document import VERBS, Body, Document
@@ -28,6 +28,11 @@ from .security import CREDENTIAL_HEADER, Profiles
 from .text import describe, first_sentence, words_of
 
 _PARAM = re.compile(r"{([^{}]+)}")
+# Parameters that hold an API credential by their very name (checked only in a document
+# that declares a security scheme, which then sends the credential).
+_CREDENTIAL_PARAM = re.compile(
+    r"(access_|auth_|api_|bearer_)?token|api_?key|access_key", re.IGNORECASE
+)
 # A POST is send-like when its verb sends (the summary's or operationId's first word, or
 # the path's last segment), or when it creates something that is sent on creation.
 _SEND_VERBS = {
@@ -92,7 +97,11 @@ class Importer:
             if verb not in VERBS:
                 self.skipped.append(f"{verb.upper()} {path} (yamcp has no {verb.upper()} tools)")
                 continue
-            self.add(doc, schemes, path, item, verb, operation)
+            try:
+                self.add(doc, schemes, path, item, verb, operation)
+            except Exception as exc:  # one odd operation must never sink the import
+                self.skipped.append(f"{verb.upper()} {path} (could not be imported: {exc})")
+                self.flag(f"{verb.upper()} {path}: not imported: {exc}")
 
     # --- one operation
 
@@ -126,10 +135,19 @@ class Importer:
                 # A header parameter named like a credential counts only where the operation
                 # states no security requirement: Petstore's deletePet takes an optional
                 # `api_key` header, yet authenticates with OAuth (bearer).
+                if credential and self._carries_credential(doc, name):
+                    # Slack's `token` header beside its OAuth scheme: the scheme sends it.
+                    self.note(f"header parameter {name} carries the credential; not an argument")
+                    continue
                 found = self._header(doc, where, param)
                 credential = credential or found
             elif where_in == "path":
                 path_args[name] = doc.parameter_schema(param)
+            elif where_in == "query" and self._carries_credential(doc, name):
+                self.flag(
+                    f"{where}: query parameter {name} carries the credential; not an argument "
+                    "(the credential profile sends it)"
+                )
             elif where_in == "query":
                 query[name] = doc.parameter_schema(param)
                 if param.get("required"):
@@ -156,6 +174,12 @@ class Importer:
             properties, need = object_view(body_spec.schema)
             if properties and not is_array(body_spec.schema):
                 body = {k: v for k, v in properties.items() if not v.get("readOnly")}
+                for name in [k for k in body if self._carries_credential(doc, k)]:
+                    del body[name]
+                    self.flag(
+                        f"{where}: body field {name} carries the credential; not an argument "
+                        "(the credential profile sends it)"
+                    )
                 required.extend(r for r in need if r in body)
             elif body_spec.encoding != "json":
                 self.skipped.append(f"{where} (a {body_spec.encoding} body with no fields)")
@@ -220,6 +244,13 @@ class Importer:
         if credential:
             method["credential"] = credential
         method["access"] = self._access(verb, path, kind)
+        acting = _acting_get(verb, path, op)
+        if method["access"] == "read" and acting:
+            method["access"] = "write"
+            self.flag(
+                f"{where}: a GET that acts ({acting!r} in its name or summary): marked a write "
+                "(not readOnlyHint); confirm, or set access: read"
+            )
         if method["access"] == "write":
             method["destructive"] = kind == "delete" or self._send_like(verb, path, op, where)
         if verb == "put" and kind == "create":
@@ -251,9 +282,23 @@ class Importer:
             return plural(snake(ref_name(items["$ref"])))
         return None
 
+    def _carries_credential(self, doc: Document, name: str) -> bool:
+        """A parameter that holds the secret a security scheme sends (Slack's `token`, which
+        the API also takes as a query or form field): the model must never be asked for it."""
+        schemes = doc.security_schemes()
+        if not schemes:
+            return False
+        declared = {str(s.get("name", "")).lower() for s in schemes.values() if s.get("in")}
+        return name.lower() in declared or _CREDENTIAL_PARAM.fullmatch(name) is not None
+
     def _header(self, doc: Document, where: str, param: dict[str, Any]) -> str | None:
         """A header parameter: a credential profile, a constant header, or left out."""
         name = str(param["name"])
+        if name.lower() in RESERVED_HEADERS:
+            # `Content-Type: application/json` as a one-value enum declares the body's media
+            # type, which yamcp sends from the body encoding; Authorization is a scheme's.
+            self.note(f"header parameter {name} is not an argument (yamcp sets it)")
+            return None
         if CREDENTIAL_HEADER.search(name):
             bearer = "bearer" in str(param.get("description", "")).lower()
             return self.profiles.header(name, "Bearer " if bearer else "")
@@ -397,6 +442,27 @@ class Importer:
             self._holders[(name, op.kind)] = op
             return name
         raise ValueError(f"{op.verb.upper()} {op.path}: no free resource name")  # pragma: no cover
+
+
+# First words of a GET that changes state (Slack's auth.revoke, apps.uninstall, views.open).
+_ACTING = frozenset((
+        "revoke", "uninstall", "install", "open", "publish", "delete", "remove", "close",
+        "archive", "unarchive", "invite", "kick", "join", "leave", "rename", "set", "add",
+        "create", "send", "post", "update", "cancel", "disable", "enable", "reset", "merge",
+        "snooze", "acknowledge", "resolve", "trigger", "logout", "approve", "deny",
+))  # fmt: skip
+
+
+def _acting_get(verb: str, path: str, op: dict) -> str | None:
+    """The acting word of a GET whose method name or summary says it acts, if any."""
+    if verb != "get":
+        return None
+    last = re.split(r"[^A-Za-z]+", path.rstrip("/").rsplit("/", 1)[-1].lower())
+    summary = str(op.get("summary") or "").split(" ", 1)[0].lower()
+    for word in (last[-1] if last else "", summary):
+        if word in _ACTING:
+            return word
+    return None
 
 
 def _ends_in_param(path: str) -> bool:

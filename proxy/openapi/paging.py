@@ -29,10 +29,13 @@ _OFFSET = ("offset", "skip", "start", "startindex")
 _LIMIT = ("limit", "count", "perpage", "pagesize", "size", "maxresults", "pagelimit", "top")
 _PAGE = ("page", "pagenumber", "pageno", "pagenum")
 _CURSOR = (
-    "after", "startingafter", "cursor", "pagetoken", "nextpagetoken", "nexttoken", "token",
+    "after", "startingafter", "cursor", "pagetoken", "nextpagetoken", "nexttoken",
     "continuationtoken", "continuation", "marker", "startafter", "pagecursor", "nextcursor",
 )  # fmt: skip
-_NEXT_CURSOR = ("nextcursor", "cursor", "nextpagetoken", "nexttoken", "continuationtoken")
+# (`token` is no cursor: it is how Slack and others name the credential itself.)
+_NEXT_CURSOR = (
+    "nextcursor", "cursor", "nextpagetoken", "nexttoken", "continuationtoken", "nextmarker",
+)  # fmt: skip
 _NEXT_URL = (
     "next",
     "nextpageuri",
@@ -82,9 +85,16 @@ def items_of(schema: dict[str, Any], collection: set[str], paged: bool) -> tuple
         return None
     key = named[0] if len(arrays) > 1 else arrays[0]
     others = [k for k in properties if k != key]
+    if not named and any(_main_object(k, properties[k]) for k in others):
+        return None  # one object with a side array (Slack's files.info: file + comments)
     if not (named or paged or all(_META.search(k) for k in others)):
         return None  # a summary with one array in it (stats by day), not a list
     return jmespath_key(key), key
+
+
+def _main_object(name: str, schema: dict[str, Any]) -> bool:
+    """An object property that is content, not paging or links metadata."""
+    return not _META.search(name) and bool(object_view(schema)[0]) and not is_array(schema)
 
 
 def _properties(node: dict[str, Any]) -> dict[str, Any]:
@@ -123,10 +133,17 @@ def _find(schema: dict[str, Any], names: tuple[str, ...], kinds: tuple[str, ...]
     return found[0] if found else None
 
 
-def _total(schema: dict[str, Any], items_key: str) -> str | None:
-    found = _find(schema, ("total", "totalcount", "totalitems", "totalresults", "count"),
-                  ("integer", "number"))  # fmt: skip
-    return found if found and found != jmespath_key(items_key) else None
+def _total(schema: dict[str, Any], items_key: str, query: dict[str, Any]) -> str | None:
+    """The total count: a `total` before a `count`, and never a `count` that answers the
+    request's own page-size parameter (Slack's `paging: {count, total}`)."""
+    names: tuple[str, ...] = ("total", "totalcount", "totalitems", "totalresults")
+    if "count" not in {_norm(q) for q in query}:
+        names += ("count",)
+    for name in names:
+        found = _find(schema, (name,), ("integer", "number"))
+        if found and found != jmespath_key(items_key):
+            return found
+    return None
 
 
 def detect(
@@ -215,7 +232,7 @@ def detect(
         consumed.append(limit)
         _limits(pagination, query[limit])
     pagination["items"] = items
-    total = _total(body, key)
+    total = _total(body, key, query)
     if total:
         pagination["total"] = total
     return Listing(_ordered(pagination), consumed, guessed)

@@ -17,6 +17,25 @@ CREDENTIAL_HEADER = re.compile(
 )
 
 
+# "The API Key with format `Token token=<API_KEY>`" (PagerDuty), "in the form
+# `Bearer <token>`": what comes before the placeholder is the header value's prefix.
+_FORMAT = re.compile(
+    r"(?:format|form|formatted as|as follows)[:\s]+`?(?P<prefix>[^`<>\n]*?)<[^<>`\n]+>`?",
+    re.IGNORECASE,
+)
+
+
+def credential_format(description: str) -> str | None:
+    """The prefix a scheme's description gives its value, `Token token=` or `Bearer `."""
+    found = _FORMAT.search(description)
+    if not found:
+        return None
+    prefix = found["prefix"].lstrip()
+    if prefix and not re.fullmatch(r"[A-Za-z][\w.-]*( [\w.-]+=?)?[ =]?", prefix):
+        return None  # prose, not a format
+    return prefix
+
+
 class Profiles:
     """The credential profiles of one integration, deduplicated, with their review notes."""
 
@@ -70,7 +89,15 @@ class Profiles:
             http = str(scheme.get("scheme", "")).lower()
             where = scheme.get("in")
             if kind == "apikey" and where == "header" and scheme.get("name"):
-                mapped[scheme_name] = self.header(str(scheme["name"]))
+                header = str(scheme["name"])
+                prefix = credential_format(str(scheme.get("description") or ""))
+                mapped[scheme_name] = self.header(header, prefix or "")
+                if prefix is None and header.lower() == "authorization":
+                    self.review.append(
+                        f"security scheme {scheme_name}: an API key in Authorization with no "
+                        "stated format; sent bare, with no scheme word (`Bearer`, `Token`, "
+                        "...) before it: check the API's docs and set the profile's `prefix`"
+                    )
             elif kind == "apikey" and where == "query" and scheme.get("name"):
                 secret = snake(str(scheme["name"])) or "api_key"
                 mapped[scheme_name] = self._add(
