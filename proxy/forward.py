@@ -308,6 +308,8 @@ async def _answer(
         outcome = _upstream_error(integration, account, status, raw, rate)
     elif status >= 300:
         outcome = _redirected(integration, account, status, response.headers)
+    elif _error_in_success(integration, raw):
+        outcome = _upstream_error(integration, account, status, raw, rate)
     else:
         outcome = _success(integration, tool, raw, response, window)
         if ctx is not None and tool.transform is not None and outcome.outcome == "ok":
@@ -318,6 +320,17 @@ async def _answer(
                 outcome = error_outcome("refused", str(exc))
     outcome.headers = rate
     return outcome
+
+
+def _error_in_success(integration: Integration, raw: bytes) -> bool:
+    """A 2xx answer the manifest's `errors.when` calls an error (`{"ok": false}`)."""
+    if integration.error_when is None:
+        return False
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and bool(integration.error_when.search(body))
 
 
 def _unrelayable(integration: Integration, status: int) -> CallOutcome:

@@ -170,6 +170,11 @@ class ErrorShape(_Strict):
 
     code: str | None = None
     message: str | None = None
+    when: str | None = Field(
+        None,
+        description="JMESPath over a 2xx answer's body; where it is true the answer is an "
+        "error, reported with `code` and `message` like a 4xx (Slack's ok == `false`).",
+    )
     hints: dict[str, str] = Field(
         default_factory=dict,
         description="Next steps by upstream error code, appended to that error's tool result.",

@@ -64,6 +64,7 @@ class Integration:
     errors: ErrorShape
     error_code: ParsedResult | None
     error_message: ParsedResult | None
+    error_when: ParsedResult | None
     rate_limit: RateLimitHeaders
     tools: dict[str, Tool]
     folder: Path
@@ -200,6 +201,7 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
         errors=m.errors,
         error_code=_compile(m.errors.code, main_file, "errors.code"),
         error_message=_compile(m.errors.message, main_file, "errors.message"),
+        error_when=_compile(m.errors.when, main_file, "errors.when"),
         rate_limit=m.rate_limit,
         tools=tools,
         folder=loaded.folder,

@@ -172,6 +172,12 @@ NETLIFY_SITES = [
 ]
 
 
+SLACK_CHANNELS = [
+    {"id": f"C012AB3C{i}", "name": f"general-{i}", "is_channel": True, "created": 1449252889}
+    for i in range(3)
+]
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -237,12 +243,36 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, rec.json())
         elif route == ("GET", "/api/v3/store/inventory"):
             self._send(200, {"approved": 57, "placed": 100, "delivered": 50})
+        elif route == ("GET", "/conversations.list"):
+            self._slack_channels(q)
+        elif route == ("POST", "/chat.postMessage"):
+            self._slack_post(dict(rec.form()))
         elif route == ("GET", "/api/v1/sites"):
             self._netlify_list(q, base)
         elif route == ("POST", "/api/v1/sites"):
             self._send(201, {**NETLIFY_SITES[0], **rec.json(), "id": "new-site-id"})
         else:
             self._send(404, {"message": f"no route {rec.method} {rec.path}"})
+
+    def _slack_channels(self, q: dict[str, str]) -> None:
+        # Slack pages by `cursor`, the next one in response_metadata.next_cursor ("" at the
+        # end), and answers every call with HTTP 200 and an `ok` flag.
+        limit = int(q.get("limit", 100))
+        start = int(q["cursor"].removeprefix("dGVhbTpD")) if q.get("cursor") else 0
+        page = SLACK_CHANNELS[start : start + limit]
+        more = start + limit < len(SLACK_CHANNELS)
+        cursor = f"dGVhbTpD{start + limit}" if more else ""
+        self._send(
+            200, {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
+        )
+
+    def _slack_post(self, form: dict[str, str]) -> None:
+        if form.get("channel") != SLACK_CHANNELS[0]["id"]:
+            self._send(200, {"ok": False, "error": "channel_not_found"})
+            return
+        message = {"type": "message", "text": form.get("text"), "ts": "1503435956.000247"}
+        answer = {"ok": True, "channel": form["channel"], "ts": message["ts"], "message": message}
+        self._send(200, answer)
 
     def _resend_list(self, q: dict[str, str]) -> None:
         limit = int(q.get("limit", 20))

@@ -230,3 +230,40 @@ def test_an_authorization_key_with_no_stated_format_is_flagged() -> None:
     }
     result = import_openapi([spec], "opsgenie")
     assert any("GenieKey" in line and "no stated format" in line for line in result.review)
+
+
+# ---------------------------------------------------------- 7. Slack: errors in HTTP 200
+
+
+def test_an_error_answered_with_http_200_is_an_error(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # Slack answers every call with HTTP 200; a failure is {"ok": false, "error": ...}. It
+    # was reported as a success, so an agent believed a message had gone out.
+    manifest = imported(tmp_path, "slack", "slack-web/slack_web_openapi_v2.json")
+    assert manifest["errors"] == {"message": "error", "when": "ok == `false`"}
+    served = serve("slack", upstream.url)
+    names = [t["name"] for t in served.rpc("tools/list")["result"]["tools"]]
+    post = next(n for n in names if "chat_post_message" in n)
+    channels = next(n for n in names if n.endswith("conversations_lists"))
+
+    refused = served.call(post, {"channel": "C0NOPE", "text": "Deploy done"})
+    assert refused["isError"] is True
+    assert "channel_not_found" in refused["content"][0]["text"]
+    sent = served.call(post, {"channel": "C012AB3C0", "text": "Deploy done"})
+    assert sent["isError"] is False and sent["structuredContent"]["ts"] == "1503435956.000247"
+    wire = upstream.requests[-1]
+    assert wire.content_type == "application/x-www-form-urlencoded"
+    assert dict(wire.form()) == {"channel": "C012AB3C0", "text": "Deploy done"}
+    assert wire.headers["authorization"] == f"Bearer {TOKEN}"
+
+    # and the list pages by response_metadata.next_cursor to its end
+    first = served.call(channels, {"limit": 2})["structuredContent"]
+    second = served.call(channels, {"limit": 2, "next_cursor": first["next_cursor"]})
+    second = second["structuredContent"]
+    assert [c["id"] for c in first["result"] + second["result"]] == [
+        "C012AB3C0", "C012AB3C1", "C012AB3C2"
+    ]  # fmt: skip
+    assert not second.get("next_cursor")
+    cursors = [dict(r.query).get("cursor") for r in upstream.requests if r.method == "GET"]
+    assert cursors == [None, "dGVhbTpD2"]

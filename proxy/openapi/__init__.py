@@ -128,6 +128,12 @@ def _manifest(importer: Importer, docs: Sequence[Document]) -> dict[str, Any]:
     errors = next((e for e in (d.error_shape() for d in docs) if e), None)
     if errors:
         manifest["errors"] = errors
+        if "when" in errors:
+            importer.flag(
+                f"errors.when: {errors['when']}: the error schema has an `ok` flag, so an "
+                "answer with HTTP 200 and ok false is reported as an error; confirm in the "
+                "API's docs that its errors come with HTTP 200"
+            )
     manifest["resources"] = resources
     return manifest
 

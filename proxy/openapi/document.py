@@ -211,8 +211,12 @@ class Document:
                 raw = self._media_schema(self.refs.deref(answer))
                 if raw is None:
                     continue
-                shape = _error_paths(self.schema(raw))
+                schema = self.schema(raw)
+                shape = _error_paths(schema)
                 if shape:
+                    ok = object_view(schema)[0].get("ok") or {}
+                    if ok.get("type") == "boolean":  # Slack: errors answer 200 {ok: false}
+                        shape["when"] = "ok == `false`"
                     return shape
         return {}
 
