@@ -58,6 +58,9 @@ ENTRY = {
     "digitalocean_databases": SPECS / "digitalocean-databases" / "DigitalOcean-public.v2.yaml",
     "slack_web": SPECS / "slack-web" / "slack_web_openapi_v2.json",
     "pagerduty_rest": SPECS / "pagerduty-rest" / "openapiv3.json",
+    "asana": SPECS / "asana" / "asana_oas.yaml",
+    "box": SPECS / "box" / "openapi.json",
+    "opsgenie": SPECS / "opsgenie" / "swagger.json",
 }
 # Where each account's base URL points on the fake (the documents' own base paths).
 BASE_PATH = {
