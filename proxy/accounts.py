@@ -194,6 +194,9 @@ def check_accounts(accounts: dict[str, Account], registry: Registry, file: Path)
                 f"(have: {', '.join(sorted(registry.integrations)) or 'none'})",
             )
         _check_base_url(account, integration.base_url, file)
+        for tool in integration.tools.values():
+            if tool.base_url is not None:
+                _check_tool_base_url(account, tool.name, tool.base_url, file)
         for name, value in account.defaults.items():
             where = f"accounts.{account.id}.defaults.{name}"
             takers = [
@@ -228,10 +231,31 @@ def _check_base_url(account: Account, manifest_url: str, file: Path) -> None:
         raise ConfigError(str(file), where, f"the base URL filled from its settings {problem}")
 
 
+def _check_tool_base_url(account: Account, tool: str, template: str, file: Path) -> None:
+    missing = [n for n in PLACEHOLDER.findall(template) if n not in account.settings]
+    if missing:
+        raise ConfigError(
+            str(file),
+            f"accounts.{account.id}.settings",
+            f"{tool}'s base_url names {', '.join('{' + n + '}' for n in missing)}, which the "
+            "account's settings do not give; add it under settings (a plain value, not a secret)",
+        )
+    problem = url_problem(fill_base_url(template, account))
+    if problem is not None:
+        raise ConfigError(
+            str(file), f"accounts.{account.id}.settings", f"{tool}'s base URL filled {problem}"
+        )
+
+
 def account_base_url(account: Account, manifest_url: str) -> str:
     """The account's base URL: its own or the manifest's, `{name}` placeholders filled from
     its settings, percent-encoded."""
-    template = account.base_url or manifest_url
+    return fill_base_url(account.base_url or manifest_url, account)
+
+
+def fill_base_url(template: str, account: Account) -> str:
+    """A base URL template with its `{name}` placeholders filled from the account's
+    settings, percent-encoded."""
     if "{" not in template:  # the common case, on every call
         return template
     return PLACEHOLDER.sub(lambda m: quote(account.settings[m.group(1)], safe=""), template)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import orjson
 
-from .accounts import Account, account_base_url
+from .accounts import Account, account_base_url, fill_base_url
 from .credentials import apply_credential
 from .encodings import JSON, encode_body
 from .errors import (
@@ -40,6 +40,7 @@ from .paging import (
     page_result,
     read_ask,
 )
+from .query import FORM, query_pairs, scalar_text
 from .ratelimit import normalise
 from .registry import Integration
 from .tools import Tool
@@ -83,12 +84,13 @@ def error_outcome(outcome: str, message: str, **details: Any) -> CallOutcome:
     return CallOutcome(tool_result(structured, message, error=True), outcome)
 
 
-def _query_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return [_query_value(v) for v in value]
-    return value
+def _header_value(name: str, value: Any) -> str:
+    """OpenAPI's `simple` style: a scalar as text, an array joined by commas."""
+    items = value if isinstance(value, list) else [value]
+    text = ",".join(scalar_text(item) for item in items if item is not None)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ToolArgumentError(f"{name}: a header value cannot hold a control character")
+    return text
 
 
 def _path_segment(name: str, value: Any) -> str:
@@ -120,14 +122,16 @@ def build_request(
         path = path.replace("{" + name + "}", _path_segment(name, arguments[name]))
     params: dict[str, Any] = {}
     for name in tool.query_params:
-        if name not in arguments or arguments[name] is None:
+        if arguments.get(name) is None:
             continue
         prefix = tool.query_prefixed.get(name)
         if prefix is not None:
-            for key, value in arguments[name].items():
-                params[f"{prefix}{key}"] = _query_value(value)
+            pairs = query_pairs(name, {prefix + k: v for k, v in arguments[name].items()})
         else:
-            params[name] = _query_value(arguments[name])
+            pairs = query_pairs(name, arguments[name], tool.query_styles.get(name, FORM))
+        for key, text in pairs:
+            params.setdefault(key, []).append(text)
+    params.update(tool.fixed_query)
     if paging_params:
         params.update(paging_params)
     body, content_type = None, JSON
@@ -144,11 +148,17 @@ def build_request(
         raise ToolArgumentError(f"arguments cannot be sent as JSON: {exc}") from None
     # Names in lower case, so a constant `Accept` replaces the default rather than doubling it.
     headers = {"accept": "application/json", **tool.headers}
+    for name in tool.header_params:
+        if arguments.get(name) is not None:
+            headers[name.lower()] = _header_value(name, arguments[name])
     if tool.credential is not None:
         apply_credential(integration.credentials[tool.credential], account, headers, params)
     if body is not None:
         headers["content-type"] = content_type  # a multipart one carries its boundary
-    base = account_base_url(account, integration.base_url)
+    if tool.base_url is not None:
+        base = fill_base_url(tool.base_url, account)
+    else:
+        base = account_base_url(account, integration.base_url)
     return UpstreamRequest(tool.http_method, base + path, params, body, headers)
 
 
@@ -191,6 +201,8 @@ async def forward(
         request = build_request(integration, account, tool, sent, paging_params)
         if tool.paging is not None and ask.url is not None:
             request.url = follow_url(tool.paging, ask, request.url)
+            for key in tool.fixed_query:  # the next URL's query already says it
+                request.params.pop(key, None)
         _check_body_size(tool, request)
         ctx = None
         if run_hooks and (tool.checks or tool.transform or tool.preview):

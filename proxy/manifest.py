@@ -281,6 +281,38 @@ class Requirement(_Strict):
     require: list[str] = Field(min_length=1, description="Arguments then required.")
 
 
+class QueryStyle(_Strict):
+    """How one query argument is written, in OpenAPI's words (`style`, `explode`)."""
+
+    style: Literal["form", "spaceDelimited", "pipeDelimited", "deepObject"] = Field(
+        "form",
+        description="form: `k=a&k=b`, or with explode false `k=a,b`. spaceDelimited / "
+        "pipeDelimited (explode false): `k=a b` / `k=a|b`. deepObject: `k[x]=1&k[y]=2`.",
+    )
+    explode: bool = Field(
+        True,
+        description="With false, an array (or an object's key/value pairs) is one key, its "
+        "values joined by the style's separator: Asana's opt_fields=name,notes.",
+    )
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> QueryStyle:
+        if self.style in ("spaceDelimited", "pipeDelimited") and self.explode:
+            raise ValueError(f"{self.style} needs explode: false (exploded, it is form)")
+        return self
+
+
+def _base_url_template(value: str) -> str:
+    # `{name}` placeholders are filled per account from its `settings` (accounts.py).
+    rest = PATH_PARAM_RE.sub("", value)
+    if "{" in rest or "}" in rest:
+        raise ValueError("has an unmatched '{' or '}'")
+    for name in PATH_PARAM_RE.findall(value):
+        if not re.fullmatch(SETTING_NAME, name):
+            raise ValueError(f"placeholder {{{name}}} is not a setting name ({SETTING_NAME})")
+    return value
+
+
 class Method(_Strict):
     """One operation of a resource, rendered as one MCP tool."""
 
@@ -300,8 +332,28 @@ class Method(_Strict):
         description="Words people use for this tool that its name and description do not "
         "(discovery mode's search_tools indexes them; nothing is listed).",
     )
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Where this one operation is sent, where the API serves it from another "
+        "host (Box's uploads: https://upload.box.com/api/2.0). `{name}` placeholders are "
+        "filled from the account's settings, as in the manifest's; an account's own "
+        "base_url does not move it.",
+    )
     path: dict[str, JsonSchema] = Field(default_factory=dict, description="Path parameters.")
     query: dict[str, JsonSchema] = Field(default_factory=dict, description="Query parameters.")
+    query_styles: dict[str, QueryStyle] = Field(
+        default_factory=dict,
+        description="Query arguments written other than as repeated keys, by name: "
+        "{opt_fields: {explode: false}}.",
+    )
+    header: dict[str, JsonSchema] = Field(
+        default_factory=dict,
+        description="Header arguments, by header name: sent as that request header, the "
+        "value as text (an array joined by commas). For a header an operation requires, "
+        "such as PagerDuty's From naming the acting user; an account's `defaults` can fill "
+        "it. Constant headers are `headers`.",
+    )
     body: dict[str, JsonSchema] = Field(
         default_factory=dict, description="Body fields, sent as `body_encoding` says."
     )
@@ -330,6 +382,11 @@ class Method(_Strict):
         default_factory=dict,
         description="Body fields every call sends as given; not arguments, so the agent cannot "
         "change them (a dry-run flag: a preview tool and the real one over one endpoint).",
+    )
+    fixed_query: dict[str, str | int | bool] = Field(
+        default_factory=dict,
+        description="Query parameters every call sends as given; not arguments (Box's "
+        "usemarker=true, which its marker paging needs; fields=shared_link).",
     )
     query_prefixed: dict[str, str] = Field(
         default_factory=dict,
@@ -398,6 +455,25 @@ class Method(_Strict):
     @classmethod
     def _constant_headers(cls, value: ConstantHeaders) -> ConstantHeaders:
         return check_constant_headers(value)
+
+    @field_validator("header")
+    @classmethod
+    def _header_names(cls, value: dict[str, JsonSchema]) -> dict[str, JsonSchema]:
+        seen: set[str] = set()
+        for name in value:
+            if not HEADER_NAME_RE.match(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if name.lower() in RESERVED_HEADERS:
+                raise ValueError(f"{name!r} is set by yamcp itself (credentials, body encoding)")
+            if name.lower() in seen:
+                raise ValueError(f"{name!r} is given twice (header names ignore case)")
+            seen.add(name.lower())
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _own_base_url(cls, value: str | None) -> str | None:
+        return None if value is None else _base_url_template(value)
 
 
 class Resource(_Strict):
@@ -471,15 +547,8 @@ class Manifest(_Strict):
 
     @field_validator("base_url")
     @classmethod
-    def _base_url_template(cls, value: str) -> str:
-        # `{name}` placeholders are filled per account from its `settings` (accounts.py).
-        rest = PATH_PARAM_RE.sub("", value)
-        if "{" in rest or "}" in rest:
-            raise ValueError("has an unmatched '{' or '}'")
-        for name in PATH_PARAM_RE.findall(value):
-            if not re.fullmatch(SETTING_NAME, name):
-                raise ValueError(f"placeholder {{{name}}} is not a setting name ({SETTING_NAME})")
-        return value
+    def _base_url(cls, value: str) -> str:
+        return _base_url_template(value)
 
 
 class LoadedManifest(BaseModel):

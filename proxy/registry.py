@@ -40,6 +40,7 @@ from .manifest import (
     discover,
     load_manifest,
 )
+from .query import QueryStyle, scalar_text
 from .tools import Paging, Tool, annotations, brief_definition, definition, tool_name
 
 TOOL_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -489,7 +490,7 @@ def _compile_method(
             raise ConfigError(file, f"{where}.path.{param}", f"not used in the path {path!r}")
 
     properties: dict[str, Any] = {}
-    for section in ("path", "query", "body"):
+    for section in ("path", "query", "header", "body"):
         for arg, schema in getattr(method, section).items():
             _check_schema(schema, file, f"{where}.{section}.{arg}")
             if arg in properties:
@@ -508,6 +509,19 @@ def _compile_method(
     for arg in method.query_prefixed:
         if arg not in method.query:
             raise ConfigError(file, f"{where}.query_prefixed.{arg}", "not in `query`")
+    for arg in method.fixed_query:
+        if arg in method.query:
+            raise ConfigError(file, f"{where}.fixed_query.{arg}", "is also an argument in `query`")
+    for arg in method.query_styles:
+        if arg not in method.query:
+            raise ConfigError(file, f"{where}.query_styles.{arg}", "not in `query`")
+        if arg in method.query_prefixed:
+            raise ConfigError(file, f"{where}.query_styles.{arg}", "is also in `query_prefixed`")
+    for arg, schema in method.header.items():
+        if schema.get("type") == "object":
+            raise ConfigError(
+                file, f"{where}.header.{arg}", "a header carries text or a list, not an object"
+            )
     required = list(dict.fromkeys([*in_path, *method.required]))
     for arg in required:
         if arg not in properties:
@@ -554,6 +568,13 @@ def _compile_method(
     if credential is not None and credential not in m.credentials:
         raise ConfigError(file, f"{where}.credential", f"no credential profile {credential!r}")
     headers = _constant_headers(m, method, credential, file, where)
+    for arg in method.header:
+        if arg.lower() in headers or any(
+            p.header is not None and p.header.lower() == arg.lower() for p in m.credentials.values()
+        ):
+            raise ConfigError(
+                file, f"{where}.header.{arg}", "is also a constant or credential header"
+            )
     key_param = m.credentials[credential].query if credential is not None else None
     if key_param is not None and key_param in method.query:
         raise ConfigError(
@@ -599,6 +620,13 @@ def _compile_method(
         body_from=method.body_from,
         fixed_body=dict(method.fixed_body),
         query_prefixed=dict(method.query_prefixed),
+        fixed_query={k: scalar_text(v) for k, v in method.fixed_query.items()},
+        query_styles={
+            arg: QueryStyle(style.style, style.explode)
+            for arg, style in method.query_styles.items()
+        },
+        header_params=tuple(method.header),
+        base_url=method.base_url.rstrip("/") if method.base_url else None,
         credential=credential,
         input_schema=schema,
         validate=_requiring(

@@ -15,6 +15,7 @@ from jmespath.parser import ParsedResult
 
 from .encodings import BodyEncoding, FormStyle
 from .manifest import MethodKind
+from .query import QueryStyle
 
 Access = Literal["read", "write"]
 
@@ -82,6 +83,10 @@ class Tool:
     form_style: FormStyle = "deep_object"  # nested values of a form body
     # multipart file fields (`contentEncoding: base64`) -> their `contentMediaType`
     file_fields: dict[str, str | None] = field(default_factory=dict)
+    query_styles: dict[str, QueryStyle] = field(default_factory=dict)  # default: form, exploded
+    fixed_query: dict[str, str] = field(default_factory=dict)  # sent on every call, as text
+    header_params: tuple[str, ...] = ()  # arguments sent as request headers
+    base_url: str | None = None  # this operation's own host, a template like the manifest's
 
 
 def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) -> str:

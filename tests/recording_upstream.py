@@ -16,6 +16,17 @@ write endpoint with a body taken from the API's own document (example or schema)
 * Netlify: `GET /api/v1/sites` with `page` + `per_page`, answering a bare array and an RFC
   8288 `Link` header; `POST /api/v1/sites` (JSON).
 
+* Slack: `GET /conversations.list` by `cursor` and `response_metadata.next_cursor`, every
+  answer HTTP 200 with an `ok` flag; `POST /chat.postMessage` (form).
+* Asana: `GET /projects` by an opaque `offset` token returned at `next_page.offset` (a
+  number is refused, as Asana does), `opt_fields` read as one comma-separated value;
+  `POST /tasks` (JSON, the object under `data`).
+* Box: `GET /folders/{id}/items` by `marker` only with `usemarker=true` (else offset
+  answers without `next_marker`); `GET /files/{id}` with the shared link only when
+  `fields=shared_link` asks; `POST /upload/files/content` (multipart), the upload host.
+* PagerDuty: `PUT /incidents/{id}` refused without a `From` header (error 2001), as the
+  REST API does for writes that need the acting user.
+
 Every request is recorded as it arrived (method, raw path and query, headers, body bytes)
 so a test checks what reached the wire. Run it with `serving()`, which yields the fake.
 """
@@ -178,6 +189,17 @@ SLACK_CHANNELS = [
 ]
 
 
+ASANA_PROJECTS = [
+    {"gid": f"12040000000{i}", "resource_type": "project", "name": f"Stuff to buy {i}"}
+    for i in range(3)
+]
+
+BOX_ITEMS = [
+    {"id": f"1234567{i}", "type": "file", "etag": "1", "name": f"Contract {i}.pdf"}
+    for i in range(3)
+]
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -206,6 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._route(self._record())
 
     def do_POST(self) -> None:
+        self._route(self._record())
+
+    def do_PUT(self) -> None:
         self._route(self._record())
 
     def _route(self, rec: Recorded) -> None:
@@ -251,8 +276,76 @@ class _Handler(BaseHTTPRequestHandler):
             self._netlify_list(q, base)
         elif route == ("POST", "/api/v1/sites"):
             self._send(201, {**NETLIFY_SITES[0], **rec.json(), "id": "new-site-id"})
+        elif route == ("GET", "/projects"):
+            self._asana_projects(rec)
+        elif route == ("POST", "/tasks"):
+            task = {"gid": "12345", "resource_type": "task", **rec.json()["data"]}
+            self._send(201, {"data": task})
+        elif route == ("GET", "/folders/0/items"):
+            self._box_items(q)
+        elif rec.method == "GET" and rec.path.startswith("/files/"):
+            file = {"type": "file", "id": rec.path.rsplit("/", 1)[-1], "etag": "1"}
+            if q.get("fields") == "shared_link":  # Box sends only the fields asked for
+                file["shared_link"] = {"url": "https://app.box.com/s/vspke7y05sb214wjokpk"}
+            self._send(200, file)
+        elif route == ("POST", "/upload/files/content"):
+            name = json.loads(rec.multipart()["attributes"][2])["name"]
+            self._send(201, {"total_count": 1, "entries": [{**BOX_ITEMS[0], "name": name}]})
+        elif rec.method == "PUT" and rec.path.startswith("/incidents/"):
+            self._pagerduty_update(rec)
         else:
             self._send(404, {"message": f"no route {rec.method} {rec.path}"})
+
+    def _asana_projects(self, rec: Recorded) -> None:
+        q = dict(rec.query)
+        if [k for k, _ in rec.query].count("opt_fields") > 1:
+            # Asana reads one comma-separated value; a repeated key keeps only the last.
+            self._send(400, {"errors": [{"message": "opt_fields: repeated; use commas"}]})
+            return
+        limit = int(q.get("limit", 50))
+        start = 0
+        if "offset" in q:
+            if not q["offset"].startswith("eyJ"):  # an opaque token, never a number
+                self._send(400, {"errors": [{"message": "offset: Your pagination token is invalid."}]})  # fmt: skip
+                return
+            start = int(q["offset"].removeprefix("eyJ"))
+        page = ASANA_PROJECTS[start : start + limit]
+        if "opt_fields" in q:
+            asked = q["opt_fields"].split(",")
+            page = [{**p, **{f: None for f in asked if f not in p}} for p in page]
+        next_page = None
+        if start + limit < len(ASANA_PROJECTS):
+            token = f"eyJ{start + limit}"
+            path = f"/projects?limit={limit}&offset={token}"
+            next_page = {"offset": token, "path": path, "uri": f"https://app.asana.com/api/1.0{path}"}  # fmt: skip
+        self._send(200, {"data": page, "next_page": next_page})
+
+    def _box_items(self, q: dict[str, str]) -> None:
+        limit = int(q.get("limit", 100))
+        if q.get("usemarker") != "true":
+            if "marker" in q:
+                self._send(400, {"type": "error", "status": 400, "code": "bad_request",
+                                 "message": "marker requires usemarker=true"})  # fmt: skip
+                return
+            start = int(q.get("offset", 0))
+            page = BOX_ITEMS[start : start + limit]
+            self._send(200, {"total_count": len(BOX_ITEMS), "entries": page, "offset": start,
+                             "limit": limit})  # fmt: skip
+            return
+        start = int(q["marker"].removeprefix("JV9IRGZmieiBasejOG9yDCRNgd2ymoZIbjsxbJMjIs3kioVii")) if q.get("marker") else 0  # fmt: skip
+        page = BOX_ITEMS[start : start + limit]
+        more = start + limit < len(BOX_ITEMS)
+        marker = f"JV9IRGZmieiBasejOG9yDCRNgd2ymoZIbjsxbJMjIs3kioVii{start + limit}" if more else None  # fmt: skip
+        self._send(200, {"entries": page, "limit": limit, "next_marker": marker})
+
+    def _pagerduty_update(self, rec: Recorded) -> None:
+        if "from" not in rec.headers:
+            message = 'You must specify a user\'s email address in the "From" header'
+            self._send(400, {"error": {"message": message, "code": 2001}})
+            return
+        incident = {"id": rec.path.rsplit("/", 1)[-1], "type": "incident",
+                    **rec.json()["incident"]}  # fmt: skip
+        self._send(200, {"incident": incident})
 
     def _slack_channels(self, q: dict[str, str]) -> None:
         # Slack pages by `cursor`, the next one in response_metadata.next_cursor ("" at the

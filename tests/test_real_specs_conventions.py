@@ -19,6 +19,7 @@ from proxy.app import create_app
 from proxy.cli import main as yamcp
 from proxy.servers import ServerRequest, create_server
 from proxy.settings import Settings
+from proxy.tools import tool_name
 from tests.conftest import ROOT
 from tests.recording_upstream import Fake, serving
 
@@ -67,8 +68,8 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """`serve(name, upstream_url)`: the imported integration, in process."""
     opened: list[TestClient] = []
 
-    def start(name: str, upstream: str) -> Served:
-        served = _serve(tmp_path, name, upstream, monkeypatch)
+    def start(name: str, upstream: str, **account: Any) -> Served:
+        served = _serve(tmp_path, name, upstream, monkeypatch, account)
         opened.append(served.http)
         return served
 
@@ -77,14 +78,20 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         http.__exit__(None, None, None)
 
 
-def _serve(tmp_path: Path, name: str, upstream: str, monkeypatch: pytest.MonkeyPatch) -> Served:
+def _serve(
+    tmp_path: Path,
+    name: str,
+    upstream: str,
+    monkeypatch: pytest.MonkeyPatch,
+    account: dict[str, Any],
+) -> Served:
     manifest = yaml.safe_load((tmp_path / "integrations" / name / "manifest.yaml").read_text())
     secrets = {}
     for profile in (manifest.get("credentials") or {}).values():
         secret = profile.get("bearer") or profile.get("secret")
         secrets[secret] = f"${{REAL_{secret.upper()}}}"
         monkeypatch.setenv(f"REAL_{secret.upper()}", TOKEN)
-    accounts = {"accounts": {"acct": {"integration": name, "base_url": upstream}}}
+    accounts = {"accounts": {"acct": {"integration": name, "base_url": upstream, **account}}}
     if secrets:
         accounts["accounts"]["acct"]["credentials"] = secrets
     (tmp_path / "accounts.yaml").write_text(yaml.safe_dump(accounts))
@@ -129,6 +136,16 @@ def test_a_bound_beyond_64_bits_is_served_exactly(
     tools = {t["name"]: t for t in answer.json()["result"]["tools"]}
     assert len(tools) == 2, list(tools)
     assert "9223372036854776000" in json.dumps(tools)
+
+
+def tool_of(manifest: dict[str, Any], http: str) -> str:
+    """The tool name of the method at `VERB /path`."""
+    for resource_name, resource in manifest["resources"].items():
+        for kind, method in resource["methods"].items():
+            if method["http"] == http:
+                many = resource.get("plural") or f"{resource_name}s"
+                return tool_name(manifest["name"], resource_name, many, kind)
+    raise AssertionError(f"no method {http}")
 
 
 def methods(manifest: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -267,3 +284,268 @@ def test_an_error_answered_with_http_200_is_an_error(
     assert not second.get("next_cursor")
     cursors = [dict(r.query).get("cursor") for r in upstream.requests if r.method == "GET"]
     assert cursors == [None, "dGVhbTpD2"]
+
+
+# ------------------------------------------ 6. and 9. Asana: offset tokens, opt_fields
+
+
+def test_an_opaque_offset_token_pages_as_a_cursor_to_the_end(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # Asana's `offset` is a string token from next_page.offset; it was sent as a number,
+    # which Asana refuses ("Your pagination token is invalid").
+    manifest = imported(tmp_path, "asana", "asana/asana_oas.yaml")
+    kind, method = methods(manifest)["GET /projects"]
+    assert kind == "list"
+    assert method["pagination"]["style"] == "cursor"
+    assert method["pagination"]["cursor_param"] == "offset"
+    assert method["pagination"]["next_cursor"] == "next_page.offset"
+    served = serve("asana", upstream.url)
+    tool = tool_of(manifest, "GET /projects")
+    first = served.call(tool, {"limit": 2})["structuredContent"]
+    second = served.call(tool, {"limit": 2, "next_cursor": first["next_cursor"]})
+    assert second["isError"] is False, second
+    second = second["structuredContent"]
+    assert [p["gid"] for p in first["result"] + second["result"]] == [
+        "120400000000", "120400000001", "120400000002"
+    ]  # fmt: skip
+    assert not second.get("next_cursor")
+    assert [dict(r.query).get("offset") for r in upstream.requests] == [None, "eyJ2"]
+
+
+def test_an_unexploded_array_is_sent_comma_separated(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # `opt_fields` is `style: form, explode: false`: one comma-separated value. It went as
+    # repeated keys, of which Asana keeps one.
+    manifest = imported(tmp_path, "asana", "asana/asana_oas.yaml")
+    _, method = methods(manifest)["GET /projects"]
+    assert method["query_styles"] == {"opt_fields": {"explode": False}}
+    served = serve("asana", upstream.url)
+    answer = served.call(tool_of(manifest, "GET /projects"), {"opt_fields": ["color", "notes"]})
+    assert answer["isError"] is False, answer
+    (sent,) = upstream.requests
+    assert sent.query == [("opt_fields", "color,notes"), ("limit", "50")]
+    assert answer["structuredContent"]["result"][0]["color"] is None  # asked for, so there
+
+
+def test_query_styles_write_what_openapi_says() -> None:
+    from proxy.query import QueryStyle, query_pairs
+
+    def pairs(value: Any, style: str = "form", explode: bool = True) -> list[tuple[str, str]]:
+        return list(query_pairs("k", value, QueryStyle(style, explode)))  # type: ignore[arg-type]
+
+    assert pairs(["a", "b"]) == [("k", "a"), ("k", "b")]
+    assert pairs(["a", "b"], explode=False) == [("k", "a,b")]
+    assert pairs({"R": 100, "G": 200}, explode=False) == [("k", "R,100,G,200")]
+    assert pairs({"R": 100, "G": True}) == [("R", "100"), ("G", "true")]
+    assert pairs(["a", "b"], "spaceDelimited", False) == [("k", "a b")]
+    assert pairs(["a", "b"], "pipeDelimited", False) == [("k", "a|b")]
+    assert pairs({"status": "open", "n": 2}, "deepObject") == [
+        ("k[status]", "open"), ("k[n]", "2")
+    ]  # fmt: skip
+    assert pairs(None) == []
+
+
+def test_a_deep_object_query_parameter_is_imported_and_sent_bracketed(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    from proxy.openapi import import_openapi
+
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "Asana-like", "version": "1"},
+        "servers": [{"url": "https://app.asana.com/api/1.0"}],
+        "paths": {"/projects": {"get": {
+            "summary": "Get multiple projects",
+            "parameters": [{"name": "filter", "in": "query", "style": "deepObject",
+                            "schema": {"type": "object", "properties": {
+                                "archived": {"type": "boolean"}, "team": {"type": "string"}}}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {
+                    "data": {"type": "array", "items": {"type": "object"}}}}}}}},
+        }}},
+    }  # fmt: skip
+    result = import_openapi([spec], "tasks")
+    _, method = methods(result.manifest)["GET /projects"]
+    assert method["query_styles"] == {"filter": {"style": "deepObject"}}
+    folder = tmp_path / "integrations" / "tasks"
+    folder.mkdir(parents=True)
+    (folder / "manifest.yaml").write_text(yaml.safe_dump(result.manifest))
+    served = serve("tasks", upstream.url)
+    tool = tool_of(result.manifest, "GET /projects")
+    served.call(tool, {"filter": {"archived": False, "team": "14916"}})
+    (sent,) = upstream.requests
+    assert sent.query == [("filter[archived]", "false"), ("filter[team]", "14916")]
+
+
+def test_asana_creates_a_task_with_its_object_under_data(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    manifest = imported(tmp_path, "asana", "asana/asana_oas.yaml")
+    served = serve("asana", upstream.url)
+    made = served.call(tool_of(manifest, "POST /tasks"), {"data": {"name": "Buy milk"}})
+    assert made["isError"] is False, made
+    assert made["structuredContent"]["data"]["gid"] == "12345"
+    (sent,) = upstream.requests
+    assert sent.json() == {"data": {"name": "Buy milk"}}
+    assert sent.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+# ------------------------------- 6., 10., 11. and 12. Box: marker, upload host, fragments
+
+
+def test_marker_paging_sends_the_switch_it_needs_and_pages_to_the_end(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # Box pages /folders/{id}/items by `marker` only with usemarker=true, beside an offset
+    # scheme; the import chose the marker and sent no usemarker, so page two was a 400.
+    code = yamcp(
+        ["import-openapi", str(SPECS / "box/openapi.json"), "--integration", "box",
+         "--out", str(tmp_path / "integrations")]
+    )  # fmt: skip
+    assert code == 0
+    text = (tmp_path / "integrations/box/manifest.yaml").read_text()
+    manifest = yaml.safe_load(text)
+    kind, method = methods(manifest)["GET /folders/{folder_id}/items"]
+    assert kind == "list" and method["fixed_query"] == {"usemarker": True}
+    assert "offset" not in method["query"] and "usemarker" not in method["query"]
+    assert "paged by cursor `marker`, `offset` left out, usemarker=true" in text
+    served = serve("box", upstream.url)
+    tool = tool_of(manifest, "GET /folders/{folder_id}/items")
+    first = served.call(tool, {"folder_id": "0", "limit": 2})["structuredContent"]
+    second = served.call(tool, {"folder_id": "0", "limit": 2, "next_cursor": first["next_cursor"]})
+    assert second["isError"] is False, second
+    names = [e["name"] for e in first["result"] + second["structuredContent"]["result"]]
+    assert names == ["Contract 0.pdf", "Contract 1.pdf", "Contract 2.pdf"]
+    assert [dict(r.query).get("usemarker") for r in upstream.requests] == ["true", "true"]
+
+
+def test_an_operation_on_another_host_is_sent_there(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # Box's POST /files/content declares `servers: upload.box.com`; it was sent to the
+    # API's base URL, where uploads do not exist.
+    manifest = imported(tmp_path, "box", "box/openapi.json")
+    _, method = methods(manifest)["POST /files/content"]
+    assert method["base_url"] == "https://upload.box.com/api/2.0"
+    # On the fake, the upload host is a path of the loopback server.
+    path = tmp_path / "integrations/box/manifest.yaml"
+    text = path.read_text().replace("https://upload.box.com/api/2.0", f"{upstream.url}/upload")
+    path.write_text(text)
+    served = serve("box", upstream.url)
+    made = served.call(
+        tool_of(manifest, "POST /files/content"),
+        {"attributes": {"name": "Contract.pdf", "parent": {"id": "0"}}, "file": "JVBERi0xLjQ="},
+    )
+    assert made["isError"] is False, made
+    (sent,) = upstream.requests
+    assert sent.path == "/upload/files/content"
+    parts = sent.multipart()
+    assert json.loads(parts["attributes"][2]) == {"name": "Contract.pdf", "parent": {"id": "0"}}
+    assert parts["file"][2] == b"%PDF-1.4"
+
+
+def test_path_keys_with_fragments_are_named_and_send_their_query(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # `/files/{file_id}#get_shared_link`: the fragment went into the request path, the
+    # implied `fields=shared_link` was an argument the model had to guess.
+    manifest = imported(tmp_path, "box", "box/openapi.json")
+    found = methods(manifest)
+    assert all("#" not in http for http in found)
+    name = tool_of(manifest, "GET /files/{id}")
+    assert name == "get_single_box_file_by_id"
+    shared = next(
+        tool_name("box", r, r + "s", k)
+        for r, res in manifest["resources"].items()
+        for k, m in res["methods"].items()
+        if m.get("fixed_query") == {"fields": "shared_link"} and k == "get" and "file" in r
+    )
+    assert shared == "get_single_box_file_shared_link_by_id"
+    served = serve("box", upstream.url)
+    answer = served.call(shared, {"id": "12345"})
+    assert answer["structuredContent"]["shared_link"]["url"].startswith("https://app.box.com/s/")
+    (sent,) = upstream.requests
+    assert sent.target == "/files/12345?fields=shared_link"
+
+
+def test_names_and_marks_come_from_the_operation_where_the_path_misleads(
+    tmp_path: Path,
+) -> None:
+    box = imported(tmp_path, "box", "box/openapi.json")
+    # A tenant's own key in a literal segment makes no name.
+    assert not any("vochw" in r.lower() for r in box["resources"])
+    # POST /ai/text_gen generates text; it sends nothing, so it is not destructive.
+    assert methods(box)["POST /ai/text_gen"][1]["destructive"] is False
+    # The OAuth token endpoints are no tools: the account holds the token.
+    assert not any("oauth2" in http for http in methods(box))
+    # PagerDuty's bulk PUT /incidents and PUT /incidents/{id} had each other's names.
+    pagerduty = imported(tmp_path, "pagerduty", "pagerduty-rest/openapiv3.json")
+    assert tool_of(pagerduty, "PUT /incidents/{id}") == "update_a_pagerduty_incident_by_id"
+    assert tool_of(pagerduty, "PUT /incidents") == "create_a_pagerduty_incident_bulk_update"
+    # Slack's POST /chat.delete deletes: not `create_a_..._delete` with destructive false.
+    slack = imported(tmp_path, "slack", "slack-web/slack_web_openapi_v2.json")
+    assert tool_of(slack, "POST /chat.delete") == "delete_a_slack_chat_by_id"
+    assert methods(slack)["POST /chat.delete"][1]["destructive"] is True
+
+
+def test_two_paging_schemes_pick_one_and_say_which() -> None:
+    from proxy.openapi import import_openapi, load_spec
+
+    result = import_openapi([load_spec(SPECS / "slack-web/slack_web_openapi_v2.json")], "slack")
+    _, method = methods(result.manifest)["GET /stars.list"]
+    chosen = method["pagination"]
+    assert "cursor" not in method.get("query", {}) or chosen.get("cursor_param") == "cursor"
+    assert any(
+        line.startswith("GET /stars.list:") and "more than one paging scheme" in line
+        for line in result.review
+    )
+
+
+# ---------------------------------------------------- 3. PagerDuty: the From header
+
+
+def test_a_required_header_is_an_argument_an_account_default_can_fill(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # PagerDuty's writes require `From` (the acting user's email); it was dropped with a
+    # note, so every write was a 400.
+    manifest = imported(tmp_path, "pagerduty", "pagerduty-rest/openapiv3.json")
+    _, update = methods(manifest)["PUT /incidents/{id}"]
+    assert update["header"]["From"]["type"] == "string"
+    assert "From" in update["required"]
+    assert "From" not in manifest.get("headers", {})
+    _, listing = methods(manifest)["GET /incidents"]
+    assert "header" not in listing
+    served = serve("pagerduty", upstream.url, defaults={"From": "oncall@example.com"})
+    tool = tool_of(manifest, "PUT /incidents/{id}")
+    done = served.call(tool, {"id": "PT4KHLK", "incident": {"type": "incident", "status": "acknowledged"}})  # fmt: skip
+    assert done["isError"] is False, done
+    (sent,) = upstream.requests
+    assert sent.headers["from"] == "oncall@example.com"
+    assert sent.json() == {"incident": {"type": "incident", "status": "acknowledged"}}
+    served.call(tool_of(manifest, "GET /incidents"), {})
+    assert "from" not in upstream.requests[-1].headers
+
+
+def test_a_constant_header_of_some_operations_is_sent_only_by_them() -> None:
+    from proxy.openapi import import_openapi
+
+    preview = {"name": "X-Preview", "in": "header", "required": True,
+               "schema": {"type": "string", "enum": ["incidents-beta"]}}  # fmt: skip
+    answer = {"200": {"description": "ok"}}
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/things": {"get": {"summary": "List things", "responses": answer}},
+            "/things/{id}/merge": {"post": {"summary": "Merge a thing", "responses": answer,
+                                            "parameters": [preview]}},
+        },
+    }  # fmt: skip
+    manifest = import_openapi([spec], "t").manifest
+    assert "headers" not in manifest
+    _, merge = methods(manifest)["POST /things/{id}/merge"]
+    assert merge["headers"] == {"X-Preview": "incidents-beta"}

@@ -134,8 +134,25 @@ def _manifest(importer: Importer, docs: Sequence[Document]) -> dict[str, Any]:
                 "answer with HTTP 200 and ok false is reported as an error; confirm in the "
                 "API's docs that its errors come with HTTP 200"
             )
+    _own_servers(importer, resources, base_url)
     manifest["resources"] = resources
     return manifest
+
+
+def _own_servers(importer: Importer, resources: dict[str, Any], base_url: str) -> None:
+    """An operation's own server stays only where it is not the document's."""
+    for resource in resources.values():
+        for method in resource["methods"].values():
+            own = method.get("base_url")
+            if own is None:
+                continue
+            if own == base_url or not re.match(r"^https?://", own):
+                del method["base_url"]
+                continue
+            importer.flag(
+                f"{method['http']}: sent to {own} (the operation's own servers), not to "
+                "base_url; an account's base_url does not move it"
+            )
 
 
 def manifest_from_openapi(

@@ -34,10 +34,11 @@ _CREDENTIAL_PARAM = re.compile(
     r"(access_|auth_|api_|bearer_)?token|api_?key|access_key", re.IGNORECASE
 )
 # A POST is send-like when its verb sends (the summary's or operationId's first word, or
-# the path's last segment), or when it creates something that is sent on creation.
+# the path's last segment), or when it creates something that is sent on creation. (`text`
+# is no verb here: Box's POST /ai/text_gen generates text, it sends nothing.)
 _SEND_VERBS = {
     "send", "resend", "deliver", "dispatch", "broadcast", "notify", "charge", "refund",
-    "payout", "transfer", "call", "dial", "text", "publish", "trigger",
+    "payout", "transfer", "call", "dial", "publish", "trigger",
 }  # fmt: skip
 _SENT_THINGS = {"email", "emails", "message", "messages", "sms", "mms", "mail", "calls", "fax"}
 _READING_ACTIONS = {"search", "validate", "validation", "preview", "lookup", "query"}
@@ -77,7 +78,6 @@ class Importer:
         self.operations: list[Operation] = []
         self.seen: set[tuple[str, str]] = set()
         self.count = 0
-        self._ignored_headers: set[str] = set()
         self._holders: dict[tuple[str, str], Operation] = {}
 
     def note(self, text: str) -> None:
@@ -119,7 +119,16 @@ class Importer:
             self.skipped.append(f"{where} (declared again)")
             return
         self.seen.add((verb, path))
+        if _token_endpoint(path, op):
+            self.skipped.append(
+                f"{where} (an OAuth token endpoint: the account holds the token yamcp sends)"
+            )
+            return
+        # Box keys several operations on one path with `#fragment` suffixes; the fragment is
+        # no part of the URL, only a name for the operation.
+        path, _, fragment = path.partition("#")
         params = doc.parameters(path_item, op)
+        fixed_query: dict[str, Any] = {}
 
         credential = None
         for requirement in doc.security_requirements(op):
@@ -128,6 +137,9 @@ class Importer:
                 break
         path_args: dict[str, dict] = {}
         query: dict[str, dict] = {}
+        styles: dict[str, dict] = {}
+        header: dict[str, dict] = {}
+        constant_headers: dict[str, str] = {}
         required: list[str] = []
         for param in params:
             where_in, name = param["in"], str(param["name"])
@@ -139,8 +151,10 @@ class Importer:
                     # Slack's `token` header beside its OAuth scheme: the scheme sends it.
                     self.note(f"header parameter {name} carries the credential; not an argument")
                     continue
-                found = self._header(doc, where, param)
+                found = self._header(doc, where, param, header, constant_headers)
                 credential = credential or found
+                if param.get("required") and name in header:
+                    required.append(name)
             elif where_in == "path":
                 path_args[name] = doc.parameter_schema(param)
             elif where_in == "query" and self._carries_credential(doc, name):
@@ -150,12 +164,17 @@ class Importer:
                 )
             elif where_in == "query":
                 query[name] = doc.parameter_schema(param)
+                style = self._query_style(doc, where, param, query[name])
+                if style:
+                    styles[name] = style
                 if param.get("required"):
                     required.append(name)
             elif where_in == "cookie":
                 self.note(f"{where}: cookie parameter {name} left out")
         in_template = _PARAM.findall(path)
         path_args = {p: path_args.get(p, {"type": "string"}) for p in in_template}
+        if fragment:
+            self._fragment_query(where, fragment, params, query, required, fixed_query)
 
         found = doc.request_body(op, params)
         if isinstance(found, str):
@@ -193,7 +212,15 @@ class Importer:
                 if body_spec.required:
                     required.append(body_from)
 
-        kind, pagination = self._kind(doc, verb, path, query, op, where)
+        kind, pagination, fixed = self._kind(doc, verb, path, query, op, where)
+        fixed_query.update(fixed)
+        bulk = kind == "update" and verb in ("put", "patch") and _bulk(path, op)
+        if bulk:  # PagerDuty's PUT /incidents (updateIncidents): many at once, no id
+            kind = "create"
+            self.flag(
+                f"{where}: changes many at once ({op.get('operationId')}): an action named "
+                "bulk_update, not the update of one by id"
+            )
         if kind == "list":
             for arg in ("limit", "next_cursor"):
                 for section in (query, body):
@@ -201,22 +228,27 @@ class Importer:
                         del section[arg]
                         self.note(f"{where}: argument {arg!r} left out (list tools add their own)")
             if any(p in ("limit", "next_cursor") for p in path_args):
-                kind, pagination = "get", None
+                kind, pagination, fixed_query = "get", None, {}
 
         # Each argument name once: path first, then query, then body.
         for name in list(query):
             if name in path_args:
                 del query[name]
                 self.note(f"{where}: query parameter {name} has a path parameter's name; left out")
-        for name in list(body):
+        for name in list(header):
             if name in path_args or name in query:
+                del header[name]
+                self.note(f"{where}: header parameter {name} has a parameter's name; left out")
+        for name in list(body):
+            if name in path_args or name in query or name in header:
                 if body_from == name or name in required:
                     self.skipped.append(f"{where} (body field {name} clashes with a parameter)")
                     self.flag(f"{where}: not imported: body field {name} has a parameter's name")
                     return
                 del body[name]
                 self.note(f"{where}: optional body field {name} has a parameter's name; left out")
-        required = [r for r in dict.fromkeys(required) if r in query or r in body]
+        required = [r for r in dict.fromkeys(required) if r in query or r in body or r in header]
+        styles = {k: v for k, v in styles.items() if k in query}
 
         template = path
         # The object a tool acts on is `id` (DESIGN.md): the item of get/update/delete, or the
@@ -236,6 +268,12 @@ class Importer:
                 }
 
         names = naming.resource_names(path, verb, str(op.get("operationId") or ""), kind)
+        if fragment:
+            names.insert(0, f"{names[0]}_{_without_verb(snake(fragment), kind)}")
+        if bulk:
+            names.insert(0, f"{names[0]}_bulk_update")
+        if kind == "delete" and verb == "post":  # Slack's chat.delete deletes a chat message
+            names.insert(0, re.sub(r"_(delete|remove)$", "", names[0]) or names[0])
         description = describe(op)
         if not description:
             description = self._fallback_description(op, path_item, kind, names[0])
@@ -264,13 +302,20 @@ class Importer:
                     f"{where}: form body with nested fields and no encoding in the spec; "
                     f"guessed form_style {body_spec.form_style}"
                 )
+        own_server = doc.operation_server(path_item, op)
+        if own_server:
+            method["base_url"] = own_server  # kept only where it is not the base URL
         optional = {
             "path": path_args,
             "query": query,
+            "query_styles": styles,
+            "header": header,
             "body": body,
             "body_from": body_from,
             "required": required,
             "pagination": pagination,
+            "fixed_query": fixed_query,
+            "headers": constant_headers,
         }
         method.update({key: value for key, value in optional.items() if value})
         tags = [snake(t) for t in op.get("tags") or [] if snake(t)]
@@ -291,8 +336,16 @@ class Importer:
         declared = {str(s.get("name", "")).lower() for s in schemes.values() if s.get("in")}
         return name.lower() in declared or _CREDENTIAL_PARAM.fullmatch(name) is not None
 
-    def _header(self, doc: Document, where: str, param: dict[str, Any]) -> str | None:
-        """A header parameter: a credential profile, a constant header, or left out."""
+    def _header(
+        self,
+        doc: Document,
+        where: str,
+        param: dict[str, Any],
+        arguments: dict[str, dict],
+        constants: dict[str, str],
+    ) -> str | None:
+        """A header parameter, per operation: a credential profile (returned), a constant
+        header (into `constants`), a header argument (into `arguments`), or left out."""
         name = str(param["name"])
         if name.lower() in RESERVED_HEADERS:
             # `Content-Type: application/json` as a one-value enum declares the body's media
@@ -306,28 +359,92 @@ class Importer:
         values = schema.get("enum") or []
         constant = values[0] if len(values) == 1 else schema.get("default")
         if param.get("required") and constant is not None and not isinstance(constant, dict):
-            known = self.headers.setdefault(name, str(constant))
-            if known != str(constant):
-                self.flag(f"{where}: header {name} is {constant!r} here but {known!r} elsewhere")
+            constants[name] = str(constant)
             return None
-        if name.lower() not in self._ignored_headers:
-            self._ignored_headers.add(name.lower())
-            if param.get("required"):
-                self.flag(f"{where}: required header {name} has no fixed value; yamcp sends none")
-            else:
-                self.note(f"header parameter {name} is not an argument (optional; not sent)")
+        if param.get("required"):
+            # PagerDuty's From (the acting user's email) on the writes that need it.
+            arguments[name] = schema
+            self.flag(
+                f"required header {name}: an argument of the operations that require it; "
+                "where it names the acting user, set it once in the account's `defaults`"
+            )
+        else:
+            self.flag(
+                f"optional header {name}: not an argument; add it under a method's "
+                "`header:` where an agent needs to send it"
+            )
+        return None
+
+    def _fragment_query(
+        self,
+        where: str,
+        fragment: str,
+        params: list[dict[str, Any]],
+        query: dict[str, dict],
+        required: list[str],
+        fixed: dict[str, Any],
+    ) -> None:
+        """The query a `#fragment` key implies: a required parameter whose example is named
+        in the fragment (Box's `#get_shared_link` with `fields=shared_link`) is sent as that
+        example on every call; otherwise the review says to check."""
+        for param in params:
+            name, example = str(param["name"]), param.get("example")
+            if param.get("in") != "query" or not param.get("required") or name not in query:
+                continue
+            if isinstance(example, str) and example and example in fragment:
+                fixed[name] = example
+                del query[name]
+                required[:] = [r for r in required if r != name]
+        what = (
+            ", ".join(f"{k}={v}" for k, v in fixed.items())
+            if fixed
+            else "no query of its own (check the API's docs for one)"
+        )
+        self.flag(f"{where}: the path key's #{fragment} names the operation; it sends {what}")
+
+    def _query_style(
+        self, doc: Document, where: str, param: dict[str, Any], schema: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The manifest's `query_styles` entry for an array or object query parameter,
+        from OpenAPI 3's style/explode or Swagger 2's collectionFormat (csv by default)."""
+        if schema.get("type") not in ("array", "object", None):
+            return None
+        if doc.swagger:
+            if schema.get("type") != "array":
+                return None
+            found = str(param.get("collectionFormat") or "csv")
+            if found == "tsv":
+                self.flag(
+                    f"{where}: {param['name']} is tab-separated; yamcp sends it comma-separated"
+                )
+            return {
+                "multi": None,
+                "ssv": {"style": "spaceDelimited", "explode": False},
+                "pipes": {"style": "pipeDelimited", "explode": False},
+            }.get(found, {"explode": False})
+        style = str(param.get("style") or "form")
+        explode = param.get("explode", style == "form")
+        if style == "deepObject":
+            return {"style": "deepObject"}
+        if style in ("spaceDelimited", "pipeDelimited") and not explode:
+            return {"style": style, "explode": False}
+        if style == "form" and explode is False:
+            return {"explode": False}
         return None
 
     def _kind(
         self, doc: Document, verb: str, path: str, query: dict[str, dict], op: dict, where: str
-    ) -> tuple[MethodKind, dict | None]:
+    ) -> tuple[MethodKind, dict | None, dict[str, Any]]:
         ends_in_param = _ends_in_param(path)
+        words = re.split(r"[^a-z]+", naming.last_segment(path))
+        if verb == "post" and words[-1] in ("delete", "remove"):  # Slack's POST /chat.delete
+            return "delete", None, {}
         if verb == "post":  # POST to one object's URL changes it (Twilio, and many others)
-            return ("update" if ends_in_param else "create"), None
+            return ("update" if ends_in_param else "create"), None, {}
         if verb == "delete":
-            return "delete", None
+            return "delete", None, {}
         if verb in ("put", "patch"):
-            return _put_kind(path), None
+            return _put_kind(path), None, {}
         response, headers = doc.response(op)
         nouns = {snake(s) for s in naming.static_segments(path)}
         listing = detect(query, response or {}, headers, nouns)
@@ -336,14 +453,14 @@ class Importer:
                 query.pop(name, None)
             if listing.guessed:
                 self.flag(f"{where}: paging guessed: {listing.guessed}")
-            return "list", listing.pagination
+            return "list", listing.pagination, listing.fixed
         if response is None and not ends_in_param and not naming.is_action(path):
             self.flag(f"{where}: the spec declares no JSON answer; imported as one item (get)")
         if naming.last_segment(path) and naming.last_segment(path).split("_")[-1] in (
             naming.AUTH_ACTIONS
         ):
-            return "create", None  # GET /user/logout does something; it returns no item
-        return "get", None
+            return "create", None, {}  # GET /user/logout does something; it returns no item
+        return "get", None, {}
 
     def _access(self, verb: str, path: str, kind: MethodKind) -> str:
         if verb == "get" and kind != "create":
@@ -396,6 +513,7 @@ class Importer:
     # --- resources
 
     def resources(self) -> dict[str, Any]:
+        self._hoist_headers()
         resources: dict[str, dict[str, Any]] = {}
         tools: set[str] = set()
         for op in self.operations:
@@ -425,6 +543,24 @@ class Importer:
                 for method in resource["methods"].values():
                     method.pop("credential", None)
         return resources
+
+    def _hoist_headers(self) -> None:
+        """A constant header every operation sends alike goes to the manifest; one that only
+        some operations declare stays on theirs, so no other call sends it."""
+        methods = [op.method for op in self.operations]
+        if not methods:
+            return
+        first = methods[0].get("headers") or {}
+        common = {
+            name: value
+            for name, value in first.items()
+            if all((m.get("headers") or {}).get(name) == value for m in methods)
+        }
+        self.headers = common
+        for method in methods:
+            own = {k: v for k, v in (method.pop("headers", None) or {}).items() if k not in common}
+            if own:
+                method["headers"] = own
 
     def _free_name(self, op: Operation, resources: dict, tools: set[str]) -> str:
         candidates = [*op.names]
@@ -465,6 +601,37 @@ def _acting_get(verb: str, path: str, op: dict) -> str | None:
     return None
 
 
+def _bulk(path: str, op: dict[str, Any]) -> bool:
+    """A PUT/PATCH of a whole collection whose operation id says it changes many
+    (`updateIncidents`), beside the update of one (`updateIncident` on /incidents/{id})."""
+    if _ends_in_param(path):
+        return False
+    words = words_of(str(op.get("operationId") or "")).lower().split()
+    return (
+        len(words) >= 2
+        and words[0] in ("update", "manage", "patch", "put")
+        and (naming.singular(words[-1]) != words[-1])
+    )
+
+
+def _token_endpoint(path: str, op: dict[str, Any]) -> bool:
+    """An OAuth token endpoint (Box's POST /oauth2/token, `security: []`): what it hands
+    out is the credential an account already holds, so no agent should call it."""
+    statics = [s.lower() for s in path.partition("#")[0].strip("/").split("/")]
+    return (
+        op.get("security") == []
+        and "token" in statics[-1:]
+        and any(s.startswith("oauth") for s in statics)
+    )
+
+
+def _without_verb(fragment: str, kind: MethodKind) -> str:
+    """`get_shared_link` on a get is `shared_link`; `add_shared_link` keeps its verb."""
+    first, _, rest = fragment.partition("_")
+    same = {"get": {"get", "read"}, "update": {"update", "set"}, "delete": {"delete"}}
+    return rest if rest and first in same.get(kind, set()) else fragment
+
+
 def _ends_in_param(path: str) -> bool:
     """`/calls/{Sid}` and Twilio's `/Calls/{Sid}.json` name one object."""
     tail = re.sub(r"\.(json|xml)$", "", path.rstrip("/").rsplit("/", 1)[-1])
@@ -487,9 +654,9 @@ def _put_kind(path: str) -> MethodKind:
 
 def _ordered_method(method: dict[str, Any]) -> dict[str, Any]:
     order = (
-        "http", "description", "credential", "access", "destructive", "idempotent", "tags",
-        "path", "query", "body", "body_from", "body_encoding", "form_style", "required",
-        "pagination",
+        "http", "description", "credential", "base_url", "access", "destructive",
+        "idempotent", "tags", "path", "query", "query_styles", "header", "body", "body_from",
+        "body_encoding", "form_style", "required", "pagination", "fixed_query", "headers",
     )  # fmt: skip
     return {key: method[key] for key in order if key in method}
 

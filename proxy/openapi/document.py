@@ -67,22 +67,16 @@ class Document:
             scheme = "https" if "https" in schemes else schemes[0]
             base = str(self.spec.get("basePath") or "").rstrip("/")
             return f"{scheme}://{host}{base}", {}
-        servers = self.spec.get("servers") or []
-        if not servers or not isinstance(servers[0], dict) or not servers[0].get("url"):
-            return None, {}
-        server = servers[0]
-        url = str(server["url"]).rstrip("/")
-        variables: dict[str, str] = {}
-        for name, spec in (server.get("variables") or {}).items():
-            spec = spec or {}
-            values = spec.get("enum") or []
-            if "{" + name + "}" not in url:
-                continue
-            if len(values) == 1 or (not values and spec.get("default") is None):
-                url = url.replace("{" + name + "}", str(values[0] if values else ""))
-            else:  # an account setting: which region, which subdomain
-                variables[name] = str(spec.get("default", ""))
-        return url or None, variables
+        return _server(self.spec.get("servers"))
+
+    def operation_server(self, path_item: dict, operation: dict) -> str | None:
+        """The operation's own server URL (OpenAPI 3 `servers` on the operation or its path),
+        where it declares one: Box sends uploads to another host."""
+        if self.swagger:
+            return None
+        servers = operation.get("servers") or path_item.get("servers")
+        url, _ = _server(servers)
+        return url
 
     def operations(self) -> Iterator[tuple[str, dict[str, Any], str, Any]]:
         """(path, path item, verb, operation) for every operation, `$ref`s followed."""
@@ -244,6 +238,26 @@ class Document:
             ) or {}
         found = {name: self.refs.deref(s) for name, s in schemes.items()}
         return {name: s for name, s in found.items() if isinstance(s, dict)}
+
+
+def _server(servers: Any) -> tuple[str | None, dict[str, str]]:
+    """The first server's URL, its variables kept as `{name}` placeholders, and their
+    defaults; a variable with one possible value is filled in."""
+    if not servers or not isinstance(servers[0], dict) or not servers[0].get("url"):
+        return None, {}
+    server = servers[0]
+    url = str(server["url"]).rstrip("/")
+    variables: dict[str, str] = {}
+    for name, spec in (server.get("variables") or {}).items():
+        spec = spec or {}
+        values = spec.get("enum") or []
+        if "{" + name + "}" not in url:
+            continue
+        if len(values) == 1 or (not values and spec.get("default") is None):
+            url = url.replace("{" + name + "}", str(values[0] if values else ""))
+        else:  # an account setting: which region, which subdomain
+            variables[name] = str(spec.get("default", ""))
+    return url or None, variables
 
 
 def _form_style(body: Body, styles: set[tuple[str, Any]]) -> None:

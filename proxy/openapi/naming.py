@@ -133,10 +133,22 @@ def singular_name(name: str) -> str:
     return f"{head}_{singular(last)}" if head else singular(last)
 
 
+# A tenant's own key in a literal segment (Box's `securityClassification-6VMVochwUWo`): a
+# trailing run of letters and digits, mixed case and with a digit, after a hyphen.
+_TENANT_KEY = re.compile(
+    r"-(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[a-z])[A-Za-z0-9]{8,}$"
+)
+
+
+def _literal(segment: str) -> str:
+    return _TENANT_KEY.sub("", re.sub(r"\.(json|xml)$", "", segment))
+
+
 def static_segments(path: str) -> list[str]:
-    """The path's static segments, without `.json` suffixes, API prefixes or versions."""
+    """The path's static segments, without `.json` suffixes, tenant keys, API prefixes or
+    versions."""
     segments = [s for s in path.strip("/").split("/") if s and "{" not in s]
-    statics = [re.sub(r"\.(json|xml)$", "", s) for s in segments]
+    statics = [_literal(s) for s in segments]
     return [s for s in statics if not _SKIP_SEGMENT.match(s)]
 
 
@@ -155,7 +167,7 @@ def is_action(path: str) -> bool:
 def resource_names(path: str, verb: str, operation_id: str, kind: MethodKind) -> list[str]:
     """Candidate resource names for one operation, the best first."""
     segments = [s for s in path.strip("/").split("/") if s]
-    statics = [re.sub(r"\.(json|xml)$", "", s) for s in segments if "{" not in s]
+    statics = [_literal(s) for s in segments if "{" not in s]
     kept = [s for s in statics if not _SKIP_SEGMENT.match(s)]
     dropped = [snake(s) for s in statics if _SKIP_SEGMENT.match(s) and snake(s)]
     raw = [snake(s) for s in kept if snake(s)]

@@ -65,6 +65,7 @@ class Listing:
     pagination: dict[str, Any]
     consumed: list[str] = field(default_factory=list)
     guessed: str | None = None
+    fixed: dict[str, Any] = field(default_factory=dict)  # query every page sends as given
 
 
 def items_of(schema: dict[str, Any], collection: set[str], paged: bool) -> tuple[str, str] | None:
@@ -158,13 +159,19 @@ def detect(
     offset = next((by_norm[n] for n in _OFFSET if n in by_norm), None)
     page = next((by_norm[n] for n in _PAGE if n in by_norm), None)
     cursor = next((by_norm[n] for n in _CURSOR if n in by_norm), None)
+    notes: list[str] = []
+    if offset and not cursor and query[offset].get("type") == "string":
+        # Asana's `offset` is an opaque token from next_page.offset, not a number.
+        cursor, offset = offset, None
+        notes.append(f"`{cursor}` is a string, so an opaque token: paged as a cursor")
     paged = bool(limit or offset or page or cursor)
     shape = items_of(response, collection, paged)
     if shape is None:
         return None
     items, key = shape
     body = response if not is_array(response) else {}
-    next_cursor = _find(body, _NEXT_CURSOR, ("string",))
+    own = (_norm(cursor),) if cursor else ()
+    next_cursor = _find(body, (*_NEXT_CURSOR, *own), ("string",))
     has_more = _find(body, _HAS_MORE, ("boolean",))
     found_url = _find_schema(body, _NEXT_URL, ("string",))
     next_url = found_url[0] if found_url else None
@@ -175,9 +182,16 @@ def detect(
     pagination: dict[str, Any]
     guessed = None
     consumed: list[str] = []
+    fixed: dict[str, Any] = {}
+    switch = by_norm.get("use" + _norm(cursor)) if cursor else None
     if cursor and next_cursor:
         pagination = {"style": "cursor", "cursor_param": cursor, "next_cursor": next_cursor}
         consumed = [cursor]
+        if switch is not None and query[switch].get("type") == "boolean":
+            # Box: `marker` paging only with usemarker=true; the offset beside it is the
+            # other scheme, unreliable for large offsets by Box's own docs.
+            consumed.append(switch)
+            fixed = {switch: True}
     elif cursor and has_more:
         pagination = {
             "style": "cursor",
@@ -227,6 +241,16 @@ def detect(
         pagination = {"style": "none"}
         if limit:
             guessed = f"`{limit}` looks like a page size, but nothing pages; style none"
+    unused = [p for p in (offset, page, cursor) if p and p not in consumed]
+    if unused and pagination["style"] != "none":
+        # Two schemes at once (Slack's count/page beside limit/cursor): mixing them pages
+        # wrongly, so the other's parameters are no arguments.
+        consumed += unused
+        notes.append(
+            f"declares more than one paging scheme; paged by {_scheme(pagination)}, "
+            f"`{'`, `'.join(unused)}` left out"
+            + (f", {switch}=true sent on every call" if fixed else "")
+        )
     if limit and pagination["style"] != "none":
         pagination.setdefault("limit_param", limit)
         consumed.append(limit)
@@ -235,7 +259,16 @@ def detect(
     total = _total(body, key, query)
     if total:
         pagination["total"] = total
-    return Listing(_ordered(pagination), consumed, guessed)
+    if guessed:
+        notes.append(guessed)
+    return Listing(_ordered(pagination), consumed, "; ".join(notes) or None, fixed)
+
+
+def _scheme(pagination: dict[str, Any]) -> str:
+    style = pagination["style"]
+    param = pagination.get("cursor_param") or pagination.get("page_param")
+    param = param or pagination.get("offset_param")
+    return f"{style} `{param}`" if param else style
 
 
 def _limits(pagination: dict[str, Any], schema: dict[str, Any]) -> None:
