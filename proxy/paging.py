@@ -89,13 +89,20 @@ def page_result(paging: Paging, body: Any, limit: int, offset: int) -> dict[str,
         items = []
     total = paging.total.search(body) if paging.total is not None else None
     if paging.style == "none":
-        total = len(items) if not isinstance(total, int) else total
+        # yamcp pages the one answer itself: it ends where the answer does, whatever total
+        # the body claims (a count across pages the upstream did not send would otherwise
+        # be a run of empty pages, each with a cursor).
+        answered = len(items)
+        total = answered if not isinstance(total, int) else total
         items = items[offset : offset + limit]
-    end = offset + len(items)
-    if isinstance(total, int):
-        more = end < total
+        end = offset + len(items)
+        more = end < answered
     else:
-        more = paging.style != "none" and len(items) >= page_size(paging, limit, offset)
+        end = offset + len(items)
+        if isinstance(total, int):
+            more = end < total
+        else:
+            more = len(items) >= page_size(paging, limit, offset)
     note = None
     if more and paging.max_window is not None and end >= paging.max_window:
         more = False
@@ -240,8 +247,12 @@ def cursor_page(
     if not isinstance(items, list):
         items = []
     total = paging.total.search(body) if paging.total is not None else None
+    note = None
     if paging.style == "cursor":
-        nxt = _next_cursor(paging, body, items)
+        try:
+            nxt = _next_cursor(paging, body, items)
+        except _NoCursorField as exc:  # this page is good; only the next cannot be asked
+            nxt, note = None, str(exc)
         cursor = seal.seal("c", nxt) if nxt is not None else None
     else:
         if paging.style == "next_url":
@@ -259,7 +270,13 @@ def cursor_page(
     page: dict[str, Any] = {"result": items, "next_cursor": cursor}
     if isinstance(total, int) and not isinstance(total, bool):
         page["total"] = total
+    if note is not None:
+        page["note"] = note
     return page
+
+
+class _NoCursorField(NextPageRefused):
+    """has_more, and no cursor in the last item: the page stands, with a note."""
 
 
 def _expr(parsed: Any) -> str:
@@ -276,9 +293,10 @@ def _next_cursor(paging: Paging, body: Any, items: list[Any]) -> str | None:
         value = paging.cursor_field.search(items[-1])
         source = f"the last item's {_expr(paging.cursor_field)}"
         if value is None or value == "":  # has_more, yet nothing to continue from
-            raise NextPageRefused(
-                f"the upstream says more items follow, but {source} is missing, so yamcp "
-                "has no cursor for the next page"
+            raise _NoCursorField(
+                f"No next page: the upstream says more items follow, but {source} is "
+                "missing, so yamcp has no cursor to ask for them (the manifest's "
+                "cursor_field may name the wrong field)."
             )
     if value is None or value == "":
         return None

@@ -24,6 +24,10 @@ write endpoint with a body taken from the API's own document (example or schema)
 * Box: `GET /folders/{id}/items` by `marker` only with `usemarker=true` (else offset
   answers without `next_marker`); `GET /files/{id}` with the shared link only when
   `fields=shared_link` asks; `POST /upload/files/content` (multipart), the upload host.
+* Opsgenie: `GET /v2/alerts` by `limit` + `offset`, the next page's absolute URL at
+  `paging.next`; `POST /v2/alerts` answering 202 (the request is queued); both refuse an
+  `Authorization` without the `GenieKey ` scheme word (401), as Opsgenie does.
+* DigitalOcean databases: `GET` and `PATCH /v2/databases/{uuid}/config`.
 * PagerDuty: `PUT /incidents/{id}` refused without a `From` header (error 2001), as the
   REST API does for writes that need the acting user.
 
@@ -194,6 +198,12 @@ ASANA_PROJECTS = [
     for i in range(3)
 ]
 
+OPSGENIE_ALERTS = [
+    {"id": f"70413a06-38d6-4c85-92b8-5ebc900d42e{i}", "tinyId": str(1791 + i),
+     "message": f"Disk usage {90 + i}%", "status": "open", "priority": "P3"}
+    for i in range(3)
+]  # fmt: skip
+
 BOX_ITEMS = [
     {"id": f"1234567{i}", "type": "file", "etag": "1", "name": f"Contract {i}.pdf"}
     for i in range(3)
@@ -233,6 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._route(self._record())
 
+    def do_PATCH(self) -> None:
+        self._route(self._record())
+
     def _route(self, rec: Recorded) -> None:
         q = {k: v[-1] for k, v in parse_qs(urlsplit(rec.target).query).items()}
         base = self.server.fake.url
@@ -241,6 +254,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._resend_list(q)
         elif route == ("POST", "/emails"):
             self._send(200, {"id": "49a3999c-0ce1-4ea6-ab68-afcd6dc2e794"})
+        elif route == ("GET", "/contacts"):  # items without the `id` a guess would page by
+            contact = {"email": "steve.wozniak@gmail.com", "first_name": "Steve"}
+            self._send(200, {"object": "list", "has_more": True, "data": [contact]})
         elif route == ("POST", "/contacts/imports"):
             answer = {"object": "contact_import", "id": "479e3145-dd38-476b-932c-529ceb705947"}
             self._send(201, answer)
@@ -291,6 +307,22 @@ class _Handler(BaseHTTPRequestHandler):
         elif route == ("POST", "/upload/files/content"):
             name = json.loads(rec.multipart()["attributes"][2])["name"]
             self._send(201, {"total_count": 1, "entries": [{**BOX_ITEMS[0], "name": name}]})
+        elif rec.path.startswith("/v2/alerts") and not rec.headers.get(
+            "authorization", ""
+        ).startswith("GenieKey "):
+            self._send(401, {"message": "Could not authenticate", "took": 0.0,
+                             "requestId": "6e9c5c4a-3d92-4d2b-9c33-2b1e7c2a5f70"})  # fmt: skip
+        elif route == ("GET", "/v2/alerts"):
+            self._opsgenie_alerts(q, base)
+        elif route == ("POST", "/v2/alerts"):
+            self._send(202, {"result": "Request will be processed", "took": 0.302,
+                             "requestId": "43a29c5c-3dbf-4fa4-9c26-f4f71023e120"})  # fmt: skip
+        elif rec.path.startswith("/v2/databases/") and rec.path.endswith("/config"):
+            if rec.method == "GET":
+                config = {"sql_mode": "ANSI,ERROR_FOR_DIVISION_BY_ZERO", "sql_require_primary_key": True}  # fmt: skip
+                self._send(200, {"config": config})
+            else:
+                self._send(200, {})
         elif rec.method == "PUT" and rec.path.startswith("/incidents/"):
             self._pagerduty_update(rec)
         else:
@@ -319,6 +351,17 @@ class _Handler(BaseHTTPRequestHandler):
             path = f"/projects?limit={limit}&offset={token}"
             next_page = {"offset": token, "path": path, "uri": f"https://app.asana.com/api/1.0{path}"}  # fmt: skip
         self._send(200, {"data": page, "next_page": next_page})
+
+    def _opsgenie_alerts(self, q: dict[str, str], base: str) -> None:
+        limit, offset = int(q.get("limit", 20)), int(q.get("offset", 0))
+        paging = {"first": f"{base}/v2/alerts?limit={limit}&offset=0&sort=createdAt&order=desc"}
+        if offset + limit < len(OPSGENIE_ALERTS):
+            paging["next"] = (
+                f"{base}/v2/alerts?limit={limit}&offset={offset + limit}&sort=createdAt&order=desc"
+            )
+        page = OPSGENIE_ALERTS[offset : offset + limit]
+        self._send(200, {"data": page, "paging": paging, "took": 0.605,
+                         "requestId": "9ae63dd7-ed00-4c81-86f0-c4ffd33142c9"})  # fmt: skip
 
     def _box_items(self, q: dict[str, str]) -> None:
         limit = int(q.get("limit", 100))

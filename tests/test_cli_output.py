@@ -400,7 +400,7 @@ def test_import_openapi_says_what_it_wrote_noted_and_skipped_and_what_is_next(
     ), lines[1]
     prefixes = ("list: ", "review: ", "note: ", "skipped: ")
     assert all(line.startswith(prefixes) for line in lines[2:-1]), lines
-    assert any("X-Trace" in line for line in lines if line.startswith("note: ")), lines
+    assert any("X-Trace" in line for line in lines if line.startswith("review: ")), lines
     assert lines[-1] == (
         f"next: review {file}: descriptions, access, destructive, pagination, tags; yamcp lint"
     )

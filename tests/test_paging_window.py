@@ -303,3 +303,26 @@ async def test_a_none_list_ignores_the_manifest_window(gadgets_url: str) -> None
     page = result.structured_content
     assert page["result"] == [f"p{i}" for i in range(15, 25)]
     assert decode_cursor(page["next_cursor"]) == 25 and page["total"] == 30
+
+
+def test_a_whole_answer_paged_by_yamcp_ends_where_the_answer_does() -> None:
+    # style none with a `total` that counts more than the answer holds (the upstream's
+    # count across pages it never sent): every offset past the answer was an empty page
+    # with a cursor, so an agent walked a run of empty pages up to that total.
+    import jmespath
+
+    from proxy.paging import page_result
+    from proxy.tools import Paging
+
+    paging = Paging(
+        style="none", limit_param="", offset_param="", page_param="", first_page=1,
+        default_limit=2, max_limit=100, max_window=None,
+        items=jmespath.compile("data"), total=jmespath.compile("paging.total"),
+    )  # fmt: skip
+    body = {"data": [{"id": 1}, {"id": 2}, {"id": 3}], "paging": {"total": 500}}
+    first = page_result(paging, body, 2, 0)
+    assert [i["id"] for i in first["result"]] == [1, 2] and first["next_cursor"]
+    last = page_result(paging, body, 2, decode_cursor(first["next_cursor"]))
+    assert [i["id"] for i in last["result"]] == [3]
+    assert last["next_cursor"] is None
+    assert last["total"] == 500  # what the upstream says, reported as it says it

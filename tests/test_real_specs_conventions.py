@@ -549,3 +549,106 @@ def test_a_constant_header_of_some_operations_is_sent_only_by_them() -> None:
     assert "headers" not in manifest
     _, merge = methods(manifest)["POST /things/{id}/merge"]
     assert merge["headers"] == {"X-Preview": "incidents-beta"}
+
+
+# ---------------------------------------------------- Opsgenie, DigitalOcean databases
+
+
+def test_opsgenie_once_its_key_format_is_set_pages_alerts_and_creates_one(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # The review line says the GenieKey format is stated nowhere; the reviewer sets the
+    # prefix it names, and the server then works end to end.
+    manifest = imported(tmp_path, "opsgenie", "opsgenie/swagger.json")
+    path = tmp_path / "integrations/opsgenie/manifest.yaml"
+    manifest["credentials"]["api"]["prefix"] = "GenieKey "
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    served = serve("opsgenie", upstream.url)
+    tool = tool_of(manifest, "GET /v2/alerts")
+    first = served.call(tool, {"limit": 2})["structuredContent"]
+    second = served.call(tool, {"limit": 2, "next_cursor": first["next_cursor"]})
+    assert second["isError"] is False, second
+    alerts = first["result"] + second["structuredContent"]["result"]
+    assert [a["tinyId"] for a in alerts] == ["1791", "1792", "1793"]
+    assert not second["structuredContent"].get("next_cursor")
+    assert [dict(r.query).get("offset") for r in upstream.requests] == [None, "2"]
+    made = served.call(tool_of(manifest, "POST /v2/alerts"), {"message": "Disk full", "priority": "P1"})  # fmt: skip
+    assert made["isError"] is False, made
+    assert made["structuredContent"]["result"] == "Request will be processed"
+    sent = upstream.requests[-1]
+    assert sent.json() == {"message": "Disk full", "priority": "P1"}
+    assert sent.headers["authorization"] == f"GenieKey {TOKEN}"
+
+
+def test_digitalocean_database_config_reads_and_patches(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    manifest = imported(tmp_path, "dodb", "digitalocean-databases/DigitalOcean-public.v2.yaml")
+    served = serve("dodb", upstream.url)
+    uuid = "9cc10173-e9ea-4176-9dbc-a4cee4c4ff30"
+    got = served.call(tool_of(manifest, "GET /v2/databases/{id}/config"), {"id": uuid})
+    assert got["structuredContent"]["config"]["sql_require_primary_key"] is True
+    patch = tool_of(manifest, "PATCH /v2/databases/{database_cluster_uuid}/config")
+    done = served.call(
+        patch, {"database_cluster_uuid": uuid, "config": {"sql_require_primary_key": False}}
+    )
+    assert done["isError"] is False, done
+    sent = upstream.requests[-1]
+    assert (sent.method, sent.path) == ("PATCH", f"/v2/databases/{uuid}/config")
+    assert sent.json() == {"config": {"sql_require_primary_key": False}}
+    assert sent.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_items_without_the_guessed_id_keep_page_one(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # has_more + the last item's `id`, where the items declare no id: page one was an
+    # error ("has no cursor for the next page"), so the agent got nothing at all.
+    from proxy.openapi import import_openapi
+
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "Contacts", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {"/contacts": {"get": {
+            "summary": "List contacts",
+            "parameters": [{"name": "after", "in": "query", "schema": {"type": "string"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {
+                    "has_more": {"type": "boolean"},
+                    "data": {"type": "array", "items": {"type": "object", "properties": {
+                        "email": {"type": "string"}}}}}}}}}},
+        }}},
+    }  # fmt: skip
+    result = import_openapi([spec], "contacts")
+    assert any(
+        line.startswith("GET /contacts: paging guessed") and "`id`" in line
+        for line in result.review
+    )
+    folder = tmp_path / "integrations" / "contacts"
+    folder.mkdir(parents=True)
+    (folder / "manifest.yaml").write_text(yaml.safe_dump(result.manifest))
+    served = serve("contacts", upstream.url)
+    page = served.call(tool_of(result.manifest, "GET /contacts"), {})
+    assert page["isError"] is False, page
+    assert page["structuredContent"]["result"] == [
+        {"email": "steve.wozniak@gmail.com", "first_name": "Steve"}
+    ]
+    assert page["structuredContent"]["next_cursor"] is None
+    assert "the last item's id is missing" in page["structuredContent"]["note"]
+
+
+def test_a_next_cursor_shown_only_in_the_example_is_used_and_flagged() -> None:
+    # conversations.history's schema leaves out response_metadata, which its example shows;
+    # the import paged by has_more + each message's `id`, a field messages do not have.
+    from proxy.openapi import import_openapi, load_spec
+
+    result = import_openapi([load_spec(SPECS / "slack-web/slack_web_openapi_v2.json")], "slack")
+    _, method = methods(result.manifest)["GET /conversations.history"]
+    assert method["pagination"]["next_cursor"] == "response_metadata.next_cursor"
+    assert "cursor_field" not in method["pagination"]
+    assert any(
+        line.startswith("GET /conversations.history:") and "example only" in line
+        for line in result.review
+    )

@@ -79,6 +79,7 @@ class Importer:
         self.seen: set[tuple[str, str]] = set()
         self.count = 0
         self._holders: dict[tuple[str, str], Operation] = {}
+        self._credential_names: set[str] | None = None  # the current document's
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -89,7 +90,13 @@ class Importer:
             self.review.append(text)
 
     def add_document(self, doc: Document) -> None:
-        schemes = self.profiles.from_schemes(doc.security_schemes(), doc.swagger)
+        declared = doc.security_schemes()
+        schemes = self.profiles.from_schemes(declared, doc.swagger)
+        self._credential_names = (
+            {str(s.get("name", "")).lower() for s in declared.values() if s.get("in")}
+            if declared
+            else None
+        )
         for path, item, verb, operation in doc.operations():
             if not isinstance(operation, dict):
                 continue
@@ -147,7 +154,7 @@ class Importer:
                 # A header parameter named like a credential counts only where the operation
                 # states no security requirement: Petstore's deletePet takes an optional
                 # `api_key` header, yet authenticates with OAuth (bearer).
-                if credential and self._carries_credential(doc, name):
+                if credential and self._carries_credential(name):
                     # Slack's `token` header beside its OAuth scheme: the scheme sends it.
                     self.note(f"header parameter {name} carries the credential; not an argument")
                     continue
@@ -157,7 +164,7 @@ class Importer:
                     required.append(name)
             elif where_in == "path":
                 path_args[name] = doc.parameter_schema(param)
-            elif where_in == "query" and self._carries_credential(doc, name):
+            elif where_in == "query" and self._carries_credential(name):
                 self.flag(
                     f"{where}: query parameter {name} carries the credential; not an argument "
                     "(the credential profile sends it)"
@@ -193,7 +200,7 @@ class Importer:
             properties, need = object_view(body_spec.schema)
             if properties and not is_array(body_spec.schema):
                 body = {k: v for k, v in properties.items() if not v.get("readOnly")}
-                for name in [k for k in body if self._carries_credential(doc, k)]:
+                for name in [k for k in body if self._carries_credential(k)]:
                     del body[name]
                     self.flag(
                         f"{where}: body field {name} carries the credential; not an argument "
@@ -327,14 +334,12 @@ class Importer:
             return plural(snake(ref_name(items["$ref"])))
         return None
 
-    def _carries_credential(self, doc: Document, name: str) -> bool:
+    def _carries_credential(self, name: str) -> bool:
         """A parameter that holds the secret a security scheme sends (Slack's `token`, which
         the API also takes as a query or form field): the model must never be asked for it."""
-        schemes = doc.security_schemes()
-        if not schemes:
+        if self._credential_names is None:  # the document declares no security scheme
             return False
-        declared = {str(s.get("name", "")).lower() for s in schemes.values() if s.get("in")}
-        return name.lower() in declared or _CREDENTIAL_PARAM.fullmatch(name) is not None
+        return name.lower() in self._credential_names or bool(_CREDENTIAL_PARAM.fullmatch(name))
 
     def _header(
         self,
@@ -447,7 +452,7 @@ class Importer:
             return _put_kind(path), None, {}
         response, headers = doc.response(op)
         nouns = {snake(s) for s in naming.static_segments(path)}
-        listing = detect(query, response or {}, headers, nouns)
+        listing = detect(query, response or {}, headers, nouns, doc.response_example(op))
         if listing is not None and (not ends_in_param or listing.pagination["items"] == "@"):
             for name in listing.consumed:
                 query.pop(name, None)

@@ -194,6 +194,25 @@ class Document:
             return None, headers
         return None, set()
 
+    def response_example(self, operation: dict) -> Any:
+        """The success answer's example body, where the document gives one (Slack's show
+        fields its schemas leave out, such as response_metadata.next_cursor)."""
+        responses = {str(k): v for k, v in (operation.get("responses") or {}).items()}
+        answer = self.refs.deref(responses.get("200") or {})
+        if not isinstance(answer, dict):
+            return None
+        if self.swagger:
+            return (answer.get("examples") or {}).get("application/json")
+        content = answer.get("content") if isinstance(answer.get("content"), dict) else {}
+        media = self.refs.deref(next((v for k, v in content.items() if "json" in k), None))
+        if not isinstance(media, dict):
+            return None
+        if "example" in media:
+            return media["example"]
+        first = next(iter((media.get("examples") or {}).values()), None)
+        first = self.refs.deref(first)
+        return first.get("value") if isinstance(first, dict) else None
+
     def error_shape(self) -> dict[str, str]:
         """Where error bodies keep their code and message, from the first error schema."""
         for _, _, verb, operation in self.operations():

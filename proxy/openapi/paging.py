@@ -134,6 +134,20 @@ def _find(schema: dict[str, Any], names: tuple[str, ...], kinds: tuple[str, ...]
     return found[0] if found else None
 
 
+def _in_example(example: Any, names: tuple[str, ...], depth: int = 1) -> str | None:
+    """JMESPath to the first string field named like `names` in an example body."""
+    if not isinstance(example, dict) or depth > 3:
+        return None
+    for key, value in example.items():
+        if _norm(key) in names and isinstance(value, str):
+            return jmespath_key(key)
+    for key, value in example.items():
+        found = _in_example(value, names, depth + 1)
+        if found:
+            return f"{jmespath_key(key)}.{found}"
+    return None
+
+
 def _total(schema: dict[str, Any], items_key: str, query: dict[str, Any]) -> str | None:
     """The total count: a `total` before a `count`, and never a `count` that answers the
     request's own page-size parameter (Slack's `paging: {count, total}`)."""
@@ -152,6 +166,7 @@ def detect(
     response: dict[str, Any],
     headers: set[str],
     collection: set[str],
+    example: Any = None,
 ) -> Listing | None:
     """The listing of a GET answering `response`, or None when it is not a collection."""
     by_norm = {_norm(q): q for q in query}
@@ -160,10 +175,9 @@ def detect(
     page = next((by_norm[n] for n in _PAGE if n in by_norm), None)
     cursor = next((by_norm[n] for n in _CURSOR if n in by_norm), None)
     notes: list[str] = []
-    if offset and not cursor and query[offset].get("type") == "string":
-        # Asana's `offset` is an opaque token from next_page.offset, not a number.
+    token = bool(offset and not cursor and query[offset].get("type") == "string")
+    if token:  # Asana's `offset`: an opaque token from next_page.offset, not a number
         cursor, offset = offset, None
-        notes.append(f"`{cursor}` is a string, so an opaque token: paged as a cursor")
     paged = bool(limit or offset or page or cursor)
     shape = items_of(response, collection, paged)
     if shape is None:
@@ -172,9 +186,17 @@ def detect(
     body = response if not is_array(response) else {}
     own = (_norm(cursor),) if cursor else ()
     next_cursor = _find(body, (*_NEXT_CURSOR, *own), ("string",))
+    if cursor and next_cursor is None:
+        next_cursor = _in_example(example, _NEXT_CURSOR)
+        if next_cursor is not None:
+            notes.append(f"the next cursor `{next_cursor}` is in the answer's example only")
     has_more = _find(body, _HAS_MORE, ("boolean",))
     found_url = _find_schema(body, _NEXT_URL, ("string",))
     next_url = found_url[0] if found_url else None
+    if token and found_url:  # Opsgenie's string offset, with the next page's URL beside it
+        offset, cursor, token = cursor, None, False
+    if token:
+        notes.append(f"`{cursor}` is a string, so an opaque token: paged as a cursor")
     if found_url and next_url.split(".")[-1] == "next" and not re.search(r"link", next_url, re.I):
         is_url = str(found_url[1].get("format", "")).startswith("ur")
         if next_cursor is None and cursor and not is_url:  # a bare `next` beside a cursor
