@@ -319,7 +319,11 @@ class Method(_Strict):
     http: str = Field(description='Verb and path, e.g. "GET /bounces/{id}".')
     description: str = Field(min_length=1, description="What the tool does, written for a model.")
     title: str | None = None
-    credential: str | None = Field(None, description="Credential profile; default: the first.")
+    credential: str | Literal[False] | None = Field(
+        None,
+        description="Credential profile; default: the first. false: this operation sends no "
+        "credential (a public endpoint of an API that has them: Petstore's /store).",
+    )
     access: Literal["read", "write"] | None = Field(
         None, description="Override where the verb misleads (POST .../validate is a read)."
     )

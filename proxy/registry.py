@@ -564,7 +564,10 @@ def _compile_method(
         schema["required"] = required
     schema["additionalProperties"] = False
 
-    credential = method.credential or next(iter(m.credentials), None)
+    if method.credential is False:
+        credential = None
+    else:
+        credential = method.credential or next(iter(m.credentials), None)
     if credential is not None and credential not in m.credentials:
         raise ConfigError(file, f"{where}.credential", f"no credential profile {credential!r}")
     headers = _constant_headers(m, method, credential, file, where)

@@ -1390,6 +1390,53 @@ CLAIMS: list[Claim] = [
         "python -m pytest tests/test_second_integration.py -q",
         "tests/test_second_integration.py::test_countries_and_one_country",
     ),
+    # --- the real documents' conventions (issue 25)
+    _c(
+        R,
+        "`{opt_fields: {explode: false}}` sends `opt_fields=a,b`",
+        "tests/test_real_specs_conventions.py::test_an_unexploded_array_is_sent_comma_separated",
+        "tests/test_real_specs_conventions.py::test_query_styles_write_what_openapi_says",
+    ),
+    _c(
+        R,
+        "`fixed_query` sends query parameters",
+        "tests/test_real_specs_conventions.py::test_marker_paging_sends_the_switch_it_needs_and_pages_to_the_end",
+    ),
+    _c(
+        R,
+        "PagerDuty's required `From`, which an account's `defaults` can fill",
+        "tests/test_real_specs_conventions.py::test_a_required_header_is_an_argument_an_account_default_can_fill",
+    ),
+    _c(
+        R,
+        "a method's own\n`base_url` sends it to another host",
+        "tests/test_real_specs_conventions.py::test_an_operation_on_another_host_is_sent_there",
+    ),
+    _c(
+        R,
+        "makes\na 2xx answer an error",
+        "tests/test_real_specs_conventions.py::test_an_error_answered_with_http_200_is_an_error",
+    ),
+    _c(
+        ADDING,
+        "`{style: deepObject}` sends an object as",
+        "tests/test_real_specs_conventions.py::test_a_deep_object_query_parameter_is_imported_and_sent_bracketed",
+    ),
+    _c(
+        ADDING,
+        "The importer makes every header an\n  operation *requires* an argument of that operation, never of the others.",
+        "tests/test_real_specs_conventions.py::test_a_required_header_is_an_argument_an_account_default_can_fill",
+    ),
+    _c(
+        ADDING,
+        "The importer writes a constant header at the top\n  only when every operation sends it",
+        "tests/test_real_specs_conventions.py::test_a_constant_header_of_some_operations_is_sent_only_by_them",
+    ),
+    _c(
+        ADDING,
+        "an account's own `base_url` does not move it.",
+        "tests/test_real_specs_conventions.py::test_an_operation_on_another_host_is_sent_there",
+    ),
     # --- docs/scaling.md (behaviour only; its figures are the benchmark's)
     _c(
         SCALING,

@@ -247,6 +247,13 @@ def test_an_authorization_key_with_no_stated_format_is_flagged() -> None:
     }
     result = import_openapi([spec], "opsgenie")
     assert any("GenieKey" in line and "no stated format" in line for line in result.review)
+    assert result.manifest["credentials"]["api"]["prefix"] == "GenieKey "
+    # A scheme named for what it holds, not for how its value starts, is sent bare.
+    spec["securityDefinitions"] = {"ApiKeyAuth": spec["securityDefinitions"]["GenieKey"]}
+    spec["security"] = [{"ApiKeyAuth": []}]
+    result = import_openapi([spec], "opsgenie")
+    assert "prefix" not in result.manifest["credentials"]["api"]
+    assert any("ApiKeyAuth" in line and "sent bare" in line for line in result.review)
 
 
 # ---------------------------------------------------------- 7. Slack: errors in HTTP 200
@@ -554,15 +561,13 @@ def test_a_constant_header_of_some_operations_is_sent_only_by_them() -> None:
 # ---------------------------------------------------- Opsgenie, DigitalOcean databases
 
 
-def test_opsgenie_once_its_key_format_is_set_pages_alerts_and_creates_one(
+def test_opsgenie_sends_its_scheme_word_pages_alerts_and_creates_one(
     tmp_path: Path, upstream: Fake, serve: Any
 ) -> None:
-    # The review line says the GenieKey format is stated nowhere; the reviewer sets the
-    # prefix it names, and the server then works end to end.
+    # The GenieKey format is stated nowhere but in the scheme's own name: sent bare, every
+    # call was a 401. The name is the word the value starts with, and a review line says so.
     manifest = imported(tmp_path, "opsgenie", "opsgenie/swagger.json")
-    path = tmp_path / "integrations/opsgenie/manifest.yaml"
-    manifest["credentials"]["api"]["prefix"] = "GenieKey "
-    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    assert manifest["credentials"]["api"]["prefix"] == "GenieKey "
     served = serve("opsgenie", upstream.url)
     tool = tool_of(manifest, "GET /v2/alerts")
     first = served.call(tool, {"limit": 2})["structuredContent"]
@@ -652,3 +657,59 @@ def test_a_next_cursor_shown_only_in_the_example_is_used_and_flagged() -> None:
         line.startswith("GET /conversations.history:") and "example only" in line
         for line in result.review
     )
+
+
+# ------------------------------------------- what the scorecard's labelled sample found
+
+
+def test_an_operation_that_needs_no_credential_is_sent_without_one(
+    tmp_path: Path, upstream: Fake, serve: Any
+) -> None:
+    # Petstore's /store and /user declare no security where /pet does: every one of them
+    # was sent the account's bearer token, a secret to an endpoint that asks for none.
+    manifest = imported(tmp_path, "petstore", "petstore/openapi.yaml")
+    _, order = methods(manifest)["POST /store/order"]
+    assert order["credential"] is False
+    assert "credential" not in methods(manifest)["GET /pet/findByStatus"][1] or (
+        methods(manifest)["GET /pet/findByStatus"][1]["credential"] is not False
+    )
+    served = serve("petstore", upstream.url)
+    placed = served.call(tool_of(manifest, "POST /store/order"), {"id": 10, "petId": 198772, "quantity": 7})  # fmt: skip
+    assert placed["isError"] is False, placed
+    (sent,) = upstream.requests
+    assert "authorization" not in sent.headers and "api_key" not in sent.headers
+    assert sent.json() == {"id": 10, "petId": 198772, "quantity": 7}
+
+
+def test_lists_the_first_reading_missed(tmp_path: Path) -> None:
+    # Box's GET /search answers a oneOf of two result shapes, both with `entries`; Opsgenie's
+    # GET /v2/heartbeats keeps its items one level down, at data.heartbeats. Both were gets.
+    box = imported(tmp_path, "box", "box/openapi.json")
+    kind, search = methods(box)["GET /search"]
+    assert kind == "list"
+    assert search["pagination"]["items"] == "entries"
+    assert search["pagination"]["style"] == "offset"
+    opsgenie = imported(tmp_path, "opsgenie", "opsgenie/swagger.json")
+    kind, beats = methods(opsgenie)["GET /v2/heartbeats"]
+    assert kind == "list" and beats["pagination"]["items"] == "data.heartbeats"
+
+
+def test_what_the_document_leaves_out_or_misnames_is_said_or_fixed(tmp_path: Path) -> None:
+    from proxy.openapi import import_openapi, load_spec
+
+    # Resend's PATCH /emails/{id} has no requestBody (its body is given as the answer).
+    resend = import_openapi([load_spec(SPECS / "resend/resend.yaml")], "resend")
+    assert any(
+        line.startswith("PATCH /emails/{email_id}:") and "no request body" in line
+        for line in resend.review
+    )
+    # Box AI answers a question and writes text: reads, not sends.
+    box = imported(tmp_path, "box", "box/openapi.json")
+    assert methods(box)["POST /ai/ask"][1]["access"] == "read"
+    assert methods(box)["POST /ai/text_gen"][1]["access"] == "read"
+    # Netlify's POST /hooks: a required query `site_id` beside an optional body field of
+    # the same name; the operation was skipped as a clash.
+    netlify = imported(tmp_path, "netlify", "netlify/swagger.yml")
+    _, hook = methods(netlify)["POST /hooks"]
+    assert "site_id" in hook["query"] and "site_id" not in hook["body"]
+    assert "site_id" in hook["required"]

@@ -42,6 +42,14 @@ _SEND_VERBS = {
 }  # fmt: skip
 _SENT_THINGS = {"email", "emails", "message", "messages", "sms", "mms", "mail", "calls", "fax"}
 _READING_ACTIONS = {"search", "validate", "validation", "preview", "lookup", "query"}
+# POSTs that compute an answer and change nothing: Box's /ai/ask and /ai/text_gen.
+_ANSWERING_ACTIONS = {"ask", "gen", "completion", "embedding", "summarize", "translate"}
+
+
+def _answers(path: str) -> bool:
+    """A POST whose last segment asks for an answer (`/ai/ask`, `/ai/text_gen`)."""
+    words = naming.last_segment(path).split("_")
+    return bool({naming.singular(w) for w in words} & _ANSWERING_ACTIONS)
 
 
 def _reads(path: str) -> bool:
@@ -191,6 +199,10 @@ class Importer:
         body_spec: Body | None = found
         body: dict[str, dict] = {}
         body_from = None
+        body_required: set[str] = set()
+        if body_spec is None and verb in ("put", "patch"):
+            # Resend's PATCH /emails/{id} declares its body as the answer's schema instead.
+            self.flag(f"{where}: a {verb.upper()} with no request body in the spec; it sends none")
         if body_spec is not None and verb == "get":
             self.note(f"{where}: a GET with a body; the body is left out")
             body_spec = None
@@ -206,7 +218,8 @@ class Importer:
                         f"{where}: body field {name} carries the credential; not an argument "
                         "(the credential profile sends it)"
                     )
-                required.extend(r for r in need if r in body)
+                body_required = {r for r in need if r in body}
+                required.extend(body_required)
             elif body_spec.encoding != "json":
                 self.skipped.append(f"{where} (a {body_spec.encoding} body with no fields)")
                 self.flag(
@@ -248,7 +261,9 @@ class Importer:
                 self.note(f"{where}: header parameter {name} has a parameter's name; left out")
         for name in list(body):
             if name in path_args or name in query or name in header:
-                if body_from == name or name in required:
+                # Netlify's POST /hooks: a required `site_id` query beside an optional body
+                # field of that name, which the query then carries alone.
+                if body_from == name or name in body_required:
                     self.skipped.append(f"{where} (body field {name} clashes with a parameter)")
                     self.flag(f"{where}: not imported: body field {name} has a parameter's name")
                     return
@@ -288,6 +303,8 @@ class Importer:
         method: dict[str, Any] = {"http": f"{verb.upper()} {template}", "description": description}
         if credential:
             method["credential"] = credential
+        elif self.profiles.profiles and doc.public(op):
+            method["credential"] = False  # sent with no credential: none is needed
         method["access"] = self._access(verb, path, kind)
         acting = _acting_get(verb, path, op)
         if method["access"] == "read" and acting:
@@ -472,6 +489,12 @@ class Importer:
             return "read"
         if verb == "post" and _reads(path):
             return "read"
+        if verb == "post" and _answers(path):
+            self.flag(
+                f"POST {path}: computes an answer ({naming.last_segment(path)!r}) and changes "
+                "nothing, so marked a read (readOnlyHint); confirm, or set access: write"
+            )
+            return "read"
         return "write"
 
     def _send_like(self, verb: str, path: str, op: dict, where: str) -> bool:
@@ -546,7 +569,8 @@ class Importer:
         if len(self.profiles.profiles) < 2:
             for resource in resources.values():
                 for method in resource["methods"].values():
-                    method.pop("credential", None)
+                    if method.get("credential") is not False:
+                        method.pop("credential", None)
         return resources
 
     def _hoist_headers(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .load import Refs
@@ -247,6 +248,20 @@ class Document:
     def security_requirements(self, operation: dict) -> list[list[str]]:
         reqs = operation.get("security", self.spec.get("security")) or []
         return [list(req) for req in reqs if isinstance(req, dict)]
+
+    def public(self, operation: dict) -> bool:
+        """An operation that needs no credential in a document whose others do: it says
+        `security: []`, or says nothing where the document requires none at the top and
+        some other operation does (Petstore's /store and /user)."""
+        if operation.get("security") == []:
+            return True
+        if operation.get("security") or self.spec.get("security"):
+            return False
+        return self._some_secured
+
+    @cached_property
+    def _some_secured(self) -> bool:
+        return any(isinstance(op, dict) and op.get("security") for *_, op in self.operations())
 
     def security_schemes(self) -> dict[str, dict]:
         if self.swagger:

@@ -76,11 +76,11 @@ def items_of(schema: dict[str, Any], collection: set[str], paged: bool) -> tuple
     """
     if is_array(schema):
         return "@", ""
-    properties, _ = object_view(schema)
+    properties = _properties(schema)  # a oneOf of answers sharing one items array (Box)
     arrays = [k for k, v in properties.items() if is_array(v)]
-    if not arrays:
-        return None
     nouns = {_norm(c) for c in collection}
+    if not arrays:
+        return _nested_items(properties, nouns)
     named = [k for k in arrays if _norm(k) in _ITEM_NAMES or _norm(k) in nouns]
     if len(arrays) > 1 and len(named) != 1:
         return None
@@ -91,6 +91,18 @@ def items_of(schema: dict[str, Any], collection: set[str], paged: bool) -> tuple
     if not (named or paged or all(_META.search(k) for k in others)):
         return None  # a summary with one array in it (stats by day), not a list
     return jmespath_key(key), key
+
+
+def _nested_items(properties: dict[str, Any], nouns: set[str]) -> tuple[str, str] | None:
+    """Items one level down, under a `data`-like object, in an array named for the path's
+    own collection: Opsgenie's GET /v2/heartbeats answers `data.heartbeats`."""
+    for key, prop in properties.items():
+        if _norm(key) not in _ITEM_NAMES or not isinstance(prop, dict):
+            continue
+        inner = [k for k, v in _properties(prop).items() if is_array(v) and _norm(k) in nouns]
+        if len(inner) == 1:
+            return f"{jmespath_key(key)}.{jmespath_key(inner[0])}", inner[0]
+    return None
 
 
 def _main_object(name: str, schema: dict[str, Any]) -> bool:

@@ -36,6 +36,23 @@ def credential_format(description: str) -> str | None:
     return prefix
 
 
+# Scheme names that say what the credential is, not how its value starts.
+_GENERIC_SCHEME = re.compile(
+    r"((api|access|auth|bearer|app|user|personal|private|secret|service|client)_?)*"
+    r"(key|token|auth)(_?auth)?|"
+    r"authorization|apikeyauth|api_?key_?header|header|jwt|default",
+    re.IGNORECASE,
+)
+
+
+def scheme_word(scheme_name: str) -> str | None:
+    """The word an Authorization value starts with, where the scheme's own name is one
+    (Opsgenie's scheme `GenieKey`: `Authorization: GenieKey <key>`)."""
+    if not re.fullmatch(r"[A-Z][a-z]+(?:[A-Z][a-z]+)+", scheme_name):
+        return None
+    return None if _GENERIC_SCHEME.fullmatch(scheme_name) else scheme_name
+
+
 class Profiles:
     """The credential profiles of one integration, deduplicated, with their review notes."""
 
@@ -91,6 +108,14 @@ class Profiles:
             if kind == "apikey" and where == "header" and scheme.get("name"):
                 header = str(scheme["name"])
                 prefix = credential_format(str(scheme.get("description") or ""))
+                word = scheme_word(scheme_name) if header.lower() == "authorization" else None
+                if prefix is None and word is not None:
+                    prefix = f"{word} "
+                    self.review.append(
+                        f"security scheme {scheme_name}: an API key in Authorization with no "
+                        f"stated format; sent as `{word} <key>`, the scheme's own name: "
+                        "confirm in the API's docs"
+                    )
                 mapped[scheme_name] = self.header(header, prefix or "")
                 if prefix is None and header.lower() == "authorization":
                     self.review.append(
