@@ -1393,6 +1393,11 @@ CLAIMS: list[Claim] = [
     # --- the real documents' conventions (issue 25)
     _c(
         R,
+        "every other one\nhas a review line, and none is silently wrong",
+        "tests/test_real_specs.py::test_the_scorecard_says_what_the_readme_quotes",
+    ),
+    _c(
+        R,
         "`{opt_fields: {explode: false}}` sends `opt_fields=a,b`",
         "tests/test_real_specs_conventions.py::test_an_unexploded_array_is_sent_comma_separated",
         "tests/test_real_specs_conventions.py::test_query_styles_write_what_openapi_says",
@@ -1709,6 +1714,9 @@ def test_removed_settings_are_gone() -> None:
 
 def test_every_status_the_readme_promises_is_asserted() -> None:
     text = _readme_sections("Performance")
+    # The importer's scorecard figures (counts of operations), which
+    # tests/test_real_specs.py::test_the_scorecard_says_what_the_readme_quotes checks.
+    text = re.sub(r"of \d+\s+operations labelled by hand.*?access for \d+", "", text, flags=re.S)
     promised = {
         int(code) for code in re.findall(r"(?<![\w.,-])([1-5][0-9]{2})(?![\w%-]|[.,][0-9])", text)
     } - NOT_STATUSES
@@ -1739,6 +1747,8 @@ def test_every_inline_subcommand_has_a_test() -> None:
 def _produced_error_types() -> set[str]:
     kinds = set()
     for file in (ROOT / "proxy").rglob("*.py"):
+        if "openapi" in file.parts:  # the importer's `kind` is a method kind; it answers no call
+            continue
         source = file.read_text()
         kinds.update(re.findall(r"error_outcome\(\s*\"([a-z_]+)\"", source))
         kinds.update(re.findall(r"\bkind = \"([a-z_]+)\"", source))
