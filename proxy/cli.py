@@ -602,7 +602,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 @dataclass
 class _AccountsContext:
-    """What proxy.admin.connect_account needs (its AccountContext), without a Gateway:
+    """What proxy.connections.connect_account needs (its AccountContext), without a Gateway:
     the accounts file is read for its ids only, so its `${VARS}` need not be set here."""
 
     settings: Settings
@@ -698,7 +698,8 @@ def _setting_values(values: list[str] | None, option: str) -> dict[str, Any]:
 
 
 def cmd_accounts_add(args: argparse.Namespace) -> int:
-    from .admin import AccountRefused, AccountRequest, connect_account, input_problems
+    from .connections import AccountRequest, connect_account, input_problems
+    from .errors import AccountRefused
     from .upstream import make_upstream
 
     settings = _settings(args)
@@ -753,7 +754,7 @@ def _refuse(lines: list[str]) -> int:
 def _all_accounts(settings: Settings, store: Any) -> Awaitable[list[dict[str, Any]]]:
     """Every account, file and API alike, as GET /integrated-account lists them."""
     from .accounts import load_accounts
-    from .admin import file_account_public
+    from .connections import file_account_public
 
     async def work() -> list[dict[str, Any]]:
         listed = [
@@ -799,7 +800,7 @@ def cmd_accounts_show(args: argparse.Namespace) -> int:
 
 def cmd_accounts_remove(args: argparse.Namespace) -> int:
     from .accounts import load_accounts
-    from .admin import file_account_message
+    from .connections import file_account_message
 
     settings = _settings(args)
     if args.account_id in load_accounts(settings.accounts_file, resolve=False):

@@ -174,7 +174,7 @@ async def _meta(
         return tool_result({"tools": found}), {}
     name = arguments.get("name")
     definition = served.discovery.definitions.get(name) if isinstance(name, str) else None
-    if definition is None:
+    if definition is None or not isinstance(name, str):
         return _unknown(name), {}
     if tool.name == SCHEMA:
         return tool_result(definition), {}

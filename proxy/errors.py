@@ -18,6 +18,15 @@ class ConfigError(YamcpError):
         super().__init__(f"{where}: {reason}")
 
 
+class AccountRefused(YamcpError):
+    """An account that cannot be connected: `errors` ({field, reason}s, the API's 422)
+    when it is invalid, else `message` (the API's 409: its id is taken)."""
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
 class ToolArgumentError(YamcpError):
     """Arguments a tool cannot take; the message lists each bad field."""
 

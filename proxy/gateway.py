@@ -45,7 +45,7 @@ def tools_list_bytes(tools: dict[str, Tool]) -> int:
     """The size of the first `tools/list` answer (`"id": 1`, legacy era) of a server granted
     `tools`, on an account with no defaults: what a client pays for again on every turn."""
     page = mcp.encode_list_pages(listed_definitions(tools, {}), TOOLS_PAGE_SIZE)[0]
-    return len(mcp.result_reply(1, page).body)
+    return len(mcp.result_reply(1, page).body or b"")
 
 
 @dataclass(slots=True, eq=False)

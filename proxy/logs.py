@@ -132,7 +132,7 @@ def configure(level: str = "info", fmt: str = "text") -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    logging.logAsyncioTasks = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined,unused-ignore]  # 3.12+
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactTokens())
     if fmt == "json":

@@ -644,7 +644,10 @@ def discover(dirs: list[Path]) -> list[Path]:
 PATH_PARAM_RE = re.compile(r"{([^{}]+)}")
 
 
-SCHEMA_FILES = {"manifest.schema.json": Manifest, "resources.schema.json": ResourceFile}
+SCHEMA_FILES: dict[str, type[BaseModel]] = {
+    "manifest.schema.json": Manifest,
+    "resources.schema.json": ResourceFile,
+}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -380,7 +380,7 @@ def parse_link_header(value: str) -> list[tuple[str, dict[str, str]]]:
         end = value.find(">", i)
         if end < 0:
             break
-        target, params = value[i + 1 : end].strip(), {}
+        target, params = value[i + 1 : end].strip(), dict[str, str]()
         i = end + 1
         while True:
             while i < n and value[i] in " \t":

@@ -248,7 +248,9 @@ class PolicySet:
     def expiry(self, record: ServerRecord) -> datetime | None:
         """When the server stops answering: its own expiry, its policy's, the guardrail's."""
         named = self.named.get(record.config.policy) if record.config.policy else None
-        return self._capped(_earliest(record.expires_at, named and named.expires_at), record)
+        return self._capped(
+            _earliest(record.expires_at, named.expires_at if named else None), record
+        )
 
     def _capped(self, expires: datetime | None, record: ServerRecord | None) -> datetime | None:
         days = self.guardrails.max_lifetime_days

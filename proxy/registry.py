@@ -41,7 +41,7 @@ from .manifest import (
     load_manifest,
 )
 from .query import QueryStyle, scalar_text
-from .tools import Paging, Tool, annotations, brief_definition, definition, tool_name
+from .tools import Paging, Tool, brief_definition, definition, hints, tool_name
 
 TOOL_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 PAGING_DEFAULTS = Pagination(
@@ -491,11 +491,11 @@ def _compile_method(
 
     properties: dict[str, Any] = {}
     for section in ("path", "query", "header", "body"):
-        for arg, schema in getattr(method, section).items():
-            _check_schema(schema, file, f"{where}.{section}.{arg}")
+        for arg, arg_schema in getattr(method, section).items():
+            _check_schema(arg_schema, file, f"{where}.{section}.{arg}")
             if arg in properties:
                 raise ConfigError(file, f"{where}.{section}.{arg}", "argument declared twice")
-            properties[arg] = schema
+            properties[arg] = arg_schema
     if method.body_from is not None and method.body_from not in method.body:
         raise ConfigError(file, f"{where}.body_from", f"{method.body_from!r} is not in `body`")
     if method.fixed_body and method.body_from is not None:
@@ -517,8 +517,8 @@ def _compile_method(
             raise ConfigError(file, f"{where}.query_styles.{arg}", "not in `query`")
         if arg in method.query_prefixed:
             raise ConfigError(file, f"{where}.query_styles.{arg}", "is also in `query_prefixed`")
-    for arg, schema in method.header.items():
-        if schema.get("type") == "object":
+    for arg, header_schema in method.header.items():
+        if header_schema.get("type") == "object":
             raise ConfigError(
                 file, f"{where}.header.{arg}", "a header carries text or a list, not an object"
             )
@@ -534,8 +534,8 @@ def _compile_method(
                         file, f"{where}.{rule}.{index}", f"{arg!r} is not an argument"
                     )
     item_groups = _item_groups(method, properties, file, where)
-    for index, rule in enumerate(method.required_when):
-        for arg in [*rule.when, *rule.require]:
+    for index, requirement in enumerate(method.required_when):
+        for arg in [*requirement.when, *requirement.require]:
             if arg not in properties:
                 raise ConfigError(
                     file, f"{where}.required_when.{index}", f"{arg!r} is not an argument"
@@ -600,7 +600,7 @@ def _compile_method(
     access = method.access or ("read" if kind in ("list", "get") else "write")
     title = method.title or f"{_VERBS[kind]} {m.title} {(plural if kind == 'list' else resource)}"
     title = title.replace("_", " ")
-    notes = annotations(
+    notes = hints(
         access=access,
         kind=kind,
         destructive=method.destructive,

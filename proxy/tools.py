@@ -100,7 +100,7 @@ def tool_name(integration: str, resource: str, plural: str, kind: MethodKind) ->
     }[kind]
 
 
-def annotations(
+def hints(
     *,
     access: Access,
     kind: MethodKind,

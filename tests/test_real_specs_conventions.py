@@ -484,7 +484,7 @@ def test_names_and_marks_come_from_the_operation_where_the_path_misleads(
     # A tenant's own key in a literal segment makes no name.
     assert not any("vochw" in r.lower() for r in box["resources"])
     # POST /ai/text_gen generates text; it sends nothing, so it is not destructive.
-    assert methods(box)["POST /ai/text_gen"][1]["destructive"] is False
+    assert methods(box)["POST /ai/text_gen"][1].get("destructive", False) is False
     # The OAuth token endpoints are no tools: the account holds the token.
     assert not any("oauth2" in http for http in methods(box))
     # PagerDuty's bulk PUT /incidents and PUT /incidents/{id} had each other's names.

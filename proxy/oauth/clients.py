@@ -272,7 +272,7 @@ async def fetch_metadata(url: str, settings: Settings) -> Client:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         raise ClientError("invalid_client", "The client_id URL's host does not resolve.") from None
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({str(info[4][0]) for info in infos})
     if not settings.oauth_metadata_allow_private:
         for address in addresses:
             problem = _address_problem(address)

@@ -55,17 +55,15 @@ async def protected_resource(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     raw = request.scope.get("raw_path") or request.scope["path"].encode()
     match = CANONICAL.fullmatch(raw[len(WELL_KNOWN_RESOURCE) :])
-    live = None
+    live, token = None, match.group(1).decode() if match is not None else ""
     if match is not None:
         try:
-            live = await gw.live(match.group(1).decode())
+            live = await gw.live(token)
         except (StoreUnavailable, SecretKeyError):
             return JSONResponse({"error": "unavailable"}, 503)
     if live is None or not live.served.effective.require_api_token_auth:
         return Response(NOT_FOUND.body, 404, NOT_FOUND.headers)
-    document = resource_metadata(
-        gw.settings.public_url, match.group(1).decode(), live.served.view.name
-    )
+    document = resource_metadata(gw.settings.public_url, token, live.served.view.name)
     return JSONResponse(document, headers={"access-control-allow-origin": "*", **NO_STORE})
 
 

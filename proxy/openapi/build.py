@@ -191,12 +191,12 @@ class Importer:
         if fragment:
             self._fragment_query(where, fragment, params, query, required, fixed_query)
 
-        found = doc.request_body(op, params)
-        if isinstance(found, str):
-            self.skipped.append(f"{where} ({found}; a tool without its body would be wrong)")
-            self.flag(f"{where}: not imported: {found}")
+        declared = doc.request_body(op, params)
+        if isinstance(declared, str):
+            self.skipped.append(f"{where} ({declared}; a tool without its body would be wrong)")
+            self.flag(f"{where}: not imported: {declared}")
             return
-        body_spec: Body | None = found
+        body_spec: Body | None = declared
         body: dict[str, dict] = {}
         body_from = None
         body_required: set[str] = set()

@@ -204,7 +204,9 @@ class Document:
             return None
         if self.swagger:
             return (answer.get("examples") or {}).get("application/json")
-        content = answer.get("content") if isinstance(answer.get("content"), dict) else {}
+        content = answer.get("content")
+        if not isinstance(content, dict):
+            return None
         media = self.refs.deref(next((v for k, v in content.items() if "json" in k), None))
         if not isinstance(media, dict):
             return None

@@ -209,7 +209,8 @@ def detect(
         offset, cursor, token = cursor, None, False
     if token:
         notes.append(f"`{cursor}` is a string, so an opaque token: paged as a cursor")
-    if found_url and next_url.split(".")[-1] == "next" and not re.search(r"link", next_url, re.I):
+    bare_next = next_url and next_url.split(".")[-1] == "next" and "link" not in next_url.lower()
+    if found_url and bare_next:
         is_url = str(found_url[1].get("format", "")).startswith("ur")
         if next_cursor is None and cursor and not is_url:  # a bare `next` beside a cursor
             next_cursor, next_url = next_url, None

@@ -1,30 +1,16 @@
-"""The manifest as YAML, the review list, and the check that it loads before it is written.
-
-The importer writes the manifest contract in full (bearer/basic/query credentials,
-constant headers, form and multipart bodies, cursor/next_url/link_header paging). While
-the engine grows into that contract, `check_manifest` compiles a copy with only the keys
-today's engine models declare: everything else is still checked, and once the engine
-declares a key the copy keeps it, so the check tightens on its own.
-"""
+"""The manifest as YAML, the review list, and the check that it loads before it is written:
+`check_manifest` compiles exactly what will be written, as `yamcp serve` would."""
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import yaml
 
-from ..manifest import (
-    CredentialProfile,
-    LoadedManifest,
-    Manifest,
-    Method,
-    Pagination,
-    validate_model,
-)
+from ..manifest import LoadedManifest, Manifest, validate_model
 
 HEADER = """\
 # A starting point, not a finished integration. Review before granting it to an agent:
@@ -38,51 +24,11 @@ HEADER = """\
 """
 
 
-def _engine_knows(model: type, key: str) -> bool:
-    return key in model.model_fields
-
-
-def _engine_paging_styles() -> set[str]:
-    annotation = Pagination.model_fields["style"].annotation
-    found: set[str] = set()
-    for arg in get_args(annotation):
-        found.update(a for a in get_args(arg) if isinstance(a, str))
-    return found
-
-
-def engine_view(manifest: dict[str, Any]) -> dict[str, Any]:
-    """A copy holding only what today's engine models declare (see the module docstring)."""
-    out = copy.deepcopy(manifest)
-    if not _engine_knows(Manifest, "headers"):
-        out.pop("headers", None)
-    for name, profile in list((out.get("credentials") or {}).items()):
-        kind = next(k for k in ("bearer", "basic", "query", "header") if k in profile)
-        if kind == "header" or _engine_knows(CredentialProfile, kind):
-            continue
-        secret = profile["bearer"] if kind == "bearer" else "stand_in"
-        out["credentials"][name] = {"header": "Authorization", "secret": secret}
-    styles = _engine_paging_styles()
-    for resource in (out.get("resources") or {}).values():
-        for method in resource["methods"].values():
-            for key in ("body_encoding", "form_style"):
-                if not _engine_knows(Method, key):
-                    method.pop(key, None)
-            paging = method.get("pagination")
-            if paging and paging.get("style") not in styles:
-                kept = {k: v for k, v in paging.items() if k in ("items", "total", "limit_param")}
-                method["pagination"] = {"style": "none", **kept}
-            if paging:
-                for key in list(method["pagination"]):
-                    if not _engine_knows(Pagination, key):
-                        del method["pagination"][key]
-    return out
-
-
 def check_manifest(manifest: dict[str, Any], file: Path) -> Any:
     """Compile a manifest dict as `yamcp serve` would; raise ConfigError if it fails."""
     from ..registry import compile_manifest
 
-    model: Manifest = validate_model(Manifest, engine_view(manifest), str(file))
+    model: Manifest = validate_model(Manifest, manifest, str(file))
     loaded = LoadedManifest(
         manifest=model,
         folder=file.parent,

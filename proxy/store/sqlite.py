@@ -218,7 +218,8 @@ class SQLiteStore:
         return record
 
     async def list_servers(self, account: str | None = None) -> list[ServerRecord]:
-        where, args = "(expires_at IS NULL OR expires_at > ?)", [utcnow().timestamp()]
+        where = "(expires_at IS NULL OR expires_at > ?)"
+        args: list[Any] = [utcnow().timestamp()]
         if account is not None:
             where += " AND account = ?"
             args.append(account)
