@@ -83,8 +83,8 @@ def test_serve_with_no_settings_listens_on_the_documented_defaults() -> None:
         [
             sys.executable,
             "-c",
-            "from proxy.cli import _settings, build_parser;"
-            "s = _settings(build_parser().parse_args(['serve']));"
+            "from proxy.cli import build_parser; from proxy.cli.common import settings_from;"
+            "s = settings_from(build_parser().parse_args(['serve']));"
             "print(s.host, s.port, s.data_dir, s.store_url)",
         ],
         cwd=ROOT,

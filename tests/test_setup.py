@@ -62,6 +62,7 @@ def test_what_is_there_is_left_alone_and_the_suite_gets_the_arguments(tmp_path: 
     assert calls == [
         "npm ci --prefix tests/clients --no-audit --no-fund",
         "python3 -m pip install -q -e .[test]",
+        "python3 -m mypy",  # the engine's types, before the suite
         "python3 -m pytest -k something",
     ]
 
