@@ -362,6 +362,15 @@ def _redacted(account: Account, text: str) -> str:
     return text
 
 
+def _code_label(expression: str | None) -> str:
+    """The code's field name before its value, where the manifest names a plain field that
+    says it is a code (Postmark's `ErrorCode 406`, as its docs write it; `code 21211`);
+    nothing for a `name` or a deeper JMESPath."""
+    if expression and re.fullmatch(r"(?:[A-Za-z_][A-Za-z0-9_]*)?code", expression, re.IGNORECASE):
+        return f"{expression} "
+    return ""
+
+
 def _redirected(
     integration: Integration, account: Account, status: int, headers: Mapping[str, str]
 ) -> CallOutcome:
@@ -429,7 +438,7 @@ def _upstream_error(
         details["upstream_message"] = message
     text = f"{integration.title} answered HTTP {status}"
     if code is not None:
-        text += f" (ErrorCode {code})" if integration.errors.code == "ErrorCode" else f" ({code})"
+        text += f" ({_code_label(integration.errors.code)}{code})"
     if message:
         text += f": {message}"
     hint = integration.errors.hints.get(str(code)) if code is not None else None

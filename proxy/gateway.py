@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from cachetools import LRUCache
 
 from . import mcp
 from .accounts import Account, check_accounts, load_accounts
@@ -30,7 +31,7 @@ from .registry import Registry, load_registry
 from .secrets import SecretBox, load_box
 from .settings import Settings
 from .store import ServerRecord, Store, StoreUnavailable, open_store, utcnow
-from .store.base import AccountRecord
+from .store.base import CACHED, AccountRecord
 from .tokens import hash_token
 from .tools import Tool, listed_definitions
 from .upstream import Upstream, make_upstream
@@ -95,12 +96,14 @@ class Gateway:
         self.oauth_failures = Failures()
         # Accounts connected over the admin API, opened once per stored record: a rotation
         # or deletion replaces the store's cached record, and with it this entry.
-        self._opened: dict[str, tuple[AccountRecord, Account]] = {}
+        self._opened: LRUCache[str, tuple[AccountRecord, Account]] = LRUCache(CACHED)
         self.upstream: Upstream | None = None
-        self._served: dict[tuple[str, bytes, bool, str, bytes], Served] = {}
+        self._served: LRUCache[tuple[str, bytes, bool, str, bytes], Served] = LRUCache(CACHED)
         # The store hands out the same record object while it is cached, so a server's
         # view is found by identity, without serialising its config on every call.
-        self._served_by_record: dict[str, tuple[ServerRecord, Account, Served]] = {}
+        self._served_by_record: LRUCache[str, tuple[ServerRecord, Account, Served]] = LRUCache(
+            CACHED
+        )
         self._touched: dict[str, float] = {}
         # Work that must not hold an answer (an approval's webhook), kept until done.
         self.background: set[asyncio.Task[None]] = set()
@@ -143,7 +146,8 @@ class Gateway:
         clients = load_clients(self.settings.oauth_clients_file)
         self.accounts, self.policies = accounts, policies
         self.oauth_clients.configured = clients
-        self._served, self._served_by_record = {}, {}
+        self._served.clear()
+        self._served_by_record.clear()
         log.info("reloaded: %d account(s), %d named policies", len(accounts), len(policies.named))
 
     def _load_accounts(self) -> dict[str, Account]:
@@ -182,8 +186,6 @@ class Gateway:
             defaults=record.defaults,
             settings=record.settings,
         )
-        if len(self._opened) > 10_000:
-            self._opened.clear()
         self._opened[account_id] = (record, account)
         return account
 
@@ -217,8 +219,6 @@ class Gateway:
             return known[2]
         served = self._decide(record, account)
         if served is not None:
-            if len(self._served_by_record) > 10_000:
-                self._served_by_record.clear()
             self._served_by_record[record.id] = (record, account, served)
         return served
 
@@ -272,8 +272,6 @@ class Gateway:
             )
             rules = {name: rules_for(self.policies, effective, t) for name, t in tools.items()}
             served = Served(view, effective, rules, approvals, tools, discovery)
-            if len(self._served) > 10_000:
-                self._served.clear()
             self._served[key] = served
         return served
 

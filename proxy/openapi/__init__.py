@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..tools import tool_name
 from .build import Importer
 from .document import Document
 from .load import Refs, Spec, load_spec
@@ -63,8 +64,9 @@ class ImportResult:
         return found
 
     def list_tools(self) -> list[str]:
+        integration = self.manifest["name"]
         return sorted(
-            f"list_all_{self.manifest['name']}_{r.get('plural') or name + 's'}"
+            tool_name(integration, name, r.get("plural") or f"{name}s", "list")
             for name, r in self.manifest.get("resources", {}).items()
             if "list" in r["methods"]
         )

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 METHOD_WORDS = ("read", "write", "list", "get", "create", "update", "delete")
 
+# How many entries each in-process cache keeps (resolved servers, opened accounts, decided
+# views); past it the least recently used goes, never the whole cache at once.
+CACHED = 10_000
+
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; callers answer 503 and try again later."""

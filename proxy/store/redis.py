@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 import orjson
 import redis.asyncio
+from cachetools import LRUCache
 from pydantic import ValidationError
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
@@ -53,6 +54,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .base import (
     APPROVAL_RETENTION_SECONDS,
+    CACHED,
     AccountExists,
     AccountRecord,
     ApiTokenInfo,
@@ -98,8 +100,9 @@ class RedisStore:
         self.prefix = prefix
         self._channel = f"{prefix}invalidate"
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, ServerRecord]] = {}  # token hash -> (when, record)
-        self._accounts: dict[str, tuple[float, AccountRecord]] = {}  # id -> (when, record)
+        # token hash -> (when, record); id -> (when, record)
+        self._cache: LRUCache[str, tuple[float, ServerRecord]] = LRUCache(CACHED)
+        self._accounts: LRUCache[str, tuple[float, AccountRecord]] = LRUCache(CACHED)
         self._listening = False
         self._listener: asyncio.Task[None] | None = None
         self._redis: redis.asyncio.Redis = redis.asyncio.from_url(
@@ -267,8 +270,6 @@ class RedisStore:
             return None
         record = await self.get_server(server_id.decode())
         if record is not None and self._cache_seconds > 0 and self._listening:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
             self._cache[token_hash] = (time.monotonic(), record)
         return record
 
@@ -636,8 +637,6 @@ class RedisStore:
             raw = await self._redis.get(self._integrated(account_id))
         record = self._account_record(raw)
         if record is not None and caching and self._listening:
-            if len(self._accounts) > 10_000:
-                self._accounts.clear()
             self._accounts[account_id] = (time.monotonic(), record.model_copy(deep=True))
         return record
 

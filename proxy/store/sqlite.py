@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 
 from .base import (
     APPROVAL_RETENTION_SECONDS,
+    CACHED,
     AccountExists,
     AccountRecord,
     ApiTokenInfo,
@@ -143,7 +145,7 @@ class SQLiteStore:
         # Resolved records by token hash, valid while no other connection has written:
         # SQLite's data_version changes on every commit by another connection (a CLI
         # mint or revoke, another worker), and our own writes clear the cache.
-        self._resolved: dict[str, ServerRecord] = {}
+        self._resolved: LRUCache[str, ServerRecord] = LRUCache(CACHED)
         self._version = -1
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = data_dir / "yamcp.sqlite3"
@@ -196,8 +198,6 @@ class SQLiteStore:
             record = await self._live(row)
             if record is None:
                 return None
-            if len(self._resolved) > 10_000:
-                self._resolved.clear()
             self._resolved[token_hash] = record
         elif record.expired():  # expiry is checked on every call, cached or not
             await self.delete_server(record.id)
