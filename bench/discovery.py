@@ -1,6 +1,6 @@
 """Discovery mode's retrieval, measured: the task set in bench/discovery_queries.yaml ranked
 by search_tools over every tool of the integration. Prints top-1 and top-3 hit rates, the
-misses, and the bytes of a search_tools answer. Not a test: the figures go in the README.
+misses, and the bytes of a search_tools answer. Not a test: the figures go in docs/discovery.md.
 
     python bench/discovery.py [--integration postmark] [--show-misses]
 """
