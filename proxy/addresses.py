@@ -16,6 +16,8 @@ from email.policy import default as _email_policy
 from functools import lru_cache
 from typing import Any
 
+from .errors import AddressListError
+
 _HOSTNAME = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 )
@@ -35,10 +37,6 @@ _PLAIN = re.compile(
     rf"(?:(?:{_ATOM}(?: +{_ATOM})*) *<(?P<angled>{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>"
     rf"|(?P<bare>{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*))"
 )
-
-
-class AddressListError(ValueError):
-    """A value that is not a clean RFC 5322 address list; the text says why."""
 
 
 def _short(text: str, limit: int = 60) -> str:

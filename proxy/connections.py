@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .accounts import PLACEHOLDER, Account, AccountSpec, check_accounts
-from .errors import AccountRefused, ConfigError
+from .errors import AccountExists, AccountRefused, ConfigError
 from .forward import forward
 from .store import utcnow
-from .store.base import AccountExists, AccountRecord
+from .store.base import AccountRecord
 
 if TYPE_CHECKING:
     from .registry import Registry

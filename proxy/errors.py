@@ -74,3 +74,61 @@ class ReadError(UpstreamFailure):
 
 class RemoteProtocolError(UpstreamFailure):
     """The answer was malformed or cut short."""
+
+
+class CommandRefused(YamcpError):
+    """`yamcp: ...` lines, exit 2: what the admin API answers 422 with."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+class ClientError(YamcpError):
+    """A client or its request cannot be served; `error` is the RFC's code."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+class GrantError(YamcpError):
+    """The token request cannot be honoured; `error` is RFC 6749's code, the text says why."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+class PageError(YamcpError):
+    """Shown to the person, never sent to the client: who asked cannot be trusted."""
+
+    def __init__(self, title: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.title, self.message, self.status = title, message, status
+
+
+class ClientRedirect(YamcpError):
+    """An error for the client, sent to its (checked) redirect URI."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class NextPageRefused(YamcpError):
+    """The upstream named a next page yamcp will not fetch; the message says why."""
+
+
+class StoreUnavailable(YamcpError):
+    """The store cannot be reached; callers answer 503 and try again later."""
+
+
+class AccountExists(YamcpError):
+    """An account with this id is already stored."""
+
+
+class AddressListError(YamcpError, ValueError):
+    """A value that is not a clean RFC 5322 address list; the text says why."""

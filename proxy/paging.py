@@ -20,16 +20,12 @@ from urllib.parse import unquote_plus, urljoin, urlsplit
 
 import orjson
 
-from .errors import ToolArgumentError
+from .errors import NextPageRefused, ToolArgumentError
 from .tools import Paging
 
 # Styles whose cursor is the upstream's own state rather than a position yamcp counts.
 CURSOR_STYLES = frozenset({"cursor", "next_url", "link_header"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class NextPageRefused(Exception):
-    """The upstream named a next page yamcp will not fetch; the message says why."""
 
 
 def encode_cursor(offset: int) -> str:

@@ -10,8 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError, YamcpError
-from ..store.base import StoreUnavailable
+from ..errors import ConfigError, StoreUnavailable, YamcpError
 from .accounts import cmd_accounts_add, cmd_accounts_list, cmd_accounts_remove, cmd_accounts_show
 from .approvals import cmd_approvals_decide, cmd_approvals_list, cmd_approvals_show
 from .keys import cmd_keys_rotate

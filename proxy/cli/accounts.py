@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from ..errors import CommandRefused
 from ..settings import Settings
 from .common import print_json, settings_from, with_store
 
@@ -54,17 +55,9 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     for value in values or []:
         key, sep, rest = value.partition("=")
         if not sep or not key.strip():
-            raise _Refused([f"{option}: expected NAME=value, got {value!r}"])
+            raise CommandRefused([f"{option}: expected NAME=value, got {value!r}"])
         pairs[key.strip()] = rest
     return pairs
-
-
-class _Refused(Exception):
-    """`yamcp: ...` lines, exit 2: what the admin API answers 422 with."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("; ".join(lines))
-        self.lines = lines
 
 
 def _problem_lines(errors: list[dict[str, str]]) -> list[str]:
@@ -78,7 +71,7 @@ def _read_credentials(args: argparse.Namespace) -> dict[str, str]:
     credentials: dict[str, str] = {}
     for name, variable in _pairs(args.credential, "--credential").items():
         if variable not in os.environ:
-            raise _Refused(
+            raise CommandRefused(
                 [f"credentials.{name}: the environment variable {variable!r} is not set"]
             )
         credentials[name] = os.environ[variable]
@@ -91,10 +84,12 @@ def _read_credentials(args: argparse.Namespace) -> dict[str, str]:
                 continue
             name, sep, value = line.partition("=")
             if not sep or not name.strip():
-                raise _Refused([f"credentials: standard input line {number} is not NAME=value"])
+                raise CommandRefused(
+                    [f"credentials: standard input line {number} is not NAME=value"]
+                )
             credentials[name.strip()] = value
     if not credentials and not from_stdin:
-        raise _Refused(
+        raise CommandRefused(
             [
                 "credentials: give them as NAME=value lines on standard input, or with "
                 "--credential NAME=ENV_VAR; never on the command line"
@@ -134,7 +129,7 @@ def cmd_accounts_add(args: argparse.Namespace) -> int:
         )
     except ValidationError as exc:
         return _refuse(_problem_lines(input_problems(exc)))
-    except _Refused as exc:
+    except CommandRefused as exc:
         return _refuse(exc.lines)
 
     async def work(store: Any) -> Any:

@@ -25,7 +25,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyreqwest.client import ClientBuilder
 
-from ..errors import ConfigError
+from ..errors import ClientError, ConfigError
 from ..manifest import _read_yaml, validate_model
 from ..settings import Settings
 from ..store import Store, utcnow
@@ -40,15 +40,6 @@ METADATA_CACHE_SECONDS = 300.0
 _FORBIDDEN_SCHEMES = {"javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"}
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 _HOST = re.compile(r"([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9a-fA-F:.]+\])(:[0-9]{1,5})?")
-
-
-class ClientError(Exception):
-    """A client or its request cannot be served; `error` is the RFC's code."""
-
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
 
 
 def redirect_uri_problem(uri: str) -> str | None:

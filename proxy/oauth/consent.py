@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from ..errors import ClientRedirect, PageError
 from ..pages import PAGE, escape, page_headers, same_origin
 from ..secrets import SecretKeyError
 from ..store import StoreUnavailable, utcnow
@@ -57,22 +58,6 @@ class AuthRequest:
     resource: str
     live: Live
     params: dict[str, str]
-
-
-class PageError(Exception):
-    """Shown to the person, never sent to the client: who asked cannot be trusted."""
-
-    def __init__(self, title: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.title, self.message, self.status = title, message, status
-
-
-class ClientRedirect(Exception):
-    """An error for the client, sent to its (checked) redirect URI."""
-
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
 
 
 def _with_query(uri: str, values: dict[str, str | None]) -> str:

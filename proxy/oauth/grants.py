@@ -15,6 +15,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..errors import GrantError
 from ..store import Store, utcnow
 from ..tokens import hash_token, new_id, new_token
 from .metadata import SCOPE, resource_url
@@ -66,15 +67,6 @@ class Tokens:
             "refresh_token": self.refresh_token,
             "scope": SCOPE,
         }
-
-
-class GrantError(Exception):
-    """The token request cannot be honoured; `error` is RFC 6749's code, the text says why."""
-
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
 
 
 def pkce_matches(verifier: str, challenge: str) -> bool:

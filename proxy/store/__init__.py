@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..errors import AccountExists, StoreUnavailable
 from ..settings import Settings
 from .base import (
-    AccountExists,
     AccountRecord,
     ApiTokenInfo,
     ApprovalRecord,
@@ -12,7 +12,6 @@ from .base import (
     ServerConfig,
     ServerRecord,
     Store,
-    StoreUnavailable,
     utcnow,
 )
 from .sqlite import SQLiteStore

@@ -19,10 +19,6 @@ METHOD_WORDS = ("read", "write", "list", "get", "create", "update", "delete")
 CACHED = 10_000
 
 
-class StoreUnavailable(Exception):
-    """The store cannot be reached; callers answer 503 and try again later."""
-
-
 def check_methods(value: list[str]) -> list[str]:
     """The method words a policy may name, or ValueError naming the others."""
     unknown = [m for m in value if m not in METHOD_WORDS]
@@ -158,10 +154,6 @@ class ApiTokenInfo(BaseModel):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class AccountExists(Exception):
-    """An account with this id is already stored."""
 
 
 class AccountRecord(BaseModel):

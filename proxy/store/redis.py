@@ -52,15 +52,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ..errors import AccountExists, StoreUnavailable
 from .base import (
     APPROVAL_RETENTION_SECONDS,
     CACHED,
-    AccountExists,
     AccountRecord,
     ApiTokenInfo,
     ApprovalRecord,
     ServerRecord,
-    StoreUnavailable,
     utcnow,
 )
 

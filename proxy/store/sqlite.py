@@ -17,16 +17,15 @@ from typing import Any
 import orjson
 from cachetools import LRUCache
 
+from ..errors import AccountExists, StoreUnavailable
 from .base import (
     APPROVAL_RETENTION_SECONDS,
     CACHED,
-    AccountExists,
     AccountRecord,
     ApiTokenInfo,
     ApprovalRecord,
     ServerConfig,
     ServerRecord,
-    StoreUnavailable,
     utcnow,
 )
 
