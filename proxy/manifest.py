@@ -516,13 +516,19 @@ class Manifest(_Strict):
     rate_limit: RateLimitHeaders = RateLimitHeaders()
     pagination: Pagination = Pagination()
     open_world: bool = True
-    hooks: str | None = Field(None, description="Python file in this folder with hook functions.")
+    hooks: str | None = Field(
+        None,
+        description="Python file in this folder with hook functions. The folder is imported "
+        "as a package (`yamcp_integrations.<name>`), so the file may import its neighbours "
+        "(`from . import helpers`).",
+    )
     sandbox: str | None = Field(
         None,
         description="Python file in this folder with a stateful, in-memory simulator of the "
         "API, served on loopback by `yamcp serve --sandbox`. It defines `sandbox_app()`, "
         "returning a fresh ASGI app, and `CREDENTIALS`, mapping each secret the credential "
-        "profiles name to the value the simulator accepts.",
+        "profiles name to the value the simulator accepts. Like `hooks`, a module of the "
+        "folder's package: it may import its neighbours (`from .simulator import ...`).",
     )
     include: list[str] = Field(default_factory=list, description="More files of resources.")
     resources: dict[str, Resource] = Field(default_factory=dict)

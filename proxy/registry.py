@@ -7,10 +7,8 @@ compile, JSON Schemas that are not schemas, hooks that do not exist.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -26,6 +24,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from .errors import ConfigError
+from .integration_package import load_file
 from .manifest import (
     PATH_PARAM_RE,
     CredentialProfile,
@@ -133,22 +132,17 @@ def _compile(expr: str | None, file: str, where: str) -> ParsedResult | FieldPat
 
 
 def _load_hooks(loaded: LoadedManifest) -> ModuleType | None:
+    """The `hooks:` module, a module of the integration's package (proxy/integration_package.py)."""
     m = loaded.manifest
     if m.hooks is None:
         return None
     path = (loaded.folder / m.hooks).resolve()
     if not path.is_file() or loaded.folder.resolve() not in path.parents:
         raise ConfigError(str(loaded.folder / "manifest.yaml"), "hooks", "no such file here")
-    spec = importlib.util.spec_from_file_location(f"yamcp_hooks_{m.name}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and pickling look the module up here
     try:
-        spec.loader.exec_module(module)
+        return load_file(m.name, loaded.folder, path)
     except Exception as exc:
-        del sys.modules[spec.name]
         raise ConfigError(str(path), "", f"hooks failed to import: {exc!r}") from exc
-    return module
 
 
 def _sandbox_file(loaded: LoadedManifest) -> Path | None:

@@ -19,9 +19,7 @@ URL with every tool the guardrails allow and one per named policy.
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from .accounts import Account
 from .errors import ConfigError
+from .integration_package import load_file
 from .policy import PolicySet, decide
 from .servers import InvalidServer, ServerRequest, create_admin_token, create_server
 from .settings import Settings
@@ -67,20 +66,12 @@ def with_sandbox(registry: Registry, name: str | None = None) -> Integration:
 
 
 def load_module(integration: Integration) -> ModuleType:
-    """The integration's sandbox module, loaded by path (its folder is no package)."""
+    """The integration's sandbox module, a module of its package (integration_package.py)."""
     assert integration.sandbox is not None
-    name = f"yamcp_sandbox_{integration.name}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, integration.sandbox)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while being defined
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[name]
-            raise ConfigError(str(integration.sandbox), "", f"failed to import: {exc!r}") from exc
-    return sys.modules[name]
+    try:
+        return load_file(integration.name, integration.folder, integration.sandbox)
+    except Exception as exc:
+        raise ConfigError(str(integration.sandbox), "", f"failed to import: {exc!r}") from exc
 
 
 class Sandbox:

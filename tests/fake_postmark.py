@@ -2,7 +2,7 @@
 a test harness.
 
 The Postmark itself (seeded state, routes, template rendering, the ASGI app) lives in
-`integrations/postmark/sandbox.py`, the simulator `yamcp serve --sandbox` serves: one fake,
+`integrations/postmark/simulator/`, the simulator `yamcp serve --sandbox` serves: one fake,
 not two. This file adds what only tests need: a uvicorn server in a daemon thread on
 127.0.0.1 with an ephemeral port, a record of every request, and injected faults (error
 statuses, non-JSON and truncated bodies, stalls, resets, drips).
@@ -20,25 +20,24 @@ Usage:
         fake.last("GET", "/bounces").query
 
 The simulator's names (seed data such as SEED_TEMPLATES and SERVER_ID, `_template`,
-`PostmarkState`, ...) are re-exported here for the tests that import them from this module.
+`PostmarkState`, ...) are re-exported here for the tests that import them from this module;
+`simulator` is the package itself, imported as a module of the Postmark integration
+(proxy/integration_package.py), so that it shares mustachio.py with the hooks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 import socket
 import struct
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
@@ -47,22 +46,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-SANDBOX_FILE = Path(__file__).resolve().parent.parent / "integrations" / "postmark" / "sandbox.py"
+from proxy.integration_package import load_module
 
-
-def _load_simulator() -> ModuleType:
-    """integrations/postmark/sandbox.py, loaded by path: integrations/postmark is no package."""
-    name = "yamcp_sandbox_postmark"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SANDBOX_FILE)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while being defined
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-simulator = _load_simulator()
+POSTMARK = Path(__file__).resolve().parent.parent / "integrations" / "postmark"
+simulator = load_module("postmark", POSTMARK, "simulator")
 
 # The simulator's names, for the tests that import them from here.
 BOUNCE_TYPES = simulator.BOUNCE_TYPES
@@ -84,13 +71,11 @@ ApiError = simulator.ApiError
 PostmarkSimulator = simulator.PostmarkSimulator
 PostmarkState = simulator.PostmarkState
 dispatch = simulator.dispatch
-parse_template = simulator.parse_template
-render_template = simulator.render_template
 seed_state = simulator.seed_state
-_bounce = simulator._bounce
-_outbound = simulator._outbound
-_template = simulator._template
-_json_response = simulator._json_response
+_bounce = simulator.records.bounce
+_outbound = simulator.records.outbound
+_template = simulator.records.template
+_json_response = simulator.json_response
 
 FAULT_KINDS = ("status", "non_json", "truncated", "huge", "stall", "reset", "drip")
 

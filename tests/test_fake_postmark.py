@@ -32,7 +32,11 @@ from tests.fake_postmark import (
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "postmark"
 # The simulator the fake serves (tests/fake_postmark.py adds only the test harness).
-FAKE_SOURCE = Path(__file__).resolve().parent.parent / "integrations" / "postmark" / "sandbox.py"
+FAKE_SOURCES = sorted(
+    (Path(__file__).resolve().parent.parent / "integrations" / "postmark" / "simulator").glob(
+        "*.py"
+    )
+)
 
 
 @pytest.fixture
@@ -211,21 +215,22 @@ def test_answers_equal_the_reference_examples(fake: FakePostmark, client: httpx.
     assert (refused.status_code, refused.json()) == (401, _example("error.401_bad_token.json"))
 
 
-def _raised_error_codes() -> list[tuple[int, int, int]]:
-    """(ErrorCode, HTTP status, line) of every `ApiError(<constant>, ...)` in the fake."""
+def _raised_error_codes() -> list[tuple[int, int, str]]:
+    """(ErrorCode, HTTP status, file:line) of every `ApiError(<constant>, ...)` in the fake."""
     found = []
-    for node in ast.walk(ast.parse(FAKE_SOURCE.read_text())):
-        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ApiError"):
-            continue
-        code = node.args[0]
-        if not isinstance(code, ast.Constant):
-            continue  # a helper's parameter: its callers pass constants, found here too
-        status = node.args[2] if len(node.args) > 2 else None
-        for keyword in node.keywords:
-            if keyword.arg == "status":
-                status = keyword.value
-        http = status.value if isinstance(status, ast.Constant) else 422
-        found.append((code.value, http, node.lineno))
+    for source in FAKE_SOURCES:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ApiError"):
+                continue
+            code = node.args[0]
+            if not isinstance(code, ast.Constant):
+                continue  # a helper's parameter: its callers pass constants, found here too
+            status = node.args[2] if len(node.args) > 2 else None
+            for keyword in node.keywords:
+                if keyword.arg == "status":
+                    status = keyword.value
+            http = status.value if isinstance(status, ast.Constant) else 422
+            found.append((code.value, http, f"{source.name}:{node.lineno}"))
     return found
 
 
@@ -238,8 +243,8 @@ def test_every_error_code_the_fake_raises_is_documented() -> None:
     raised = _raised_error_codes()
     assert len(raised) > 100
     for code, http, line in raised:
-        assert code in documented, f"sandbox.py:{line}: ErrorCode {code} is not Postmark's"
-        assert str(http) in documented[code], f"sandbox.py:{line}: {code} with HTTP {http}"
+        assert code in documented, f"{line}: ErrorCode {code} is not Postmark's"
+        assert str(http) in documented[code], f"{line}: {code} with HTTP {http}"
 
 
 def test_routing_is_case_insensitive_and_errors_are_postmark_shaped(client: httpx.Client) -> None:

@@ -6,14 +6,13 @@ fixtures in Mustachio.Tests); the end-to-end tests go through the MCP endpoint t
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from proxy.integration_package import load_module
 from tests.conftest import Yamcp, mcp_client
 from tests.fake_postmark import SEED_TEMPLATES, FakePostmark, _template
 
@@ -21,19 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEND = {"From": "sender@example.com", "To": "customer@example.com"}
 WELCOME_MODEL = {"name": "Ann", "product_name": "Acme", "company": {"address": "1 Road"}}
 
-
-def _mustachio() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "test_postmark_mustachio", ROOT / "integrations" / "postmark" / "mustachio.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-M = _mustachio()
+M = load_module("postmark", ROOT / "integrations" / "postmark", "mustachio")
 
 # (template, model, what the checker says: one "path: why" fragment per problem)
 CHECKS = [

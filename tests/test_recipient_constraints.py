@@ -297,7 +297,7 @@ def test_plan_of_transactional_sender_shows_email_domains() -> None:
 
 def _hooks() -> Any:
     load_registry([ROOT / "integrations"])
-    return sys.modules["yamcp_hooks_postmark"]
+    return sys.modules["yamcp_integrations.postmark.hooks"]
 
 
 def _takes_headers(schema: dict) -> bool:

@@ -1,6 +1,6 @@
 """The sandbox: `yamcp serve --sandbox` and the Postmark simulator it serves.
 
-The simulator (integrations/postmark/sandbox.py) is also the tests' fake: these tests check
+The simulator (integrations/postmark/simulator/) is also the tests' fake: these tests check
 what the sandbox promises on top. It renders templates as the send checks expect Postmark
 to (mustachio.py, whose CHECKS table in test_postmark_templates.py is Mustachio's own
 behaviour); its seed holds what the shipped policies' workflows need; it is stateful.
@@ -101,9 +101,10 @@ SENTINEL = "S3NT1NEL"
 
 
 def _render(template: str, model: Any) -> str | None:
+    """What the simulator renders (a strict parse, as it parses a stored template)."""
     try:
-        return simulator.render_template(simulator.parse_template(template), model, escape=False)
-    except simulator.TemplateRenderError:
+        return M.render(M.parse(template, strict=True), model, escape=False)
+    except M.RenderError:
         return None
 
 
@@ -157,12 +158,12 @@ def test_every_rendering_case_is_one_the_checker_knows() -> None:
 
 
 def test_placeholders_are_not_model_variables() -> None:
-    nodes = simulator.parse_template("{{{ pm:unsubscribe }}}{{{@content}}}{{name}}")
-    suggested: dict[str, Any] = {}
-    simulator.suggest_model(nodes, [suggested])
+    template = "{{{ pm:unsubscribe }}}{{{@content}}}{{name}}"
+    nodes = M.parse(template, strict=True)
+    suggested = M.suggested_model(M.infer(template))
     assert suggested == {"name": "name_Value"}
     model = {"pm:unsubscribe": "leak", "@content": "leak", "name": "Ann"}
-    assert simulator.render_template(nodes, model, escape=True, content="<p>") == "<p>Ann"
+    assert M.render(nodes, model, escape=True, content="<p>") == "<p>Ann"
 
 
 # --- the simulator's seed and state ---------------------------------------------------------
@@ -602,10 +603,31 @@ def test_the_manifest_names_a_python_file_in_its_folder(tmp_path: Path, sandbox:
 def test_a_sandbox_module_must_keep_the_contract(tmp_path: Path, module: str, problem: str) -> None:
     _integration(tmp_path / "x" / "widgets", "sim.py", module)
     integration = load_registry([tmp_path / "x"]).integrations["widgets"]
-    sys.modules.pop("yamcp_sandbox_widgets", None)
+    sys.modules.pop("yamcp_integrations.widgets.sim", None)
     with pytest.raises(ConfigError, match=problem):
         Sandbox(integration)
-    sys.modules.pop("yamcp_sandbox_widgets", None)
+    sys.modules.pop("yamcp_integrations.widgets.sim", None)
+
+
+@pytest.mark.parametrize("package", [False, True])
+def test_a_sandbox_module_imports_its_neighbours(tmp_path: Path, package: bool) -> None:
+    """The folder is imported as one package (with or without an `__init__.py`): the sandbox
+    module imports a neighbour relatively, loading again answers the same module, and a
+    folder of the same name elsewhere replaces it."""
+    sim = "from .parts import CREDENTIALS, sandbox_app\n"
+    parts = "CREDENTIALS = {'api_key': 'k'}\n\ndef sandbox_app():\n    return 'app'\n"
+    modules = []
+    for copy_name in ("one", "two"):
+        folder = _integration(tmp_path / copy_name / "widgets", "sim.py", sim)
+        (folder / "parts.py").write_text(parts.replace("'app'", repr(copy_name)))
+        if package:
+            (folder / "__init__.py").write_text("")
+        integration = load_registry([folder.parent]).integrations["widgets"]
+        assert Sandbox(integration).app == copy_name
+        modules.append(sys.modules["yamcp_integrations.widgets.sim"])
+        assert Sandbox(integration).app == copy_name
+        assert sys.modules["yamcp_integrations.widgets.sim"] is modules[-1]
+    assert modules[0] is not modules[1]
 
 
 def test_with_several_sandboxes_one_must_be_named(tmp_path: Path) -> None:

@@ -17,15 +17,13 @@ context that can run this integration's own read tools (results cached briefly).
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from proxy.errors import HookRefused
 from proxy.hooks import HookContext, LookupFailed
+
+from . import mustachio
 
 LOOKUP_TTL = 60.0
 
@@ -214,22 +212,6 @@ async def check_recipient_headers(ctx: HookContext, arguments: dict[str, Any]) -
 
 
 # --- template models ---------------------------------------------------------------------
-
-
-def _load_mustachio() -> ModuleType:
-    """The template rules next to this file (hooks load by path, not as a package)."""
-    name = "yamcp_hooks_postmark_mustachio"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("mustachio.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-mustachio = _load_mustachio()
 
 
 async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:

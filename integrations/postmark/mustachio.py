@@ -1,7 +1,10 @@
-"""What a Postmark template reads from its model, by Mustachio's rules.
+"""Postmark's templates by Mustachio's rules: what one reads from its model, and what it renders.
 
 Postmark renders templates with Mustachio (ActiveCampaign/mustachio). Each rule below says
-which of its behaviours it follows; file names are that repository's.
+which of its behaviours it follows; file names are that repository's. The send checks
+(hooks.py) use `parse`, `check` and `infer`; the sandbox (simulator/) also uses `parse(...,
+strict=True)` to refuse a template as Postmark does when it is saved, and `render` to send
+it: one reading of the rules, for both.
 
 * Tags: `{{path}}`, `{{{path}}}`, `{{&path}}`, `{{#path}}`, `{{^path}}`, `{{/path}}`,
   `{{#each path}}`, `{{/each}}`, `{{! comment}}` (Tokenizer.cs, its tag regex and branches).
@@ -31,10 +34,16 @@ which of its behaviours it follows; file names are that repository's.
 
 A path whose value can never be given (a field of a list, or read inside `{{^x}}` without
 `../`) prints blank whatever the model says; no model can fix it, so it is not asked for.
+
+Rendering prints `{{x}}` HTML-escaped in an HtmlBody and `{{{x}}}`/`{{&x}}` as it is; a true
+or false prints as .NET does ("True", "False"). A strict parse refuses what Postmark refuses
+on save, with its line and column: a `{{` or `}}` that is no tag, an empty tag, a block or
+`{{#each}}` without a path, a close that matches no open, and a block left open.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,45 +58,136 @@ _ELEMENT = re.compile(r"(\.\.[\\/])|([^.]+)")
 
 @dataclass
 class Tag:
-    """One piece of a template: a printed value, or a block with its content."""
+    """One piece of a template: literal text, a printed value, a block with its content, or
+    a layout's content slot (`{{{@content}}}`)."""
 
-    kind: str  # value | section | inverted | each
-    path: str
+    kind: str  # text | value | section | inverted | each | content
+    path: str  # the model path; a text's literal
     body: list[Tag] = field(default_factory=list)
+    raw: bool = False  # a value printed as it is, not HTML-escaped: {{{x}}} or {{&x}}
 
 
-def parse(text: str | None) -> list[Tag]:
-    """The tags of a template. Lenient: Postmark refuses a malformed template when it is
-    saved, so a stray close is skipped and an unclosed block runs to the end."""
+class TemplateSyntaxError(ValueError):
+    """A template Postmark refuses to save; `line` and `column` count from 1."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+class RenderError(ValueError):
+    """Mustachio cannot render the template with this model (Parser.cs)."""
+
+
+EACH_WITHOUT_PATH = (
+    "The 'each' block being opened requires a model path to be specified in "
+    "the form '{#each <name>}'."
+)
+
+_EMPTY_TAG = "Empty tag: a model path is required between the braces."
+
+
+@dataclass
+class _Open:
+    """A block being read: its opening token, the body its tags go to, and where it began."""
+
+    token: str
+    body: list[Tag]
+    block: Tag | None = None
+    at: int = 0
+
+
+def parse(text: str | None, *, strict: bool = False) -> list[Tag]:
+    """The pieces of a template. Lenient by default: Postmark refuses a malformed template
+    when it is saved, so a stray close is skipped and an unclosed block runs to the end.
+    `strict` raises TemplateSyntaxError there instead, as Postmark does on save."""
+    text = text or ""
     root: list[Tag] = []
-    stack: list[tuple[str, list[Tag]]] = [("", root)]  # (opening token, its body)
-    for match in _TAG.finditer(text or ""):
+    stack = [_Open("", root)]
+    pos = 0
+    for match in _TAG.finditer(text):
+        _literal(text, pos, match.start(), stack[-1].body, strict)
+        pos, at = match.end(), match.start()
         raw = match.group(0)
         token = raw.strip("{}").strip()
+        if strict and not token:
+            raise _syntax(text, _EMPTY_TAG, at)
         if raw.startswith("{{#each"):
             block = Tag("each", token.lstrip("#").strip()[4:].strip())
-            stack[-1][1].append(block)
-            stack.append((raw, block.body))
+            if strict and not block.path:
+                raise _syntax(text, EACH_WITHOUT_PATH, at)
+            stack[-1].body.append(block)
+            stack.append(_Open(raw, block.body, block, at))
         elif raw.startswith(("{{#", "{{^")):
             name = token[1:].strip()
-            if len(stack) > 1 and stack[-1][0] == name:
+            if strict and not name:
+                raise _syntax(text, "A block must name a model path.", at)
+            if len(stack) > 1 and stack[-1].token == name:
                 stack.pop()  # {{#x}}..{{^x}}: closes x, opens the new block
             block = Tag("section" if raw.startswith("{{#") else "inverted", name)
-            stack[-1][1].append(block)
-            stack.append((name, block.body))
+            stack[-1].body.append(block)
+            stack.append(_Open(name, block.body, block, at))
         elif raw.startswith("{{/"):
             name = token[1:].strip()
-            top = stack[-1][0]
+            top = stack[-1].token
             if len(stack) > 1 and (top == name or (name == "each" and top.startswith("{{#"))):
                 stack.pop()
+            elif strict and len(stack) == 1:
+                message = f"The closing element '{{{{/{name}}}}}' has no opening element."
+                raise _syntax(text, message, at)
+            elif strict:
+                message = "It appears that open and closing elements are mismatched."
+                raise _syntax(text, message, at)
         elif raw.startswith("{{!"):
             continue
         else:
             path = token.lstrip("&").strip()
-            if path.startswith(("pm:", "@")) or not _PATH.fullmatch(path):
-                continue  # Postmark's placeholders; a bad path Postmark refuses on save
-            stack[-1][1].append(Tag("value", path))
+            if path.startswith("@"):
+                stack[-1].body.append(Tag("content", path))
+            elif not path.startswith("pm:") and _PATH.fullmatch(path):
+                unescaped = raw.startswith("{{{") or token.startswith("&")
+                stack[-1].body.append(Tag("value", path, raw=unescaped))
+            # else: Postmark's own placeholders; a bad path Postmark refuses on save
+    _literal(text, pos, len(text), stack[-1].body, strict)
+    if strict and len(stack) > 1:
+        open_ = stack[-1]
+        path = open_.block.path if open_.block is not None else ""
+        message = (
+            f"A scope block to the following path was opened but not closed: '{path}', "
+            "please close it using the appropriate syntax."
+        )
+        raise _syntax(text, message, open_.at)
     return root
+
+
+def _literal(text: str, start: int, end: int, body: list[Tag], strict: bool) -> None:
+    """Text between tags; a strict parse refuses a `{{` or `}}` in it that is no tag, and a
+    `{` right before a tag (a `{{{` not closed by `}}}`)."""
+    if start == end:
+        return
+    if strict:
+        opens = text.find("{{", start, min(end + 1, len(text)))
+        closes = text.find("}}", start, end)
+        if closes >= 0 and (opens < 0 or closes < opens):
+            raise _syntax(text, "Unexpected '}}' without a matching '{{'.", closes)
+        if opens >= 0:
+            triple = text.startswith("{{{", opens)
+            opener, closer = ("{{{", "}}}") if triple else ("{{", "}}")
+            close = text.find(closer, opens + len(opener))
+            inner = text[opens + len(opener) : close]
+            if close < 0:
+                message = f"A tag was opened with '{opener}' but never closed with '{closer}'."
+                raise _syntax(text, message, opens)
+            if "{" in inner or "}" in inner:
+                raise _syntax(text, "Unbalanced braces in a tag.", opens)
+            if not inner.strip():
+                raise _syntax(text, _EMPTY_TAG, opens)
+    body.append(Tag("text", text[start:end]))
+
+
+def _syntax(text: str, message: str, index: int) -> TemplateSyntaxError:
+    line = text.count("\n", 0, index) + 1
+    return TemplateSyntaxError(message, line, index - (text.rfind("\n", 0, index) + 1) + 1)
 
 
 def _elements(path: str) -> list[str]:
@@ -143,6 +243,8 @@ def check(tags: list[Tag], model: Any) -> list[str]:
 
 def _check(tags: list[Tag], ctx: _Ctx, problems: list[str]) -> None:
     for tag in tags:
+        if tag.kind in ("text", "content"):
+            continue
         found = _resolve(ctx, tag.path)
         if tag.kind == "value":
             if found.where and found.fillable and not found.present:
@@ -167,6 +269,54 @@ def _check(tags: list[Tag], ctx: _Ctx, problems: list[str]) -> None:
             listed = _Ctx(found.value, found.where, found.parent, True, False)
             for index, item in enumerate(found.value):
                 _check(tag.body, _Ctx(item, f"{found.where}[{index}]", listed), problems)
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def render(tags: list[Tag], model: Any, *, escape: bool, content: str = "") -> str:
+    """The template as Postmark sends it with this model; raises RenderError where Mustachio
+    fails to render. `escape` HTML-escapes `{{x}}` (an HtmlBody); `content` fills a
+    layout's `{{{@content}}}`."""
+    return _render(tags, _Ctx(model if model is not None else {}, ""), escape, content)
+
+
+def _render(tags: list[Tag], ctx: _Ctx, escape: bool, content: str) -> str:
+    out: list[str] = []
+    for tag in tags:
+        if tag.kind == "text":
+            out.append(tag.path)
+        elif tag.kind == "content":
+            out.append(content)
+        elif tag.kind == "value":
+            text = _printable(_resolve(ctx, tag.path).value)
+            out.append(html.escape(text) if escape and not tag.raw else text)
+        else:
+            found = _resolve(ctx, tag.path)
+            if tag.kind == "section":  # Parser.cs HandleElementOpen: once, no iteration
+                if exists(found.value):
+                    out.append(_render(tag.body, found, escape, content))
+            elif tag.kind == "inverted":
+                if not exists(found.value):
+                    out.append(_render(tag.body, found, escape, content))
+            elif exists(found.value):  # each: Parser.cs HandleCollectionOpen
+                if not isinstance(found.value, list):
+                    raise RenderError(
+                        f"'{tag.path}' is used like an array by the template, but is a "
+                        "scalar value or object in your model."
+                    )
+                for item in found.value:
+                    out.append(_render(tag.body, _Ctx(item, "", found), escape, content))
+    return "".join(out)
+
+
+def _printable(value: Any) -> str:
+    """ContextObject.cs ToString: plain values print; null, lists and objects print nothing."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"  # .NET's Boolean.ToString()
+    return str(value)
 
 
 # --- the model a template expects ----------------------------------------------------------
@@ -213,6 +363,8 @@ def _locate(scope: _Node, fillable: bool, path: str) -> _Node | None:
 
 def _infer(tags: list[Tag], scope: _Node, fillable: bool) -> None:
     for tag in tags:
+        if tag.kind in ("text", "content"):
+            continue
         node = _locate(scope, fillable, tag.path)
         if node is None:
             if tag.kind != "value":

@@ -1,0 +1,298 @@
+"""Sending: one message, a batch, templated ones, and bulk (broadcast) requests.
+
+A send is validated as Postmark validates it, then recorded among the outbound messages
+under the MessageID it answers (unless sent with the POSTMARK_API_TEST token). A templated
+send renders its template and the template's layout by Mustachio's rules (mustachio.py);
+one that fails to render is accepted, then bounces with the type TemplateRenderingFailed,
+as Postmark reports it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from .. import mustachio
+from . import records
+from .call import EMAIL, ApiError, Call, get, has, json_object, now
+from .routing import route
+from .state import PostmarkState
+
+
+def split_addresses(value: str) -> list[str]:
+    """Addresses from a Postmark recipient field: comma-separated, `Name <addr>` allowed."""
+    parts, buf, quoted = [], "", False
+    for ch in value:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            parts.append(buf)
+            buf = ""
+        else:
+            buf += ch
+    parts.append(buf)
+    addresses = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        match = re.search(r"<([^<>]*)>\s*$", part)
+        addresses.append(match.group(1).strip() if match else part)
+    return addresses
+
+
+def _send_stream(state: PostmarkState, msg: dict[str, Any]) -> str:
+    stream_id = get(msg, "MessageStream") or "outbound"
+    stream = state.stream(str(stream_id))
+    if stream is None or stream["ArchivedAt"] is not None:
+        raise ApiError(1235, f"The stream provided: '{stream_id}' does not exist on this server.")
+    if stream["MessageStreamType"] == "Inbound":
+        raise ApiError(
+            1236,
+            f"Sending is not supported on the '{stream['ID']}' stream: it is an Inbound stream.",
+        )
+    return str(stream["ID"])
+
+
+def _check_recipients(msg: dict[str, Any], *, need_to: bool = True) -> list[str]:
+    sender = get(msg, "From")
+    if not isinstance(sender, str) or not sender.strip():
+        raise ApiError(300, "Invalid 'From' address: a sender address is required.")
+    if not all(EMAIL.match(a) for a in split_addresses(sender)):
+        raise ApiError(300, f"Invalid 'From' address: '{sender}'.")
+    recipients: list[str] = []
+    for name in ("To", "Cc", "Bcc"):
+        value = get(msg, name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise ApiError(300, f"Invalid '{name}' address: it must be a string.")
+        for address in split_addresses(value):
+            if not EMAIL.match(address):
+                raise ApiError(300, f"Invalid '{name}' address: '{address}'.")
+            recipients.append(address)
+    if need_to and not split_addresses(str(get(msg, "To") or "")):
+        raise ApiError(300, "Zero recipients specified")
+    if len(recipients) > 50:
+        raise ApiError(
+            300,
+            f"You may not send to more than 50 recipients (To, Cc and Bcc); "
+            f"this message has {len(recipients)}.",
+        )
+    return recipients
+
+
+def _check_inactive(recipients: list[str]) -> None:
+    inactive = [a for a in recipients if "inactive" in a.lower()]
+    if inactive:
+        raise ApiError(
+            406,
+            "You tried to send to recipient(s) that have been marked as inactive. "
+            f"Found inactive addresses: {', '.join(inactive)}. Inactive recipients "
+            "are ones that have generated a hard bounce, a spam complaint, or a "
+            "manual suppression.",
+        )
+
+
+def _resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, Any]:
+    tid, alias = get(msg, "TemplateId"), get(msg, "TemplateAlias")
+    if tid is None and not alias:
+        raise ApiError(1101, "A 'TemplateId' or 'TemplateAlias' must be provided.")
+    if tid is not None and alias:
+        raise ApiError(1101, "Provide either 'TemplateId' or 'TemplateAlias', not both.")
+    key = "TemplateId" if tid is not None else "TemplateAlias"
+    template = state.template(str(tid if tid is not None else alias))
+    if template is None or template["TemplateType"] != "Standard" or not template["Active"]:
+        raise ApiError(
+            1101, f"The '{key}' associated with this request is not valid or was not found."
+        )
+    return template
+
+
+def _render_for_send(
+    state: PostmarkState, template: dict[str, Any], model: dict[str, Any]
+) -> tuple[str, str, str]:
+    def render(text: str | None, escape: bool, content: str = "") -> str:
+        tags = mustachio.parse(text, strict=True)
+        return mustachio.render(tags, model, escape=escape, content=content)
+
+    subject = render(template["Subject"], False)
+    html_body = render(template["HtmlBody"], True)
+    text_body = render(template["TextBody"], False)
+    layout = state.template(template["LayoutTemplate"] or "")
+    if layout is not None and layout["TemplateType"] == "Layout":
+        html_body = render(layout["HtmlBody"], True, html_body)
+        text_body = render(layout["TextBody"], False, text_body)
+    return subject, html_body, text_body
+
+
+def _send_one(call: Call, msg: Any, *, templated: bool) -> dict[str, Any]:
+    """Validate one message like Postmark, record it as sent, and answer its send result."""
+    if not isinstance(msg, dict):
+        raise ApiError(403, "Incompatible JSON: a message must be a JSON object.")
+    failed = ""  # why the template did not render: accepted, then bounced, as Postmark does
+    recipients = _check_recipients(msg)
+    stream = _send_stream(call.state, msg)
+    if templated:
+        template = _resolve_template(call.state, msg)
+        model = get(msg, "TemplateModel")
+        if not isinstance(model, dict):
+            raise ApiError(1120, "The 'TemplateModel' field is required and must be an object.")
+        try:
+            subject, html_body, text_body = _render_for_send(call.state, template, model)
+        except mustachio.RenderError as exc:
+            failed = str(exc)
+            subject, html_body, text_body = str(template["Subject"] or ""), "", ""
+    else:
+        subject = str(get(msg, "Subject") or "")
+        html_body, text_body = get(msg, "HtmlBody"), get(msg, "TextBody")
+        if not html_body and not text_body:
+            raise ApiError(300, "Provide either email TextBody or HtmlBody or both.")
+    _check_inactive(recipients)
+    result = {
+        "To": get(msg, "To"),
+        "SubmittedAt": now(),
+        "MessageID": str(uuid.uuid4()),
+        "ErrorCode": 0,
+        "Message": "OK",
+    }
+    if call.test_mode:
+        return result
+    to = split_addresses(str(get(msg, "To")))
+    sent = records.outbound(
+        result["MessageID"],
+        to[0],
+        subject,
+        str(get(msg, "Tag") or ""),
+        result["SubmittedAt"],
+        stream=stream,
+        sender=str(get(msg, "From")),
+        metadata=get(msg, "Metadata") or {},
+    )
+    sent.update(
+        To=[{"Email": a, "Name": None} for a in to],
+        Recipients=recipients,
+        Status="Sent",
+        Cc=[{"Email": a, "Name": None} for a in split_addresses(str(get(msg, "Cc") or ""))],
+        Bcc=[{"Email": a, "Name": None} for a in split_addresses(str(get(msg, "Bcc") or ""))],
+        TextBody=text_body or "",
+        HtmlBody=html_body or "",
+        TrackOpens=bool(get(msg, "TrackOpens", False)),
+        TrackLinks=get(msg, "TrackLinks") or "None",
+    )
+    call.state.outbound.insert(0, sent)
+    if failed:
+        _bounce_rendering(call.state, sent, failed)
+    return result
+
+
+def _bounce_rendering(state: PostmarkState, sent: dict[str, Any], reason: str) -> None:
+    """Postmark accepts a templated send that fails to render, then reports a bounce of the
+    type TemplateRenderingFailed for each recipient."""
+    for address in sent["Recipients"]:
+        bid = state.new_id("bounce", max(b["ID"] for b in state.bounces))
+        bounce = records.bounce(
+            bid,
+            "TemplateRenderingFailed",
+            address,
+            details=f"Template rendering failed: {reason}",
+            at=sent["ReceivedAt"],
+            inactive=False,
+            can_activate=False,
+            dump=False,
+            tag=sent["Tag"],
+            message_id=sent["MessageID"],
+            stream=sent["MessageStream"],
+            sender=sent["From"],
+            subject=sent["Subject"],
+        )
+        state.bounces.insert(0, bounce)
+        sent["MessageEvents"].append(
+            records.event(
+                "Bounced",
+                address,
+                sent["ReceivedAt"],
+                BounceID=str(bid),
+                Summary="Template rendering failed",
+            )
+        )
+
+
+def _send_email(call: Call) -> Any:
+    return _send_one(call, json_object(call.body), templated=False)
+
+
+def _send_with_template(call: Call) -> Any:
+    return _send_one(call, json_object(call.body), templated=True)
+
+
+def _batch(call: Call, messages: Any, *, templated: bool) -> list[dict[str, Any]]:
+    """HTTP 200 with one result per message: failures carry only ErrorCode and Message."""
+    if len(messages) > 500:
+        raise ApiError(410, f"Too many batch messages: at most 500, got {len(messages)}.")
+    results = []
+    for msg in messages:
+        try:
+            results.append(_send_one(call, msg, templated=templated))
+        except ApiError as exc:
+            results.append({"ErrorCode": exc.code, "Message": exc.message})
+    return results
+
+
+def _send_batch(call: Call) -> Any:
+    if not isinstance(call.body, list):
+        raise ApiError(403, "Incompatible JSON: the batch body must be a JSON array of messages.")
+    return _batch(call, call.body, templated=False)
+
+
+def _send_batch_with_templates(call: Call) -> Any:
+    messages = get(json_object(call.body), "Messages")
+    if not isinstance(messages, list):
+        raise ApiError(403, 'Incompatible JSON: the body must be {"Messages": [...]}.')
+    return _batch(call, messages, templated=True)
+
+
+def _send_bulk(call: Call) -> Any:
+    body = json_object(call.body)
+    _check_recipients(body, need_to=False)
+    _send_stream(call.state, body)
+    messages = get(body, "Messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(300, "'Messages' must be a non-empty list of recipients.")
+    for item in messages:
+        if not isinstance(item, dict) or not get(item, "To"):
+            raise ApiError(300, "Every entry of 'Messages' needs a 'To' address.")
+    if has(body, "TemplateId") or has(body, "TemplateAlias"):
+        subject = _resolve_template(call.state, body)["Subject"]
+    else:
+        subject = get(body, "Subject")
+        if not subject or not (get(body, "HtmlBody") or get(body, "TextBody")):
+            raise ApiError(300, "Provide a Subject and HtmlBody or TextBody, or a template.")
+    bulk_id, at = str(uuid.uuid4()), now()
+    call.state.bulk[bulk_id] = {
+        "Id": bulk_id,
+        "SubmittedAt": at,
+        "TotalMessages": len(messages),
+        "PercentageCompleted": 0.0,
+        "Status": "Accepted",
+        "Subject": subject,
+    }
+    return {"ID": bulk_id, "Status": "Accepted", "SubmittedAt": at}
+
+
+def _bulk_status(call: Call) -> Any:
+    wanted = call.params["bulkRequestId"].lower()
+    for bulk_id, status in call.state.bulk.items():
+        if bulk_id.lower() == wanted:
+            return status
+    raise ApiError(12, "The bulk request was not found.", status=404)
+
+
+ROUTES = (
+    route("POST", "/email", _send_email, sending=True),
+    route("POST", "/email/withTemplate", _send_with_template, sending=True),
+    route("POST", "/email/batch", _send_batch, sending=True),
+    route("POST", "/email/batchWithTemplates", _send_batch_with_templates, sending=True),
+    route("POST", "/email/bulk", _send_bulk, sending=True),
+    route("GET", "/email/bulk/{bulkRequestId}", _bulk_status),
+)
