@@ -1,4 +1,5 @@
-"""Request bodies: the arguments of a call turned into the bytes the upstream reads.
+"""Request bodies: the arguments of a call turned into the bytes the upstream reads, and
+the load-time check that a method's body can be sent in its encoding at all.
 
 Three encodings, named by a method's `body_encoding`: JSON, form-encoded
 (`application/x-www-form-urlencoded`) in one of two conventions for nested values, and
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
@@ -28,7 +30,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from .errors import ToolArgumentError
+from .errors import ConfigError, ToolArgumentError
+from .manifest import Method
 
 BodyEncoding = Literal["json", "form", "multipart"]
 FormStyle = Literal["deep_object", "repeat"]
@@ -174,3 +177,73 @@ def _boundary(parts: list[tuple[bytes, bytes]]) -> str:
         boundary = f"yamcp-{secrets.token_hex(16)}"
         if not any(boundary.encode() in data for _, data in parts):
             return boundary
+
+
+_MEDIA_TYPE_RE = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*")
+
+
+def _types(schema: Any) -> set[str]:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
+
+
+def _nested(schema: Any) -> bool:
+    """Whether a value of `schema` may be an object, or an array of objects or arrays."""
+    if not isinstance(schema, dict):
+        return False
+    if "object" in _types(schema) or "properties" in schema:
+        return True
+    items = schema.get("items")
+    return (
+        "array" in _types(schema)
+        and isinstance(items, dict)
+        and bool({"object", "array"} & _types(items) or "properties" in items)
+    )
+
+
+def check_body_encoding(method: Method, file: str, where: str) -> dict[str, str | None]:
+    """Refuse a body the encoding cannot send; answer the multipart file fields and their
+    media types."""
+    encoding = method.body_encoding
+    if method.form_style is not None and encoding != "form":
+        raise ConfigError(
+            file, f"{where}.form_style", f"only for body_encoding form, not {encoding}"
+        )
+    if method.body_from is not None and encoding != "json":
+        raise ConfigError(
+            file,
+            f"{where}.body_from",
+            f"a whole body from one argument is JSON only, not {encoding}",
+        )
+    if method.form_style == "repeat":
+        # Twilio's convention writes an array as its key repeated and has no way to write an
+        # object: refused here rather than sent in a shape the API does not read.
+        for arg, schema in method.body.items():
+            if _nested(schema):
+                raise ConfigError(
+                    file,
+                    f"{where}.body.{arg}",
+                    "form_style repeat cannot send an object or an array of objects or arrays "
+                    "(declare it as a JSON string if the API takes one, or use deep_object)",
+                )
+        for arg, value in method.fixed_body.items():
+            if isinstance(value, dict) or (
+                isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)
+            ):
+                raise ConfigError(
+                    file, f"{where}.fixed_body.{arg}", "form_style repeat cannot send it nested"
+                )
+    if encoding != "multipart":
+        return {}
+    files = {
+        arg: schema.get("contentMediaType")
+        for arg, schema in method.body.items()
+        if schema.get("contentEncoding") == "base64" and "string" in _types(schema)
+    }
+    for arg, media_type in files.items():
+        # It becomes a part's Content-Type header: a line break would start another header.
+        if media_type is not None and not _MEDIA_TYPE_RE.fullmatch(media_type):
+            raise ConfigError(
+                file, f"{where}.body.{arg}.contentMediaType", f"not a media type: {media_type!r}"
+            )
+    return files

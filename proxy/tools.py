@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 from jmespath.parser import ParsedResult
 
 from .encodings import BodyEncoding, FormStyle
-from .manifest import MethodKind
+from .manifest import CredentialProfile, ErrorShape, MethodKind, RateLimitHeaders
 from .query import QueryStyle
 
 Access = Literal["read", "write"]
@@ -233,3 +234,31 @@ def _defaulted(schema: dict[str, Any], defaults: dict[str, Any]) -> dict[str, An
     if "required" in schema:
         schema["required"] = [name for name in schema["required"] if name not in given]
     return schema
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Integration:
+    name: str
+    title: str
+    base_url: str
+    credentials: dict[str, CredentialProfile]
+    errors: ErrorShape
+    error_code: ParsedResult | None
+    error_message: ParsedResult | None
+    error_when: ParsedResult | None
+    rate_limit: RateLimitHeaders
+    tools: dict[str, Tool]
+    folder: Path
+    sandbox: Path | None = None  # the manifest's `sandbox:` simulator module, resolved
+    verify: str | None = None  # the manifest's `verify:` tool, a read taking no arguments
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Registry:
+    """Every integration and every tool, by name."""
+
+    integrations: dict[str, Integration]
+    tools: dict[str, Tool]
+
+    def tool(self, name: str) -> Tool | None:
+        return self.tools.get(name)

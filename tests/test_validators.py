@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from proxy.registry import MAX_DEPTH, TOO_DEEP, fast_validator, load_registry, make_validator
+from proxy.registry import load_registry
+from proxy.validators import MAX_DEPTH, TOO_DEEP, fast_validator, make_validator
 from tests.test_postmark_all_tools import CASES
 
 ROOT = Path(__file__).resolve().parent.parent
