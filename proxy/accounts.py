@@ -12,8 +12,9 @@ from urllib.parse import quote, urlsplit
 from jsonschema import Draft202012Validator
 from pydantic import Field, field_validator
 
+from .config_files import Strict, read_yaml, validate_model
 from .errors import ConfigError
-from .manifest import SETTING_NAME, _read_yaml, _Strict, validate_model
+from .manifest import SETTING_NAME
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -27,7 +28,7 @@ _FORBIDDEN_IN_SETTING = "/?#@:"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class AccountSpec(_Strict):
+class AccountSpec(Strict):
     integration: str
     base_url: str | None = Field(
         None,
@@ -116,11 +117,11 @@ def url_problem(value: str) -> str | None:
     return None
 
 
-class AccountsFile(_Strict):
+class AccountsFile(Strict):
     accounts: dict[str, AccountSpec] = Field(default_factory=dict)
 
 
-class Account(_Strict):
+class Account(Strict):
     """An account with its credentials resolved; never logged or rendered."""
 
     id: str
@@ -142,7 +143,7 @@ def load_accounts(
     if not file.exists():
         return {}
     env = os.environ if env is None else env
-    data = _read_yaml(file) or {}
+    data = read_yaml(file) or {}
     parsed: AccountsFile = validate_model(AccountsFile, data, str(file))
     accounts = {}
     for account_id, spec in parsed.accounts.items():

@@ -1,27 +1,24 @@
-"""Manifest models and the loader that turns integration folders into checked models.
+"""Manifest models: what a manifest may say, and the rules each value keeps.
 
 A manifest is the whole description of an integration: where the API lives, which
-header carries which credential, and its resources with their methods. The loader
-refuses anything it does not understand and says `file: path.to.key: reason`.
+header carries which credential, and its resources with their methods. The models refuse
+anything they do not understand; proxy/manifest_files.py reads the files into them and
+says `file: path.to.key: reason`.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from .errors import ConfigError
+from .config_files import Strict
 
 MethodKind = Literal["list", "get", "create", "update", "delete"]
 HTTP_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -29,10 +26,6 @@ NAME_RE = r"^[a-z][a-z0-9_]*$"
 SETTING_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 JsonSchema = dict[str, Any]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # An HTTP header name (RFC 9110 `token`): anything else the client refuses at call time.
@@ -44,7 +37,7 @@ RESERVED_HEADERS = frozenset(
 )
 
 
-class BasicCredential(_Strict):
+class BasicCredential(Strict):
     """HTTP Basic: `Authorization: Basic base64(username:password)`."""
 
     username: str = Field(
@@ -60,7 +53,7 @@ class BasicCredential(_Strict):
     )
 
 
-class CredentialProfile(_Strict):
+class CredentialProfile(Strict):
     """One way of authenticating, exactly one of: `{header, secret, prefix}`,
     `{bearer}`, `{basic: {username, password}}` or `{query, secret}`. Every name in it is
     a key under the account's `credentials`, which hold the values."""
@@ -165,7 +158,7 @@ def check_constant_headers(value: ConstantHeaders) -> ConstantHeaders:
     return value
 
 
-class ErrorShape(_Strict):
+class ErrorShape(Strict):
     """Where the upstream puts its error code and message in an error body (JMESPath)."""
 
     code: str | None = None
@@ -186,7 +179,7 @@ class ErrorShape(_Strict):
         return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
 
-class RateLimitHeaders(_Strict):
+class RateLimitHeaders(Strict):
     """Upstream headers carrying rate-limit data; unset fields use the common conventions."""
 
     limit: list[str] | None = None
@@ -196,7 +189,7 @@ class RateLimitHeaders(_Strict):
     retry_after: list[str] | None = None
 
 
-class Pagination(_Strict):
+class Pagination(Strict):
     """How the upstream pages a list. Every field may be set per integration or per method."""
 
     style: Literal["offset", "page", "none", "cursor", "next_url", "link_header"] | None = Field(
@@ -251,7 +244,7 @@ class Pagination(_Strict):
     )
 
 
-class ItemGroups(_Strict):
+class ItemGroups(Strict):
     """`one_of` / `any_of` groups checked on every item of an array argument."""
 
     of: str = Field(description="The array argument whose items are checked, e.g. Messages.")
@@ -270,7 +263,7 @@ class ItemGroups(_Strict):
     )
 
 
-class Requirement(_Strict):
+class Requirement(Strict):
     """Arguments required only when others have certain values (a schema's if/then, which
     several model APIs refuse at the top level)."""
 
@@ -281,7 +274,7 @@ class Requirement(_Strict):
     require: list[str] = Field(min_length=1, description="Arguments then required.")
 
 
-class QueryStyle(_Strict):
+class QueryStyle(Strict):
     """How one query argument is written, in OpenAPI's words (`style`, `explode`)."""
 
     style: Literal["form", "spaceDelimited", "pipeDelimited", "deepObject"] = Field(
@@ -313,7 +306,7 @@ def _base_url_template(value: str) -> str:
     return value
 
 
-class Method(_Strict):
+class Method(Strict):
     """One operation of a resource, rendered as one MCP tool."""
 
     http: str = Field(description='Verb and path, e.g. "GET /bounces/{id}".')
@@ -480,19 +473,19 @@ class Method(_Strict):
         return None if value is None else _base_url_template(value)
 
 
-class Resource(_Strict):
+class Resource(Strict):
     plural: str | None = Field(None, pattern=NAME_RE)
     tags: list[str] = Field(default_factory=list)
     methods: dict[MethodKind, Method]
 
 
-class ResourceFile(_Strict):
+class ResourceFile(Strict):
     """A file named by `include`: more resources of the same integration."""
 
     resources: dict[str, Resource]
 
 
-class Manifest(_Strict):
+class Manifest(Strict):
     """The root of `integrations/<name>/manifest.yaml`."""
 
     name: str = Field(pattern=NAME_RE)
@@ -561,110 +554,4 @@ class Manifest(_Strict):
         return _base_url_template(value)
 
 
-class LoadedManifest(BaseModel):
-    """A manifest with every included resource merged in, and where it came from."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-
-    manifest: Manifest
-    folder: Path
-    resource_files: dict[str, str]  # resource name -> file it was declared in
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
-_YAML_PROBLEMS = {
-    "ScannerError": "a token the scanner cannot read (a tab, an unclosed quote, a stray ':')",
-    "ParserError": "a structure the parser cannot follow (indentation, brackets)",
-    "ComposerError": "an alias (*name) with no anchor (&name), or several documents",
-    "ConstructorError": "a tag or value that cannot be loaded safely",
-    "ReaderError": "a character that may not appear in YAML",
-}
-
-
-def _read_yaml(file: Path) -> Any:
-    try:
-        with file.open("rb") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        # Only where and what kind of mistake: PyYAML's own message quotes the text around
-        # it (`found undefined alias 'sk-...'`), and that text may be a secret.
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = _YAML_PROBLEMS.get(type(exc).__name__, "a syntax error")
-        raise ConfigError(str(file), where, f"not valid YAML: {problem}") from None
-    except OSError as exc:
-        raise ConfigError(str(file), "", exc.strerror or str(exc)) from None
-
-
-def validate_model(model: type[BaseModel], data: Any, file: str) -> Any:
-    """Validate `data` against `model`, turning the first error into a ConfigError."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        reason = err["msg"]
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif err["type"] == "literal_error":
-            reason = f"{err['msg']} (got {err['input']!r})"
-        raise ConfigError(file, _loc(err["loc"]), reason) from None
-
-
-def load_manifest(file: Path) -> LoadedManifest:
-    """Read one manifest and the files it includes into one checked model."""
-    data = _read_yaml(file)
-    if not isinstance(data, dict):
-        raise ConfigError(str(file), "", "a manifest must be a mapping")
-    manifest: Manifest = validate_model(Manifest, data, str(file))
-    resources = dict(manifest.resources)
-    origin = dict.fromkeys(resources, str(file))
-    for index, name in enumerate(manifest.include):
-        part = file.parent / name
-        if file.parent.resolve() not in part.resolve().parents:
-            raise ConfigError(str(file), f"include.{index}", "must name a file in this folder")
-        extra: ResourceFile = validate_model(ResourceFile, _read_yaml(part), str(part))
-        for rname, resource in extra.resources.items():
-            if rname in resources:
-                raise ConfigError(
-                    str(part), f"resources.{rname}", f"already declared in {origin[rname]}"
-                )
-            resources[rname] = resource
-            origin[rname] = str(part)
-    merged = manifest.model_copy(update={"resources": resources, "include": []})
-    return LoadedManifest(manifest=merged, folder=file.parent, resource_files=origin)
-
-
-def discover(dirs: list[Path]) -> list[Path]:
-    """Every `*/manifest.yaml` under the given folders, in a stable order."""
-    found: list[Path] = []
-    for folder in dirs:
-        if not folder.is_dir():
-            raise ConfigError(str(folder), "", "integrations folder does not exist")
-        found.extend(sorted(folder.glob("*/manifest.yaml")))
-    return found
-
-
 PATH_PARAM_RE = re.compile(r"{([^{}]+)}")
-
-
-SCHEMA_FILES: dict[str, type[BaseModel]] = {
-    "manifest.schema.json": Manifest,
-    "resources.schema.json": ResourceFile,
-}
-
-
-def json_schemas() -> dict[str, dict[str, Any]]:
-    """The JSON Schemas editors use to check and complete manifests, from the models."""
-    out = {}
-    for file, model in SCHEMA_FILES.items():
-        schema = model.model_json_schema()
-        out[file] = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"https://yamcp.dev/schemas/{file}",
-            "title": f"yamcp {'manifest' if model is Manifest else 'manifest include file'}",
-            **schema,
-        }
-    return out

@@ -23,8 +23,8 @@ from jmespath.parser import ParsedResult
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .addresses import EmailDomains, allowed_domain
+from .config_files import read_yaml, validate_model
 from .errors import ConfigError
-from .manifest import _read_yaml, validate_model
 from .store import ApprovalRule, ServerConfig, ServerRecord
 from .store.base import check_methods
 from .tools import Tool
@@ -314,7 +314,7 @@ def load_policies(folder: Path) -> PolicySet:
     rules: tuple[Rule, ...] = ()
     file = folder / "guardrails.yaml"
     if file.exists():
-        guardrails = validate_model(Guardrails, _read_yaml(file) or {}, str(file))
+        guardrails = validate_model(Guardrails, read_yaml(file) or {}, str(file))
         rules = compile_rules(guardrails.constraints, "guardrails", str(file))
         for name, scoped in guardrails.integrations.items():
             rules += compile_rules(
@@ -329,7 +329,7 @@ def load_policies(folder: Path) -> PolicySet:
         if path.name == "guardrails.yaml":
             continue
         name = path.stem
-        policy = validate_model(PolicyFile, _read_yaml(path) or {}, str(path))
+        policy = validate_model(PolicyFile, read_yaml(path) or {}, str(path))
         named[name] = policy
         named_rules[name] = compile_rules(policy.constraints, f"policy {name!r}", str(path))
     return PolicySet(guardrails, named, rules, named_rules, folder)

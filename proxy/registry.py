@@ -24,14 +24,12 @@ from .errors import ConfigError
 from .integration_package import load_file
 from .manifest import (
     PATH_PARAM_RE,
-    LoadedManifest,
     Manifest,
     Method,
     MethodKind,
     Pagination,
-    discover,
-    load_manifest,
 )
+from .manifest_files import LoadedManifest, discover, load_manifest
 from .query import QueryStyle, scalar_text
 from .tools import (
     Integration,

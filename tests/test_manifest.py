@@ -163,7 +163,7 @@ def test_serve_refuses_to_start_on_a_broken_manifest(tmp_path: Path) -> None:
 def test_published_json_schemas_match_the_models() -> None:
     import json
 
-    from proxy.manifest import json_schemas
+    from proxy.manifest_files import json_schemas
 
     for name, schema in json_schemas().items():
         committed = json.loads((ROOT / "integrations" / name).read_text())

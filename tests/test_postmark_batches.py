@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from proxy.errors import ConfigError
-from proxy.manifest import load_manifest
+from proxy.manifest_files import load_manifest
 from proxy.registry import compile_manifest
 from tests.conftest import Yamcp, mcp_client
 from tests.fake_postmark import FakePostmark

@@ -86,7 +86,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from ..manifest import json_schemas
+    from ..manifest_files import json_schemas
 
     out = Path(args.out)
     for name, schema in json_schemas().items():

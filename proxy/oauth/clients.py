@@ -25,8 +25,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyreqwest.client import ClientBuilder
 
+from ..config_files import read_yaml, validate_model
 from ..errors import ClientError, ConfigError
-from ..manifest import _read_yaml, validate_model
 from ..settings import Settings
 from ..store import Store, utcnow
 from ..tokens import hash_token, new_token
@@ -120,7 +120,7 @@ def load_clients(file: Path) -> dict[str, Client]:
     """The configured clients; a missing file means none."""
     if not file.exists():
         return {}
-    parsed: ClientsFile = validate_model(ClientsFile, _read_yaml(file) or {}, str(file))
+    parsed: ClientsFile = validate_model(ClientsFile, read_yaml(file) or {}, str(file))
     clients: dict[str, Client] = {}
     for index, client in enumerate(parsed.clients):
         if client.client_id in clients:

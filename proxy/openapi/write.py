@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
-from ..manifest import LoadedManifest, Manifest, validate_model
+from ..config_files import validate_model
+from ..manifest import Manifest
+from ..manifest_files import LoadedManifest
 
 HEADER = """\
 # A starting point, not a finished integration. Review before granting it to an agent:
