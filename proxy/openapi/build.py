@@ -23,39 +23,28 @@ from .document import VERBS, Body, Document
 from .load import ref_name
 from .naming import fit, plural, snake
 from .paging import detect
+from .parameters import fragment_query, query_style
 from .schema import files_as_base64, is_array, object_view
 from .security import CREDENTIAL_HEADER, Profiles
 from .text import describe, first_sentence, words_of
+from .verbs import (
+    PARAM,
+    SEND_VERBS,
+    SENT_THINGS,
+    acting_get,
+    answers,
+    changes_many,
+    names_one,
+    put_kind,
+    reads,
+    token_endpoint,
+)
 
-_PARAM = re.compile(r"{([^{}]+)}")
 # Parameters that hold an API credential by their very name (checked only in a document
 # that declares a security scheme, which then sends the credential).
-_CREDENTIAL_PARAM = re.compile(
+_CREDENTIALPARAM = re.compile(
     r"(access_|auth_|api_|bearer_)?token|api_?key|access_key", re.IGNORECASE
 )
-# A POST is send-like when its verb sends (the summary's or operationId's first word, or
-# the path's last segment), or when it creates something that is sent on creation. (`text`
-# is no verb here: Box's POST /ai/text_gen generates text, it sends nothing.)
-_SEND_VERBS = {
-    "send", "resend", "deliver", "dispatch", "broadcast", "notify", "charge", "refund",
-    "payout", "transfer", "call", "dial", "publish", "trigger",
-}  # fmt: skip
-_SENT_THINGS = {"email", "emails", "message", "messages", "sms", "mms", "mail", "calls", "fax"}
-_READING_ACTIONS = {"search", "validate", "validation", "preview", "lookup", "query"}
-# POSTs that compute an answer and change nothing: Box's /ai/ask and /ai/text_gen.
-_ANSWERING_ACTIONS = {"ask", "gen", "completion", "embedding", "summarize", "translate"}
-
-
-def _answers(path: str) -> bool:
-    """A POST whose last segment asks for an answer (`/ai/ask`, `/ai/text_gen`)."""
-    words = naming.last_segment(path).split("_")
-    return bool({naming.singular(w) for w in words} & _ANSWERING_ACTIONS)
-
-
-def _reads(path: str) -> bool:
-    """A POST that only reads: search, validate, preview (Postmark's /templates/validate)."""
-    words = {w for s in naming.static_segments(path) for w in snake(s).split("_")}
-    return bool({naming.singular(w) for w in words} & _READING_ACTIONS)
 
 
 @dataclass
@@ -134,7 +123,7 @@ class Importer:
             self.skipped.append(f"{where} (declared again)")
             return
         self.seen.add((verb, path))
-        if _token_endpoint(path, op):
+        if token_endpoint(path, op):
             self.skipped.append(
                 f"{where} (an OAuth token endpoint: the account holds the token yamcp sends)"
             )
@@ -179,17 +168,17 @@ class Importer:
                 )
             elif where_in == "query":
                 query[name] = doc.parameter_schema(param)
-                style = self._query_style(doc, where, param, query[name])
+                style = query_style(doc.swagger, where, param, query[name], self.flag)
                 if style:
                     styles[name] = style
                 if param.get("required"):
                     required.append(name)
             elif where_in == "cookie":
                 self.note(f"{where}: cookie parameter {name} left out")
-        in_template = _PARAM.findall(path)
+        in_template = PARAM.findall(path)
         path_args = {p: path_args.get(p, {"type": "string"}) for p in in_template}
         if fragment:
-            self._fragment_query(where, fragment, params, query, required, fixed_query)
+            fragment_query(where, fragment, params, query, required, fixed_query, self.flag)
 
         declared = doc.request_body(op, params)
         if isinstance(declared, str):
@@ -234,7 +223,7 @@ class Importer:
 
         kind, pagination, fixed = self._kind(doc, verb, path, query, op, where)
         fixed_query.update(fixed)
-        bulk = kind == "update" and verb in ("put", "patch") and _bulk(path, op)
+        bulk = kind == "update" and verb in ("put", "patch") and changes_many(path, op)
         if bulk:  # PagerDuty's PUT /incidents (updateIncidents): many at once, no id
             kind = "create"
             self.flag(
@@ -306,7 +295,7 @@ class Importer:
         elif self.profiles.profiles and doc.public(op):
             method["credential"] = False  # sent with no credential: none is needed
         method["access"] = self._access(verb, path, kind)
-        acting = _acting_get(verb, path, op)
+        acting = acting_get(verb, path, op)
         if method["access"] == "read" and acting:
             method["access"] = "write"
             self.flag(
@@ -356,7 +345,7 @@ class Importer:
         the API also takes as a query or form field): the model must never be asked for it."""
         if self._credential_names is None:  # the document declares no security scheme
             return False
-        return name.lower() in self._credential_names or bool(_CREDENTIAL_PARAM.fullmatch(name))
+        return name.lower() in self._credential_names or bool(_CREDENTIALPARAM.fullmatch(name))
 
     def _header(
         self,
@@ -397,67 +386,10 @@ class Importer:
             )
         return None
 
-    def _fragment_query(
-        self,
-        where: str,
-        fragment: str,
-        params: list[dict[str, Any]],
-        query: dict[str, dict],
-        required: list[str],
-        fixed: dict[str, Any],
-    ) -> None:
-        """The query a `#fragment` key implies: a required parameter whose example is named
-        in the fragment (Box's `#get_shared_link` with `fields=shared_link`) is sent as that
-        example on every call; otherwise the review says to check."""
-        for param in params:
-            name, example = str(param["name"]), param.get("example")
-            if param.get("in") != "query" or not param.get("required") or name not in query:
-                continue
-            if isinstance(example, str) and example and example in fragment:
-                fixed[name] = example
-                del query[name]
-                required[:] = [r for r in required if r != name]
-        what = (
-            ", ".join(f"{k}={v}" for k, v in fixed.items())
-            if fixed
-            else "no query of its own (check the API's docs for one)"
-        )
-        self.flag(f"{where}: the path key's #{fragment} names the operation; it sends {what}")
-
-    def _query_style(
-        self, doc: Document, where: str, param: dict[str, Any], schema: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """The manifest's `query_styles` entry for an array or object query parameter,
-        from OpenAPI 3's style/explode or Swagger 2's collectionFormat (csv by default)."""
-        if schema.get("type") not in ("array", "object", None):
-            return None
-        if doc.swagger:
-            if schema.get("type") != "array":
-                return None
-            found = str(param.get("collectionFormat") or "csv")
-            if found == "tsv":
-                self.flag(
-                    f"{where}: {param['name']} is tab-separated; yamcp sends it comma-separated"
-                )
-            return {
-                "multi": None,
-                "ssv": {"style": "spaceDelimited", "explode": False},
-                "pipes": {"style": "pipeDelimited", "explode": False},
-            }.get(found, {"explode": False})
-        style = str(param.get("style") or "form")
-        explode = param.get("explode", style == "form")
-        if style == "deepObject":
-            return {"style": "deepObject"}
-        if style in ("spaceDelimited", "pipeDelimited") and not explode:
-            return {"style": style, "explode": False}
-        if style == "form" and explode is False:
-            return {"explode": False}
-        return None
-
     def _kind(
         self, doc: Document, verb: str, path: str, query: dict[str, dict], op: dict, where: str
     ) -> tuple[MethodKind, dict | None, dict[str, Any]]:
-        ends_in_param = _ends_in_param(path)
+        ends_in_param = names_one(path)
         words = re.split(r"[^a-z]+", naming.last_segment(path))
         if verb == "post" and words[-1] in ("delete", "remove"):  # Slack's POST /chat.delete
             return "delete", None, {}
@@ -466,7 +398,7 @@ class Importer:
         if verb == "delete":
             return "delete", None, {}
         if verb in ("put", "patch"):
-            return _put_kind(path), None, {}
+            return put_kind(path), None, {}
         response, headers = doc.response(op)
         nouns = {snake(s) for s in naming.static_segments(path)}
         listing = detect(query, response or {}, headers, nouns, doc.response_example(op))
@@ -487,9 +419,9 @@ class Importer:
     def _access(self, verb: str, path: str, kind: MethodKind) -> str:
         if verb == "get" and kind != "create":
             return "read"
-        if verb == "post" and _reads(path):
+        if verb == "post" and reads(path):
             return "read"
-        if verb == "post" and _answers(path):
+        if verb == "post" and answers(path):
             self.flag(
                 f"POST {path}: computes an answer ({naming.last_segment(path)!r}) and changes "
                 "nothing, so marked a read (readOnlyHint); confirm, or set access: write"
@@ -498,7 +430,7 @@ class Importer:
         return "write"
 
     def _send_like(self, verb: str, path: str, op: dict, where: str) -> bool:
-        if verb != "post" or _reads(path):
+        if verb != "post" or reads(path):
             return False
         statics = [snake(seg) for seg in naming.static_segments(path)]
         last = statics[-1].split("_") if statics else [""]
@@ -510,8 +442,8 @@ class Importer:
         if len(statics) > 1 and created in ("batch", "bulk"):
             created = statics[-2]
         found = next(
-            (w for w in [last[0], last[-1], *firsts] if w in _SEND_VERBS),
-            created if created in _SENT_THINGS and not _ends_in_param(path) else None,
+            (w for w in [last[0], last[-1], *firsts] if w in SEND_VERBS),
+            created if created in SENT_THINGS and not names_one(path) else None,
         )
         if found:
             self.flag(
@@ -609,76 +541,11 @@ class Importer:
         raise ValueError(f"{op.verb.upper()} {op.path}: no free resource name")  # pragma: no cover
 
 
-# First words of a GET that changes state (Slack's auth.revoke, apps.uninstall, views.open).
-_ACTING = frozenset((
-        "revoke", "uninstall", "install", "open", "publish", "delete", "remove", "close",
-        "archive", "unarchive", "invite", "kick", "join", "leave", "rename", "set", "add",
-        "create", "send", "post", "update", "cancel", "disable", "enable", "reset", "merge",
-        "snooze", "acknowledge", "resolve", "trigger", "logout", "approve", "deny",
-))  # fmt: skip
-
-
-def _acting_get(verb: str, path: str, op: dict) -> str | None:
-    """The acting word of a GET whose method name or summary says it acts, if any."""
-    if verb != "get":
-        return None
-    last = re.split(r"[^A-Za-z]+", path.rstrip("/").rsplit("/", 1)[-1].lower())
-    summary = str(op.get("summary") or "").split(" ", 1)[0].lower()
-    for word in (last[-1] if last else "", summary):
-        if word in _ACTING:
-            return word
-    return None
-
-
-def _bulk(path: str, op: dict[str, Any]) -> bool:
-    """A PUT/PATCH of a whole collection whose operation id says it changes many
-    (`updateIncidents`), beside the update of one (`updateIncident` on /incidents/{id})."""
-    if _ends_in_param(path):
-        return False
-    words = words_of(str(op.get("operationId") or "")).lower().split()
-    return (
-        len(words) >= 2
-        and words[0] in ("update", "manage", "patch", "put")
-        and (naming.singular(words[-1]) != words[-1])
-    )
-
-
-def _token_endpoint(path: str, op: dict[str, Any]) -> bool:
-    """An OAuth token endpoint (Box's POST /oauth2/token, `security: []`): what it hands
-    out is the credential an account already holds, so no agent should call it."""
-    statics = [s.lower() for s in path.partition("#")[0].strip("/").split("/")]
-    return (
-        op.get("security") == []
-        and "token" in statics[-1:]
-        and any(s.startswith("oauth") for s in statics)
-    )
-
-
 def _without_verb(fragment: str, kind: MethodKind) -> str:
     """`get_shared_link` on a get is `shared_link`; `add_shared_link` keeps its verb."""
     first, _, rest = fragment.partition("_")
     same = {"get": {"get", "read"}, "update": {"update", "set"}, "delete": {"delete"}}
     return rest if rest and first in same.get(kind, set()) else fragment
-
-
-def _ends_in_param(path: str) -> bool:
-    """`/calls/{Sid}` and Twilio's `/Calls/{Sid}.json` name one object."""
-    tail = re.sub(r"\.(json|xml)$", "", path.rstrip("/").rsplit("/", 1)[-1])
-    return bool(_PARAM.fullmatch(tail))
-
-
-def _put_kind(path: str) -> MethodKind:
-    """PUT /bounces/{id}/activate is an action (create); PUT /pet, PATCH /x/{id}/topics update."""
-    segments = [re.sub(r"\.(json|xml)$", "", s) for s in path.rstrip("/").split("/") if s]
-    if not segments or _ends_in_param(path):
-        return "update"
-    if naming.is_action(path):
-        return "create"
-    last = naming.last_segment(path).split("_")[-1]
-    after_param = len(segments) > 1 and bool(_PARAM.fullmatch(segments[-2]))
-    if after_param and naming.singular(last) == last:  # /domains/{id}/verifydkim
-        return "create"
-    return "update"
 
 
 def _ordered_method(method: dict[str, Any]) -> dict[str, Any]:
