@@ -34,137 +34,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-import redis.asyncio
-from cachetools import LRUCache
 from pydantic import ValidationError
 from redis.asyncio.client import Pipeline
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, WatchError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..errors import AccountExists, StoreUnavailable
+from ..errors import AccountExists
 from .base import (
-    APPROVAL_RETENTION_SECONDS,
-    CACHED,
     AccountRecord,
     ApiTokenInfo,
-    ApprovalRecord,
     ServerRecord,
-    utcnow,
 )
+from .redis_core import guarded, ms
+from .redis_records import RedisRecords
 
-T = TypeVar("T")
 _ACCOUNT_MESSAGE = "account:"
 log = logging.getLogger("yamcp")
 
-# ReadOnlyError: we are talking to a replica after a failover; it passes like an outage.
-_DOWN = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError)
 
-# Only sets last_used_at on a server that still exists: a plain HSET after a revocation
-# or an expiry would bring back a bare hash without a TTL.
-_TOUCH = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-    redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1])
-end
-return 0
-"""
-
-
-@contextmanager
-def _guarded() -> Iterator[None]:
-    try:
-        yield
-    except _DOWN as exc:
-        # The type only: a message could carry a host name or worse from the URL.
-        raise StoreUnavailable(f"Redis is unreachable ({type(exc).__name__})") from exc
-
-
-def _ms(when: datetime) -> int:
-    # Round up so that Redis never drops a key before the record itself says it expired.
-    return math.ceil(when.timestamp() * 1000)
-
-
-class RedisStore:
-    def __init__(self, url: str, prefix: str = "yamcp:", cache_seconds: float = 0.0) -> None:
-        self.prefix = prefix
-        self._channel = f"{prefix}invalidate"
-        self._cache_seconds = cache_seconds
-        # token hash -> (when, record); id -> (when, record)
-        self._cache: LRUCache[str, tuple[float, ServerRecord]] = LRUCache(CACHED)
-        self._accounts: LRUCache[str, tuple[float, AccountRecord]] = LRUCache(CACHED)
-        self._listening = False
-        self._listener: asyncio.Task[None] | None = None
-        self._redis: redis.asyncio.Redis = redis.asyncio.from_url(
-            url,
-            decode_responses=False,
-            # Fail fast: a request waiting on a dead Redis should get its 503 quickly.
-            socket_connect_timeout=1,
-            socket_timeout=2,
-            # One quick retry on a fresh connection absorbs pooled sockets that died with a
-            # Redis restart; the health check catches those that sat idle.
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-            health_check_interval=15,
-        )
-        self._touch = self._redis.register_script(_TOUCH)
-
-    # --- keys ---
-
-    def _server(self, server_id: str) -> str:
-        return f"{self.prefix}server:{server_id}"
-
-    def _token(self, token_hash: str) -> str:
-        return f"{self.prefix}token:{token_hash}"
-
-    def _index(self) -> str:
-        return f"{self.prefix}servers"
-
-    def _account(self, account: str) -> str:
-        return f"{self.prefix}account:{account}"
-
-    def _apitoken(self, token_hash: str) -> str:
-        return f"{self.prefix}apitoken:{token_hash}"
-
-    def _server_apitokens(self, server_id: str) -> str:
-        return f"{self.prefix}server-apitokens:{server_id}"
-
-    def _admintoken(self, token_hash: str) -> str:
-        return f"{self.prefix}admintoken:{token_hash}"
-
-    def _admintoken_id(self, token_id: str) -> str:
-        return f"{self.prefix}admintoken-id:{token_id}"
-
-    def _integrated(self, account_id: str) -> str:
-        return f"{self.prefix}integrated-account:{account_id}"
-
-    def _integrated_index(self) -> str:
-        return f"{self.prefix}integrated-accounts"
-
-    # --- helpers ---
-
-    async def _transact(self, keys: list[str], body: Callable[[Pipeline], Awaitable[T]]) -> T:
-        """Run body under WATCH keys, again if another instance changed them meanwhile.
-
-        body reads in immediate mode, then calls pipe.multi() and pipe.execute(); leaving
-        without executing just drops the watch (the pipeline resets on exit).
-        """
-        with _guarded():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                while True:
-                    try:
-                        await pipe.watch(*keys)
-                        return await body(pipe)
-                    except WatchError:
-                        await pipe.reset()
+class RedisStore(RedisRecords):
+    """Servers, API tokens and integrated accounts; RedisRecords and RedisCore hold the
+    rest (records that stand alone; the connection, keys and transactions)."""
 
     @staticmethod
     def _record(raw: bytes | None, last_used: bytes | None) -> ServerRecord | None:
@@ -186,7 +79,7 @@ class RedisStore:
             if expires_at is None:
                 pipe.persist(key)
             else:
-                pipe.pexpireat(key, _ms(expires_at))
+                pipe.pexpireat(key, ms(expires_at))
 
     async def _live(self, record: ServerRecord | None) -> ServerRecord | None:
         # Redis drops expired keys itself; this covers clock skew between us and Redis.
@@ -197,7 +90,7 @@ class RedisStore:
 
     async def _collect(self, members: list[tuple[str, str]]) -> tuple[list[ServerRecord], int]:
         """Live records of (id, account) index members; prunes the dead. Returns (live, gone)."""
-        with _guarded():
+        with guarded():
             async with self._redis.pipeline(transaction=False) as pipe:
                 for server_id, _ in members:
                     pipe.hmget(self._server(server_id), ["record", "last_used_at"])
@@ -216,7 +109,7 @@ class RedisStore:
             else:
                 live.append(record)
         if stale:
-            with _guarded():
+            with guarded():
                 async with self._redis.pipeline(transaction=True) as pipe:
                     for server_id, account in stale:
                         pipe.hdel(self._index(), server_id)
@@ -263,7 +156,7 @@ class RedisStore:
                         await self.delete_server(record.id)
                         return None
                     return record
-        with _guarded():
+        with guarded():
             server_id = await self._redis.get(self._token(token_hash))
         if server_id is None:
             return None
@@ -307,11 +200,11 @@ class RedisStore:
         if token_hash is None:
             return
         self._cache.pop(token_hash.decode(), None)
-        with _guarded():
+        with guarded():
             await self._redis.publish(self._channel, token_hash)
 
     async def get_server(self, server_id: str) -> ServerRecord | None:
-        with _guarded():
+        with guarded():
             raw, last_used = await self._redis.hmget(
                 self._server(server_id), ["record", "last_used_at"]
             )
@@ -321,7 +214,7 @@ class RedisStore:
         return await self._live(record)
 
     async def list_servers(self, account: str | None = None) -> list[ServerRecord]:
-        with _guarded():
+        with guarded():
             if account is None:
                 index = await self._redis.hgetall(self._index())
                 members = [(k.decode(), v.decode()) for k, v in index.items()]
@@ -406,7 +299,7 @@ class RedisStore:
         return done
 
     async def touch(self, server_id: str, when: datetime) -> None:
-        with _guarded():
+        with guarded():
             await self._touch(keys=[self._server(server_id)], args=[when.isoformat()])
 
     # --- API tokens (for servers with require_api_token_auth) ---
@@ -440,7 +333,7 @@ class RedisStore:
         await self._transact([server_key, tokens_key, token_key], body)
 
     async def check_api_token(self, server_id: str, token_hash: str) -> bool:
-        with _guarded():
+        with guarded():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._apitoken(token_hash))
                 pipe.hmget(self._server(server_id), ["record", "last_used_at"])
@@ -450,7 +343,7 @@ class RedisStore:
         return await self._live(self._record(raw, last_used)) is not None
 
     async def list_api_tokens(self, server_id: str) -> list[ApiTokenInfo]:
-        with _guarded():
+        with guarded():
             values = await self._redis.hgetall(self._server_apitokens(server_id))
         tokens = [
             ApiTokenInfo(
@@ -478,7 +371,7 @@ class RedisStore:
         return await self._transact([tokens_key], body)
 
     async def api_token_id(self, server_id: str, token_hash: str) -> str | None:
-        with _guarded():
+        with guarded():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(self._apitoken(token_hash))
                 pipe.hmget(self._server(server_id), ["record", "last_used_at"])
@@ -491,105 +384,8 @@ class RedisStore:
         return found["id"]
 
     async def api_token_alive(self, server_id: str, token_id: str) -> bool:
-        with _guarded():
+        with guarded():
             return bool(await self._redis.hexists(self._server_apitokens(server_id), token_id))
-
-    # --- OAuth records: plain keys with Redis's own expiry ---
-    # A grant names its API token and is refused once that token is gone (`api_token_alive`),
-    # so a revocation ends it on every instance at once; the key itself goes at its TTL.
-
-    def _oauth(self, kind: str, key: str) -> str:
-        return f"{self.prefix}oauth:{kind}:{key}"
-
-    async def put_oauth(
-        self,
-        kind: str,
-        key: str,
-        data: dict[str, Any],
-        expires_at: datetime,
-        api_token_id: str | None = None,
-    ) -> None:
-        with _guarded():
-            await self._redis.set(self._oauth(kind, key), orjson.dumps(data), pxat=_ms(expires_at))
-
-    async def get_oauth(self, kind: str, key: str) -> dict[str, Any] | None:
-        with _guarded():
-            raw = await self._redis.get(self._oauth(kind, key))
-        return orjson.loads(raw) if raw is not None else None
-
-    async def take_oauth(self, kind: str, key: str) -> dict[str, Any] | None:
-        with _guarded():
-            raw = await self._redis.getdel(self._oauth(kind, key))
-        return orjson.loads(raw) if raw is not None else None
-
-    async def delete_oauth(self, kind: str, key: str) -> bool:
-        with _guarded():
-            return bool(await self._redis.delete(self._oauth(kind, key)))
-
-    # --- approvals: one JSON key each, indexed newest first per server and overall ---
-
-    def _approval(self, approval_id: str) -> str:
-        return f"{self.prefix}approval:{approval_id}"
-
-    def _server_approvals(self, server_id: str) -> str:
-        return f"{self.prefix}server-approvals:{server_id}"
-
-    def _approvals(self) -> str:
-        return f"{self.prefix}approvals"
-
-    async def create_approval(self, record: ApprovalRecord) -> None:
-        score = record.created_at.timestamp()
-        until = _ms(record.expires_at) + APPROVAL_RETENTION_SECONDS * 1000
-        with _guarded():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._approval(record.id), record.model_dump_json(), pxat=until)
-                pipe.zadd(self._server_approvals(record.server_id), {record.id: score})
-                pipe.zadd(self._approvals(), {record.id: score})
-                await pipe.execute()
-
-    async def get_approval(self, approval_id: str) -> ApprovalRecord | None:
-        with _guarded():
-            raw = await self._redis.get(self._approval(approval_id))
-        return ApprovalRecord.model_validate_json(raw).current() if raw is not None else None
-
-    async def _approvals_in(self, index: str) -> list[ApprovalRecord]:
-        with _guarded():
-            ids = await self._redis.zrevrange(index, 0, -1)
-            raws = await self._redis.mget([self._approval(i.decode()) for i in ids]) if ids else []
-            gone = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
-            if gone:  # expired by Redis: drop them from the index too
-                await self._redis.zrem(index, *gone)
-        return [ApprovalRecord.model_validate_json(raw).current() for raw in raws if raw]
-
-    async def list_approvals(self, server_id: str | None = None) -> list[ApprovalRecord]:
-        index = self._server_approvals(server_id) if server_id else self._approvals()
-        return await self._approvals_in(index)
-
-    async def find_approval(self, server_id: str, arguments_hash: str) -> ApprovalRecord | None:
-        for record in await self._approvals_in(self._server_approvals(server_id)):
-            if record.arguments_hash == arguments_hash and record.status != "done":
-                return record
-        return None
-
-    async def set_approval(
-        self, approval_id: str, expected: tuple[str, ...], **changes: Any
-    ) -> ApprovalRecord | None:
-        key = self._approval(approval_id)
-
-        async def body(pipe: Pipeline) -> ApprovalRecord | None:
-            raw = await pipe.get(key)
-            if raw is None:
-                return None
-            record = ApprovalRecord.model_validate_json(raw).current()
-            if record.status not in expected:
-                return None
-            updated = record.model_copy(update=changes)
-            pipe.multi()
-            pipe.set(key, updated.model_dump_json(), keepttl=True)
-            await pipe.execute()
-            return updated
-
-        return await self._transact([key], body)
 
     # --- integrated accounts (created through the admin API) ---
 
@@ -605,7 +401,7 @@ class RedisStore:
 
     async def _invalidate_account(self, account_id: str) -> None:
         self._accounts.pop(account_id, None)
-        with _guarded():
+        with guarded():
             await self._redis.publish(self._channel, f"{_ACCOUNT_MESSAGE}{account_id}")
 
     async def create_account(self, record: AccountRecord) -> None:
@@ -632,7 +428,7 @@ class RedisStore:
                 fetched, cached = hit
                 if time.monotonic() - fetched < self._cache_seconds:
                     return cached.model_copy(deep=True)
-        with _guarded():
+        with guarded():
             raw = await self._redis.get(self._integrated(account_id))
         record = self._account_record(raw)
         if record is not None and caching and self._listening:
@@ -640,7 +436,7 @@ class RedisStore:
         return record
 
     async def list_accounts(self) -> list[AccountRecord]:
-        with _guarded():
+        with guarded():
             ids = sorted(i.decode() for i in await self._redis.smembers(self._integrated_index()))
             raws = await self._redis.mget([self._integrated(i) for i in ids]) if ids else []
         records = [r for r in map(self._account_record, raws) if r is not None]
@@ -710,53 +506,19 @@ class RedisStore:
                 await self._invalidate(token_hash)
         return done
 
-    # --- admin tokens ---
-
-    async def create_admin_token(self, token_id: str, token_hash: str) -> None:
-        hash_key, id_key = self._admintoken(token_hash), self._admintoken_id(token_id)
-
-        async def body(pipe: Pipeline) -> None:
-            # Overwriting an id would leave the old hash valid with nothing pointing at it.
-            if await pipe.exists(hash_key, id_key):
-                raise ValueError("an admin token with this id or hash already exists")
-            pipe.multi()
-            pipe.set(hash_key, token_id)
-            pipe.set(id_key, orjson.dumps({"hash": token_hash, "created_at": utcnow().isoformat()}))
-            await pipe.execute()
-
-        await self._transact([hash_key, id_key], body)
-
-    async def check_admin_token(self, token_hash: str) -> bool:
-        with _guarded():
-            return bool(await self._redis.exists(self._admintoken(token_hash)))
-
-    async def delete_admin_token(self, token_id: str) -> bool:
-        id_key = self._admintoken_id(token_id)
-
-        async def body(pipe: Pipeline) -> bool:
-            value = await pipe.get(id_key)
-            if value is None:
-                return False
-            pipe.multi()
-            pipe.delete(id_key, self._admintoken(orjson.loads(value)["hash"]))
-            await pipe.execute()
-            return True
-
-        return await self._transact([id_key], body)
-
     # --- housekeeping ---
 
     async def sweep(self) -> int:
         """Prune index entries of servers Redis already expired, delete skew-expired ones."""
         members: list[tuple[str, str]] = []
-        with _guarded():
+        with guarded():
             async for server_id, account in self._redis.hscan_iter(self._index()):
                 members.append((server_id.decode(), account.decode()))
         _, gone = await self._collect(members)
         return gone
 
     async def ping(self) -> None:
-        with _guarded():
+        with guarded():
             await self._redis.ping()
 
     async def close(self) -> None:
