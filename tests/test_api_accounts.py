@@ -12,10 +12,10 @@ import pytest
 import redis
 
 from proxy.secrets import new_key
-from tests.conftest import Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
+from tests.conftest import Yamcp, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
+from tests.support.accounts import PING, call_bounces
 
-PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 CREATED_KEYS = {"id", "integration", "base_url", "settings", "source", "created_at"}
 
 
@@ -99,12 +99,6 @@ def mint(admin: httpx.Client, account_id: str, **extra: object) -> dict:
     )
     assert created.status_code == 201, created.text
     return created.json()
-
-
-async def call_bounces(url: str) -> tuple[bool, str]:
-    async with mcp_client(url) as client:
-        result = await client.call_tool("list_all_postmark_bounces", {"limit": 1})
-    return result.is_error, result.content[0].text
 
 
 def on(server: Yamcp, url: str) -> str:

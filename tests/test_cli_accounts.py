@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import Yamcp, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
-from tests.test_api_accounts import PING, call_bounces
+from tests.support.accounts import PING, call_bounces
 
 TOKEN = FakePostmark.server_token
 

@@ -38,7 +38,7 @@ import yaml
 from proxy.settings import Settings
 from tests.conftest import ROOT, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
-from tests.test_postmark_coverage import endpoints, postmark_tools, route
+from tests.support.postmark_inventory import endpoints, postmark_tools, route
 
 DOCS = [
     ROOT / "README.md",

@@ -71,3 +71,28 @@ def test_nothing_below_the_application_imports_it() -> None:
     importers = sorted(name for name, targets in graph.items() if "app" in targets)
     assert importers == ["cli.serving"], importers  # `yamcp serve` builds the app; nothing else
     assert "forward" not in graph["hooks"]  # checks get a call function instead
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared helpers live in `tests/support/`: a test module is collected, never imported."""
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level:  # `from .test_x import y` inside the `tests` package
+                    module = ".".join(p for p in ("tests", module) if p)
+                names = [module]
+                if module == "tests":
+                    names += [f"tests.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            offenders += [
+                f"{path.name}:{node.lineno}: {name}"
+                for name in names
+                if name.startswith("tests.test_")
+            ]
+    assert not offenders, "test modules importing test modules:\n" + "\n".join(offenders)

@@ -11,7 +11,7 @@ from proxy.manifest_files import load_manifest
 from proxy.registry import compile_manifest
 from tests.conftest import Yamcp, mcp_client
 from tests.fake_postmark import FakePostmark
-from tests.test_postmark_checks import new_stream
+from tests.support.postmark_calls import new_stream
 
 SEND = {"From": "sender@example.com", "To": "customer@example.com"}
 WELCOME_MODEL = {

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from proxy.paging import encode_cursor
 from tests.conftest import Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
+from tests.support.postmark_calls import SEND, new_stream, posts
 
 WELCOME_MODEL = {
     "name": "Ann",
@@ -20,16 +19,11 @@ WELCOME_MODEL = {
     "company": {"address": "1 Road"},
 }
 ROOT = Path(__file__).resolve().parent.parent
-SEND = {"From": "sender@example.com", "To": "customer@example.com"}
 
 
 @pytest.fixture
 async def url(yamcp: Yamcp) -> str:
     return await yamcp.mint()
-
-
-def posts(postmark: FakePostmark) -> list[str]:
-    return [r.path for r in postmark.requests if r.method == "POST"]
 
 
 async def test_transactional_tool_refuses_a_broadcast_stream(
@@ -67,22 +61,6 @@ async def test_unknown_stream_is_refused_with_a_pointer(url: str, postmark: Fake
         )
     assert result.is_error and "list_all_postmark_message_streams" in result.content[0].text
     assert posts(postmark) == []
-
-
-def new_stream(postmark: FakePostmark, kind: str) -> str:
-    """A stream no earlier call looked up (the lookup cache outlives a test), made through
-    the fake's own API; its requests are then forgotten."""
-    sid = f"{kind[:2].lower()}-{uuid.uuid4().hex[:12]}"
-    made = httpx.post(
-        f"{postmark.url}/message-streams",
-        json={"ID": sid, "Name": sid, "MessageStreamType": kind},
-        headers={"X-Postmark-Server-Token": postmark.server_token},
-        timeout=5,
-    )
-    assert made.status_code == 200, made.text
-    postmark.requests.clear()
-    postmark.counts.clear()
-    return sid
 
 
 async def test_stream_lookup_is_cached_per_account(url: str, postmark: FakePostmark) -> None:

@@ -8,41 +8,17 @@ integrations/postmark/README.md is generated from the registry by `tools_table()
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import re
 import subprocess
 import sys
-from collections.abc import Iterator
 
-from proxy.registry import Registry, load_registry
-from proxy.tools import Tool
-from tests.conftest import DATA, ROOT
+from tests.conftest import ROOT
+from tests.support.postmark_inventory import endpoints, postmark_tools, registry, route
 
-ENDPOINTS_FILE = DATA / "postmark_endpoints.tsv"
 README = ROOT / "integrations" / "postmark" / "README.md"
 BEGIN, END = "<!-- tools:begin -->", "<!-- tools:end -->"
 HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
-
-
-def endpoints() -> list[dict[str, str]]:
-    with ENDPOINTS_FILE.open(newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def route(method: str, path: str) -> tuple[str, str]:
-    """Method and path, with every `{param}` as `{}` and case ignored."""
-    return method.upper(), re.sub(r"\{[^}]*\}", "{}", path).lower()
-
-
-def registry() -> Registry:
-    return load_registry([ROOT / "integrations"])
-
-
-def postmark_tools(reg: Registry | None = None) -> Iterator[Tool]:
-    reg = reg or registry()
-    return (tool for tool in reg.tools.values() if tool.integration == "postmark")
 
 
 def test_the_endpoint_file_is_the_inventory() -> None:

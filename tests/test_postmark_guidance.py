@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Yamcp, mcp_client
 from tests.fake_postmark import FakePostmark
-from tests.test_manifest import GOOD, error_of, write
+from tests.support.manifests import GOOD, error_of, write
 
 SEND = {"From": "sender@example.com", "To": "customer@example.com", "TextBody": "Hi"}
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
-from tests.test_postmark_checks import SEND, new_stream, posts
+from tests.support.postmark_calls import SEND, new_stream, posts
 
 BULK = {
     "From": "news@example.com",

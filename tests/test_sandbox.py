@@ -2,7 +2,7 @@
 
 The simulator (integrations/postmark/simulator/) is also the tests' fake: these tests check
 what the sandbox promises on top. It renders templates as the send checks expect Postmark
-to (mustachio.py, whose CHECKS table in test_postmark_templates.py is Mustachio's own
+to (mustachio.py, whose CHECKS table in tests/support/postmark_hooks.py is Mustachio's own
 behaviour); its seed holds what the shipped policies' workflows need; it is stateful.
 Then `yamcp serve --sandbox`, as a user starts it, runs those three workflows through the
 official MCP SDK, needs no accounts file and no token, and never reaches anything but its
@@ -37,7 +37,7 @@ from proxy.registry import load_registry
 from proxy.sandbox import Sandbox, with_sandbox
 from tests.conftest import free_port, mcp_client
 from tests.fake_postmark import FakePostmark, simulator
-from tests.test_postmark_templates import CHECKS, M
+from tests.support.postmark_hooks import CHECKS, M
 
 ROOT = Path(__file__).resolve().parent.parent
 MAILBOX_FULL = 692560179  # the seed's inactive, activatable soft bounce

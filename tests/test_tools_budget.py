@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import Yamcp, mcp_client, start_yamcp, stop_yamcp, write_workdir
 from tests.fake_postmark import FakePostmark
-from tests.test_postmark_coverage import postmark_tools
+from tests.support.postmark_inventory import postmark_tools
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from proxy.registry import load_registry
 from proxy.validators import MAX_DEPTH, TOO_DEEP, fast_validator, make_validator
-from tests.test_postmark_all_tools import CASES
+from tests.support.postmark_cases import CASES
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = load_registry([ROOT / "integrations"])
