@@ -216,36 +216,30 @@ def check_accounts(accounts: dict[str, Account], registry: Registry, file: Path)
 def _check_base_url(account: Account, manifest_url: str, file: Path) -> None:
     """The account has every setting its base URL names, and the filled URL is still a
     plain base URL; refused at load, so no call finds out."""
+    source = "its base_url" if account.base_url else f"the {account.integration} base_url"
     where = f"accounts.{account.id}." + ("base_url" if account.base_url else "settings")
-    template = account.base_url or manifest_url
+    _check_template(account, account.base_url or manifest_url, source, where, file)
+
+
+def _check_tool_base_url(account: Account, tool: str, template: str, file: Path) -> None:
+    """The same for a method's own base URL (another host), filled from the same settings."""
+    _check_template(
+        account, template, f"{tool}'s base_url", f"accounts.{account.id}.settings", file
+    )
+
+
+def _check_template(account: Account, template: str, source: str, where: str, file: Path) -> None:
     missing = [n for n in PLACEHOLDER.findall(template) if n not in account.settings]
     if missing:
-        source = "its base_url" if account.base_url else f"the {account.integration} base_url"
         raise ConfigError(
             str(file),
             f"accounts.{account.id}.settings",
             f"{source} names {', '.join('{' + n + '}' for n in missing)}, which the account's "
             "settings do not give; add it under settings (a plain value, not a secret)",
         )
-    problem = url_problem(account_base_url(account, manifest_url))
-    if problem is not None:
-        raise ConfigError(str(file), where, f"the base URL filled from its settings {problem}")
-
-
-def _check_tool_base_url(account: Account, tool: str, template: str, file: Path) -> None:
-    missing = [n for n in PLACEHOLDER.findall(template) if n not in account.settings]
-    if missing:
-        raise ConfigError(
-            str(file),
-            f"accounts.{account.id}.settings",
-            f"{tool}'s base_url names {', '.join('{' + n + '}' for n in missing)}, which the "
-            "account's settings do not give; add it under settings (a plain value, not a secret)",
-        )
     problem = url_problem(fill_base_url(template, account))
     if problem is not None:
-        raise ConfigError(
-            str(file), f"accounts.{account.id}.settings", f"{tool}'s base URL filled {problem}"
-        )
+        raise ConfigError(str(file), where, f"the base URL filled from its settings {problem}")
 
 
 def account_base_url(account: Account, manifest_url: str) -> str:
