@@ -713,3 +713,33 @@ def test_what_the_document_leaves_out_or_misnames_is_said_or_fixed(tmp_path: Pat
     _, hook = methods(netlify)["POST /hooks"]
     assert "site_id" in hook["query"] and "site_id" not in hook["body"]
     assert "site_id" in hook["required"]
+
+
+def test_a_methods_own_base_url_needs_the_settings_it_names(tmp_path: Path) -> None:
+    # An operation on another host, per region: an account that does not say its region is
+    # refused at load, naming the tool, rather than a call going to `https://upload.{region}`.
+    from proxy.accounts import check_accounts, load_accounts
+    from proxy.errors import ConfigError
+    from proxy.registry import load_registry
+
+    folder = tmp_path / "integrations" / "files"
+    folder.mkdir(parents=True)
+    manifest = {
+        "name": "files", "title": "Files", "base_url": "https://api.example.com",
+        "resources": {"upload": {"methods": {"create": {
+            "http": "POST /files", "description": "Upload a file.",
+            "base_url": "https://upload.{region}.example.com",
+            "body": {"name": {"type": "string"}},
+        }}}},
+    }  # fmt: skip
+    (folder / "manifest.yaml").write_text(yaml.safe_dump(manifest))
+    registry = load_registry([tmp_path / "integrations"])
+    accounts_file = tmp_path / "accounts.yaml"
+    accounts_file.write_text(yaml.safe_dump({"accounts": {"a": {"integration": "files"}}}))
+    with pytest.raises(ConfigError) as refused:
+        check_accounts(load_accounts(accounts_file), registry, accounts_file)
+    assert "create_a_files_upload's base_url names {region}" in str(refused.value)
+    accounts_file.write_text(yaml.safe_dump(
+        {"accounts": {"a": {"integration": "files", "settings": {"region": "eu"}}}}
+    ))  # fmt: skip
+    check_accounts(load_accounts(accounts_file), registry, accounts_file)  # now it loads
