@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -132,6 +133,15 @@ class Gateway:
                 "no accounts in %s: copy accounts.example.yaml there, then `yamcp mint`",
                 self.settings.accounts_file,
             )
+
+    async def touch(self, record: ServerRecord, every: float = 60.0) -> None:
+        """Record a server's last use at most once a minute: a store write per call would
+        cost more than the call."""
+        now = time.monotonic()
+        if now - self._touched.get(record.id, -every) >= every:
+            self._touched[record.id] = now
+            with contextlib.suppress(StoreUnavailable):
+                await self.store.touch(record.id, utcnow())
 
     async def stop(self) -> None:
         if self.upstream is not None:

@@ -96,3 +96,21 @@ def test_no_test_module_imports_another() -> None:
                 if name.startswith("tests.test_")
             ]
     assert not offenders, "test modules importing test modules:\n" + "\n".join(offenders)
+
+
+def test_one_module_starts_and_ends_every_call_and_knows_no_http() -> None:
+    graph = _imports()
+    assert "calls" in graph["endpoint"]
+    assert not graph["calls"] & {"app", "endpoint", "admin", "approval_api"}
+    tree = ast.parse((PROXY / "calls.py").read_text())
+    external = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+    }
+    assert "starlette" not in external
