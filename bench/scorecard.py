@@ -1,6 +1,6 @@
 """The OpenAPI importer's scorecard: how often `yamcp import-openapi` gets it right unedited.
 
-Imports each document of tests/test_real_specs.py's ENTRY and prints one row per API
+Imports each document of tests/e2e/test_real_specs.py's ENTRY and prints one row per API
 (operations, tools, lists by paging style, review lines, skipped), then checks a
 hand-labelled sample of its operations (bench/scorecard_labels/<spec>.yaml, written from
 the documents, not from the importer) for four answers: paging, auth, body and access.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import mcp_client
+from tests.support.mcp_client import mcp_client
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 

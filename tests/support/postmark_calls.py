@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.fake_postmark import FakePostmark
+from tests.support.fake_postmark import FakePostmark
 
 SEND = {"From": "sender@example.com", "To": "customer@example.com"}
 

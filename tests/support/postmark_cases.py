@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fake_postmark import (
+from tests.support.fake_postmark import (
     BULK_ID,
     INBOUND_BLOCKED_ID,
     INBOUND_FAILED_ID,
@@ -29,7 +29,7 @@ class Case:
     returns: str | None = None  # a key the structuredContent must have
 
 
-# Seeded IDs of the fake (tests/fake_postmark.py).
+# Seeded IDs of the fake (tests/support/fake_postmark.py).
 HARD_BOUNCE = 692560173  # jim@example.com: inactive, can be reactivated, has a dump
 WELCOME = {"TemplateAlias": "welcome"}  # template 1234, rendered in layout basic-layout
 WELCOME_MODEL = {  # every variable of "welcome" and of its layout

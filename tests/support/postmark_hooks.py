@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from proxy.integration_package import load_module
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 M = load_module("postmark", ROOT / "integrations" / "postmark", "mustachio")
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from proxy.registry import Registry, load_registry
 from proxy.tools import Tool
-from tests.conftest import DATA, ROOT
+from tests.support.paths import DATA, ROOT
 
 ENDPOINTS_FILE = DATA / "postmark_endpoints.tsv"
 

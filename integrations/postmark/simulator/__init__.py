@@ -14,7 +14,7 @@ Two users, one simulator:
 * `yamcp serve --sandbox` (the manifest's `sandbox:` is ../sandbox.py, which hands out this
   package's `sandbox_app()` and `CREDENTIALS`) serves it on loopback and points an account
   at it; nothing leaves the machine.
-* `tests/fake_postmark.py` wraps it in a test harness (a uvicorn thread, request records,
+* `tests/support/fake_postmark.py` wraps it in a test harness (a uvicorn thread, request records,
   injected faults) and the proxy's tests run against it.
 
 Why it is this detailed: a fake that answers `{}` would let the manifest drift from

@@ -1,0 +1,180 @@
+"""Template checks that agree with Mustachio, the engine Postmark renders templates with.
+
+The table cases come from Mustachio's own behaviour (its Parser.cs, ContextObject.cs and the
+fixtures in Mustachio.Tests); the end-to-end tests go through the MCP endpoint to the fake.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support.fake_postmark import SEED_TEMPLATES, FakePostmark, _template
+from tests.support.mcp_client import mcp_client
+from tests.support.postmark_hooks import CHECKS, M
+from tests.support.serving import Yamcp
+
+SEND = {"From": "sender@example.com", "To": "customer@example.com"}
+WELCOME_MODEL = {"name": "Ann", "product_name": "Acme", "company": {"address": "1 Road"}}
+
+
+@pytest.mark.parametrize(("template", "model", "expected"), CHECKS)
+def test_checker_agrees_with_mustachio(template: str, model: Any, expected: list[str]) -> None:
+    problems = M.check(M.parse(template), model)
+    assert len(problems) == len(expected), problems
+    for problem, fragment in zip(problems, expected, strict=True):
+        assert fragment in problem
+
+
+# (template, SuggestedTemplateModel, RequiredVariables): ParserFixture.cs's inference cases
+INFERENCES = [
+    ("{{Name}}", {"Name": "Name_Value"}, ["Name"]),
+    ("{{#Person}}{{Name}}{{/Person}}", {"Person": {"Name": "Name_Value"}}, []),
+    ("This template has no mustache thingies.", {}, []),
+    (
+        "{{#each Employees}}{{name}}{{/each}}",
+        {"Employees": [{"name": "name_Value"}]},
+        ["Employees[].name"],
+    ),
+    (
+        "{{#Person}}{{Name}}{{#each ../Person.FavoriteColors}}{{.}}{{/each}}{{/Person}}",
+        {
+            "Person": {
+                "Name": "Name_Value",
+                "FavoriteColors": ["FavoriteColors_1", "FavoriteColors_2", "FavoriteColors_3"],
+            }
+        },
+        [],
+    ),
+    (
+        "{{#each Employees}}{{person.name}}{{#each favoriteColors}}{{hue}}{{/each}}"
+        "{{#each workplaces}}{{.}}{{/each}}{{/each}}",
+        {
+            "Employees": [
+                {
+                    "person": {"name": "name_Value"},
+                    "favoriteColors": [{"hue": "hue_Value"}],
+                    "workplaces": ["workplaces_1", "workplaces_2", "workplaces_3"],
+                }
+            ]
+        },
+        ["Employees[].person.name", "Employees[].favoriteColors[].hue"],
+    ),
+    (
+        "{{#each items}}{{../../currency}}{{/each}}",
+        {"items": ["items_1", "items_2", "items_3"], "currency": "currency_Value"},
+        ["currency"],
+    ),
+    ("{{^vip}}{{upsell}}{{../name}}{{/vip}}", {"vip": {}, "name": "name_Value"}, ["name"]),
+    ("{{{ pm:unsubscribe }}}{{{@content}}}{{! x }}", {}, []),
+]
+
+
+@pytest.mark.parametrize(("template", "model", "required"), INFERENCES)
+def test_inferred_model_agrees_with_mustachio(
+    template: str, model: Any, required: list[str]
+) -> None:
+    tree = M.infer(template)
+    assert M.suggested_model(tree) == model
+    assert M.required_paths(tree) == required
+
+
+# --- end to end ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def url(yamcp: Yamcp) -> str:
+    return await yamcp.mint()
+
+
+def posts(postmark: FakePostmark) -> list[Any]:
+    return [r for r in postmark.requests if r.method == "POST"]
+
+
+def _add(postmark: FakePostmark, kind: str, layout: str | None, html: str) -> str:
+    """A template of the fake's, under a fresh alias (lookups are cached per alias)."""
+    alias = f"t-{uuid.uuid4().hex[:10]}"
+    tid = max(postmark.state.templates) + 1
+    postmark.state.templates[tid] = _template(tid, alias, alias, kind, layout, "Hi", html, html)
+    return alias
+
+
+async def test_each_over_an_absent_list_is_sent(url: str, postmark: FakePostmark) -> None:
+    assert "{{#each items}}" in SEED_TEMPLATES[0]["HtmlBody"]
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL},
+        )
+    assert not result.is_error, result.content[0].text
+    assert "items" not in postmark.last("POST", "/email/withTemplate").json["TemplateModel"]
+
+
+async def test_each_over_a_string_is_refused(url: str, postmark: FakePostmark) -> None:
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL | {"items": "a"}},
+        )
+    assert result.is_error
+    assert "TemplateModel.items: {{#each items}} needs a list" in result.content[0].text
+    assert "Nothing was sent" in result.content[0].text
+    assert posts(postmark) == []
+
+
+async def test_pm_placeholders_are_not_model_variables(url: str, postmark: FakePostmark) -> None:
+    alias = _add(postmark, "Standard", None, "Hi {{name}} {{{ pm:unsubscribe }}}")
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"name": "Ann"}},
+        )
+        model = await client.call_tool("get_single_postmark_template_model_by_id", {"id": alias})
+    assert not result.is_error, result.content[0].text
+    assert postmark.last("POST", "/email/withTemplate").json["TemplateAlias"] == alias
+    assert model.structured_content["TemplateModel"] == {"name": "name_Value"}
+
+
+async def test_layout_variables_count(url: str, postmark: FakePostmark) -> None:
+    layout = _add(postmark, "Layout", None, "{{{ @content }}}<footer>{{footer_note}}</footer>")
+    alias = _add(postmark, "Standard", layout, "Hi {{name}}")
+    async with mcp_client(url) as client:
+        short = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"name": "Ann"}},
+        )
+        assert short.is_error
+        assert "TemplateModel.footer_note: missing" in short.content[0].text
+        assert posts(postmark) == []
+        model = await client.call_tool("get_single_postmark_template_model_by_id", {"id": alias})
+        assert model.structured_content["RequiredVariables"] == ["name", "footer_note"]
+        full = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"name": "Ann", "footer_note": "x"}},
+        )
+    assert not full.is_error, full.content[0].text
+    assert postmark.last("POST", "/email/withTemplate").json["TemplateModel"]["footer_note"] == "x"
+
+
+async def test_batch_refusal_names_the_message(url: str, postmark: FakePostmark) -> None:
+    good = SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL}
+    bad = SEND | {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL | {"items": {}}}
+    bad["TemplateModel"] = WELCOME_MODEL | {"items": {"title": "x"}}
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_templated_email_batch", {"Messages": [good, good, bad]}
+        )
+    assert result.is_error
+    text = result.content[0].text
+    assert "Messages[2].TemplateModel.items: {{#each items}} needs a list" in text
+    assert "Messages[0]" not in text and "Messages[1]" not in text
+    assert posts(postmark) == []
+
+
+async def test_templated_send_descriptions_name_the_model_tool(url: str) -> None:
+    async with mcp_client(url) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    for name in ("create_a_postmark_templated_email", "create_a_postmark_templated_email_batch"):
+        assert "get_single_postmark_template_model_by_id" in (tools[name].description or "")
