@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from proxy.openapi import ImportResult, import_openapi, load_spec  # noqa: E402
-from tests.test_real_specs import ENTRY  # noqa: E402
+from tests.e2e.test_real_specs import ENTRY  # noqa: E402
 
 LABELS = ROOT / "bench" / "scorecard_labels"
 FIELDS = ("paging", "auth", "body", "access")

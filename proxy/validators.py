@@ -37,9 +37,10 @@ MAX_DEPTH = 64
 TOO_DEEP = f"arguments: nested more than {MAX_DEPTH} levels deep"
 
 # Keywords fastjsonschema (draft 07) reads as 2020-12 does, or more strictly (contentEncoding,
-# `$` in a pattern): a schema using only these gets the fast path, and tests/engine/test_validators.py
-# compares the two validators on every shipped schema. Any other keyword (`$ref`, `prefixItems`,
-# `$schema`...) could make the fast path accept what the reference refuses.
+# `$` in a pattern): a schema using only these gets the fast path, and
+# tests/engine/test_validators.py compares the two validators on every shipped schema. Any
+# other keyword (`$ref`, `prefixItems`, `$schema`...) could make the fast path accept what
+# the reference refuses.
 FAST_KEYWORDS = frozenset(
     {
         *("type", "enum", "properties", "required", "additionalProperties", "items"),

@@ -99,6 +99,8 @@ def _whole_suite(config: pytest.Config) -> bool:
     return (
         config.args_source == pytest.Config.ArgsSource.TESTPATHS
         and not config.stash.get(_partial, False)
+        # under xdist the workers deselect, not this process: `-k`, `-m` and `--lf` say it
+        and not (config.option.keyword or config.option.markexpr or config.getoption("lf", False))
         and not config.option.collectonly
     )
 

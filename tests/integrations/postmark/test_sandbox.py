@@ -258,7 +258,7 @@ def test_a_templated_send_that_fails_to_render_bounces(sim: TestClient) -> None:
 
 def test_the_tests_fake_is_the_simulator() -> None:
     assert issubclass(FakePostmark, simulator.PostmarkSimulator)
-    assert "def dispatch(" not in (ROOT / "tests" / "fake_postmark.py").read_text()
+    assert "def dispatch(" not in (ROOT / "tests" / "support" / "fake_postmark.py").read_text()
 
 
 # --- `yamcp serve --sandbox` ------------------------------------------------------------------
