@@ -518,37 +518,15 @@ def test_plan_and_the_admin_preview_mark_the_tools_that_need_approval(app: App, 
 
 
 def test_mint_takes_the_approval_flags(app: App) -> None:
-    import os
-    import subprocess
-    import sys
-
-    from tests.support.paths import ROOT
-
-    env = {
-        **os.environ,
-        "YAMCP_DATA_DIR": str(app.settings.data_dir),
-        "YAMCP_ACCOUNTS_FILE": str(app.settings.accounts_file),
-    }
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "proxy.cli",
-            "mint",
-            "--account",
-            "acme",
-            "--json",
-            "--approval-tags",
-            "outbound_messages",
-            "--approval-expires-in",
-            "2h",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    made = app.cli(
+        "mint",
+        "--account",
+        "acme",
+        "--json",
+        "--approval-tags",
+        "outbound_messages",
+        "--approval-expires-in",
+        "2h",
     )
     config = json.loads(made.stdout)["config"]
     assert config["approval"] == {

@@ -287,36 +287,12 @@ def test_a_600_tool_integration_still_lists_three_tools_within_4096_bytes(
 
 def test_mint_and_plan_take_the_exposure(app: App, tmp_path: Any) -> None:
     import json as _json
-    import os
     import subprocess
     import sys
 
     from tests.support.paths import ROOT
 
-    env = {
-        **os.environ,
-        "YAMCP_DATA_DIR": str(app.settings.data_dir),
-        "YAMCP_ACCOUNTS_FILE": str(app.settings.accounts_file),
-    }
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "proxy.cli",
-            "mint",
-            "--account",
-            "acme",
-            "--json",
-            "--tool-exposure",
-            "discovery",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    made = app.cli("mint", "--account", "acme", "--json", "--tool-exposure", "discovery")
     assert _json.loads(made.stdout)["config"]["tool_exposure"] == "discovery"
     policies = tmp_path / "policies"
     policies.mkdir()

@@ -5,6 +5,9 @@ to mint servers (with API tokens) through the same code the CLI and admin API us
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +74,23 @@ class App:
             )
 
         return asyncio.run(go())
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`python -m proxy.cli ...` on this app's store and accounts file; fails on a non-zero exit."""
+        env = {
+            **os.environ,
+            "YAMCP_DATA_DIR": str(self.settings.data_dir),
+            "YAMCP_ACCOUNTS_FILE": str(self.settings.accounts_file),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "proxy.cli", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
 
     def run(self, coro: Any) -> Any:
         return asyncio.run(coro)
