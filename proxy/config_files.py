@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 
+# libyaml's loader where PyYAML was built with it (its wheels are): the same data as the
+# pure-Python SafeLoader, about 8x faster on the manifests and on large OpenAPI documents.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class Strict(BaseModel):
     """A model of a config file: unknown keys refused, values frozen once loaded."""
@@ -38,7 +42,7 @@ _YAML_PROBLEMS = {
 def read_yaml(file: Path) -> Any:
     try:
         with file.open("rb") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         # Only where and what kind of mistake: PyYAML's own message quotes the text around
         # it (`found undefined alias 'sk-...'`), and that text may be a secret.

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import yaml
 
+from ..config_files import SafeLoader
 from ..errors import ConfigError
 
 MAX_HOPS = 20
@@ -38,7 +39,9 @@ def read_file(file: Path) -> Any:
     except OSError as exc:
         raise ConfigError(str(file), "", exc.strerror or str(exc)) from None
     try:
-        return json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+        if file.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=SafeLoader)
     except (ValueError, yaml.YAMLError) as exc:
         raise ConfigError(str(file), "", f"not valid YAML or JSON: {exc}") from None
 
