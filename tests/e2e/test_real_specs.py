@@ -26,6 +26,7 @@ import yaml
 
 from tests.support.fake_postmark import FakePostmark
 from tests.support.mcp_client import SchemaChecker, mcp_client
+from tests.support.once import once, run_dir
 from tests.support.paths import ROOT
 from tests.support.recording_upstream import (
     DO_KEYS,
@@ -93,15 +94,14 @@ def _shape(path: str) -> str:
 class Imported:
     """One document's import: the manifest as YAML data and the tools `yamcp tools --json` lists."""
 
-    def __init__(self, name: str, out: Path, stdout: str) -> None:
+    def __init__(self, name: str, out: Path) -> None:
         self.name = name
-        self.out = out
-        self.stdout = stdout
+        self.out = out  # an integrations folder holding this one integration
         self.file = out / name / "manifest.yaml"
         self.manifest: dict[str, Any] = yaml.safe_load(self.file.read_text())
-        listed = cli("tools", "--integration", name, "--json", env=_dirs_env(out))
-        assert listed.returncode == 0, listed.stderr
-        self.tools: list[dict[str, Any]] = json.loads(listed.stdout)
+        done = json.loads(out.with_name(f"{out.name}.cli.json").read_text())
+        self.stdout: str = done["import"]
+        self.tools: list[dict[str, Any]] = done["tools"]
 
     def method(self, verb: str, path: str) -> tuple[str, str, dict[str, Any]]:
         """(resource, method type, method) of the operation `verb path` of the document."""
@@ -186,20 +186,30 @@ def query(rec: Recorded) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("real-specs")
+    """Where the documents are imported, each into its own folder: shared by the run's
+    workers, so each document is imported once however the tests are spread."""
+    return run_dir(tmp_path_factory, "real-specs")
 
 
-_imports: dict[tuple[Path, str], Imported] = {}
+_imports: dict[str, Imported] = {}
 
 
-def imported(out: Path, name: str) -> Imported:
-    """`yamcp import-openapi` of one document into `out` (once per module)."""
-    key = (out, name)
-    if key not in _imports:
-        done = cli("import-openapi", ENTRY[name], "--integration", name, "--out", out)
-        assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-        _imports[key] = Imported(name, out, done.stdout)
-    return _imports[key]
+def imported(out_dir: Path, name: str) -> Imported:
+    """`yamcp import-openapi` of one document, and `yamcp tools --json` of what it wrote
+    (once per run: tests/support/once.py)."""
+    if name not in _imports:
+        out = once(out_dir / name, lambda out: _import(out, name))
+        _imports[name] = Imported(name, out)
+    return _imports[name]
+
+
+def _import(out: Path, name: str) -> None:
+    done = cli("import-openapi", ENTRY[name], "--integration", name, "--out", out)
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    listed = cli("tools", "--integration", name, "--json", env=_dirs_env(out))
+    assert listed.returncode == 0, listed.stderr
+    kept = {"import": done.stdout, "tools": json.loads(listed.stdout)}
+    out.with_name(f"{out.name}.cli.json").write_text(json.dumps(kept))
 
 
 @pytest.fixture(scope="module")
@@ -244,8 +254,7 @@ def served(
 
     def start(name: str, out: Path | None = None) -> Yamcp:
         if out is None:
-            out = out_dir
-            imported(out, name)
+            out = imported(out_dir, name).out
         key = (out, name)
         if key not in _servers:
             workdir = tmp_path_factory.mktemp(f"serve-{name}")
@@ -306,7 +315,7 @@ def test_each_real_document_imports_and_lints_clean(
     assert imp.tools, f"{name}: no tools"
     for tool in imp.tools:
         assert len(tool["name"]) <= 64 and re.fullmatch(r"[a-z0-9_]+", tool["name"]), tool
-    done = lint(out_dir, name, tmp_path)
+    done = lint(imp.out, name, tmp_path)
     assert done.returncode == 0, f"lint exit {done.returncode}\n{done.stdout}\n{done.stderr}"
 
 
@@ -758,10 +767,10 @@ async def test_netlify_pages_by_page_number_and_creates_a_site(
 
 
 @pytest.fixture(scope="module")
-def netlify_reviewed(out_dir: Path) -> Path:
+def netlify_reviewed(out_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The import, after the one review edit the document cannot carry: Link-header paging."""
     imp = imported(out_dir, "netlify")
-    reviewed = out_dir / "reviewed"
+    reviewed = tmp_path_factory.mktemp("reviewed")
     (reviewed / "netlify").mkdir(parents=True)
     manifest = yaml.safe_load(imp.file.read_text())
     for resource in manifest["resources"].values():

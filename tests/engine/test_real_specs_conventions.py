@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from proxy.cli import main as yamcp
 from proxy.servers import ServerRequest, create_server
 from proxy.settings import Settings
 from proxy.tools import tool_name
+from tests.support.once import once, run_dir
 from tests.support.paths import ROOT
 from tests.support.recording_upstream import Fake, serving
 
@@ -29,13 +31,29 @@ TOKEN = "tok-5e1d"
 ALL = ["read", "write"]
 
 
+_imports_dir: list[Path] = []  # set once per module by the fixture below
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _shared_imports(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _imports_dir[:] = [run_dir(tmp_path_factory, "conventions-imports")]
+
+
 def imported(tmp_path: Path, name: str, *entry: str) -> dict[str, Any]:
-    """`yamcp import-openapi` of a document in tests/data/specs; the manifest written."""
-    code = yamcp(
-        ["import-openapi", *(str(SPECS / e) for e in entry), "--integration", name,
-         "--out", str(tmp_path / "integrations")]
-    )  # fmt: skip
-    assert code == 0
+    """`yamcp import-openapi` of a document in tests/data/specs into tmp_path/integrations;
+    the manifest written. Each document is imported once per run (tests/support/once.py)
+    and copied to each test that asks, which may then change its copy."""
+
+    def make(out: Path) -> None:
+        code = yamcp(
+            ["import-openapi", *(str(SPECS / e) for e in entry), "--integration", name,
+             "--out", str(out)]
+        )  # fmt: skip
+        assert code == 0
+
+    key = "-".join([name, *entry]).replace("/", "_")
+    made = once(_imports_dir[0] / key, make)
+    shutil.copytree(made / name, tmp_path / "integrations" / name)
     return yaml.safe_load((tmp_path / "integrations" / name / "manifest.yaml").read_text())
 
 
