@@ -27,13 +27,17 @@ it: one reading of the rules, for both.
   and fails to render when x is a non-empty string, an object, a number or true
   (Parser.cs HandleCollectionOpen, "is used like an array by the template").
 * `{{x}}` prints nothing for a missing or null value, and nothing for a list or an object
-  (Parser.cs HandleSingleValue, ContextObject.cs ToString's printable types).
+  (Parser.cs HandleSingleValue, ContextObject.cs ToString's printable types): a null is
+  refused like a missing key. Numbers print as .NET's Double.ToString (10.0 is "10").
 * `{{{ pm:... }}}` and `{{{ @content }}}` are Postmark's own placeholders (unsubscribe
   links, a layout's content slot), added to Mustachio as token expanders (TokenExpander.cs);
   they read nothing from the model.
 
-A path whose value can never be given (a field of a list, or read inside `{{^x}}` without
-`../`) prints blank whatever the model says; no model can fix it, so it is not asked for.
+A path whose value can never be given (read inside `{{^x}}` without `../`, one `../` inside
+a top-level `{{#each}}`, `{{.}}` at the top) prints blank whatever the model says: the check
+says so with the template change that would fill it, and asks the model for nothing there.
+A field of a list the model gave (`{{#items}}{{name}}` over a list) prints blank too; the
+check says to give an object or iterate with `{{#each}}`.
 
 Rendering prints `{{x}}` HTML-escaped in an HtmlBody and `{{{x}}}`/`{{&x}}` as it is; a true
 or false prints as .NET does ("True", "False"). A strict parse refuses what Postmark refuses
@@ -205,17 +209,22 @@ def exists(value: Any) -> bool:
 
 # --- checking a model ------------------------------------------------------------------
 
+# What no model can fill: the agent is told so, with the template change that would.
+ALWAYS_BLANK = "prints blank whatever the model holds"
+
 
 @dataclass
 class _Ctx:
-    """A context as ContextObject.cs has it: a value, where it was read from, and whether
-    fields read from it can be given at all (not a list, not an inverted block's value)."""
+    """A context as ContextObject.cs has it: a value, where it was read from, and `blank`:
+    why a field read from it prints blank whatever it is given (a list has no fields; an
+    inverted block's value is empty), or "" when a model can give it. A `<path>` in
+    `blank` stands for the path of the tag that reads the field."""
 
     value: Any
     where: str
     parent: _Ctx | None = None
     present: bool = True
-    fillable: bool = True
+    blank: str = ""
 
 
 def _name(where: str, element: str) -> str:
@@ -229,8 +238,10 @@ def _resolve(ctx: _Ctx, path: str) -> _Ctx:
             continue
         value = ctx.value.get(element) if isinstance(ctx.value, dict) else None
         present = isinstance(ctx.value, dict) and element in ctx.value
-        fillable = ctx.fillable and not isinstance(ctx.value, list)
-        ctx = _Ctx(value, _name(ctx.where, element), ctx, present, fillable)
+        blank = ctx.blank
+        if not blank and isinstance(ctx.value, list):
+            blank = f"prints blank: {ctx.where or 'the model'} is a list, which has no fields"
+        ctx = _Ctx(value, _name(ctx.where, element), ctx, present, blank)
     return ctx
 
 
@@ -247,17 +258,26 @@ def _check(tags: list[Tag], ctx: _Ctx, problems: list[str]) -> None:
             continue
         found = _resolve(ctx, tag.path)
         if tag.kind == "value":
-            if found.where and found.fillable and not found.present:
-                problems.append(f"{found.where}: missing")
-            elif isinstance(found.value, (dict, list)):
-                problems.append(f"{found.where}: a list or object, which prints nothing")
+            _check_value(tag, ctx, found, problems)
         elif tag.kind == "section":
+            if isinstance(found.value, list) and found.value:  # exists, and is read once
+                why = (
+                    f"prints blank: {{{{#{tag.path}}}}} does not loop: it reads the list "
+                    f"{found.where}, which has no fields; give {found.where} as an object, or "
+                    f"iterate the list with {{{{#each {tag.path}}}}}"
+                )
+                found = _Ctx(found.value, found.where, found.parent, found.present, why)
             if exists(found.value):
                 _check(tag.body, found, problems)
         elif tag.kind == "inverted":
             if not exists(found.value):
-                blank = _Ctx(found.value, found.where, found.parent, found.present, False)
-                _check(tag.body, blank, problems)
+                why = found.blank or (
+                    f"{ALWAYS_BLANK}: inside {{{{^{tag.path}}}}} a path reads from "
+                    f"{found.where}, which is empty there; {{{{../<path>}}}} reads from the "
+                    "context around it"
+                )
+                empty = _Ctx(found.value, found.where, found.parent, found.present, why)
+                _check(tag.body, empty, problems)
         elif exists(found.value):  # each
             if not isinstance(found.value, list):
                 kind = "an object" if isinstance(found.value, dict) else "a single value"
@@ -266,9 +286,35 @@ def _check(tags: list[Tag], ctx: _Ctx, problems: list[str]) -> None:
                     "Postmark fails to render it"
                 )
                 continue
-            listed = _Ctx(found.value, found.where, found.parent, True, False)
+            why = found.blank or (
+                f"{ALWAYS_BLANK}: one ../ inside {{{{#each {tag.path}}}}} is the list "
+                f"{found.where} itself, which has no fields; {{{{../<path>}}}} reads from the "
+                "context around the list"
+            )
+            listed = _Ctx(found.value, found.where, found.parent, True, why)
             for index, item in enumerate(found.value):
                 _check(tag.body, _Ctx(item, f"{found.where}[{index}]", listed), problems)
+
+
+def _check_value(tag: Tag, ctx: _Ctx, found: _Ctx, problems: list[str]) -> None:
+    """`{{path}}` prints a value that is there and not null, and is no list or object
+    (Parser.cs HandleSingleValue, ContextObject.cs ToString)."""
+    reads_a_field = found is not ctx and any(
+        not element.startswith("..") for element in _elements(tag.path)
+    )
+    if reads_a_field and found.blank:
+        problems.append(f"{found.where}: {found.blank.replace('<path>', tag.path)}")
+    elif not found.where and isinstance(found.value, dict):
+        problems.append(
+            f"{{{{{tag.path}}}}}: {ALWAYS_BLANK}: at the top of the template it is the whole "
+            "model, an object, which prints nothing"
+        )
+    elif reads_a_field and not found.present:
+        problems.append(f"{found.where}: missing")
+    elif found.where and found.value is None and found.present:
+        problems.append(f"{found.where}: null, which prints nothing")
+    elif isinstance(found.value, (dict, list)):
+        problems.append(f"{found.where}: a list or object, which prints nothing")
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -316,6 +362,9 @@ def _printable(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"  # .NET's Boolean.ToString()
+    if isinstance(value, float):  # .NET's Double.ToString(): 10.0 -> "10", 1e21 -> "1E+21"
+        text = repr(value).removesuffix(".0")
+        return text.upper() if "e" in text else text
     return str(value)
 
 
