@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
-import json
 import os
 import queue
 import re
