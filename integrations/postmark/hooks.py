@@ -274,6 +274,7 @@ async def template_model(
         "LayoutTemplate": result.get("LayoutTemplate"),
         "TemplateModel": mustachio.suggested_model(tree),
         "RequiredVariables": mustachio.required_paths(tree),
+        "RequiredOneOf": mustachio.required_one_of(tree),
     }
 
 

@@ -377,9 +377,12 @@ class _Node:
 
     key: str = ""
     parent: _Node | None = None
-    uses: set[str] = field(default_factory=set)  # value | section | each
+    uses: set[str] = field(default_factory=set)  # value | value-unless | self | section | each
     children: dict[str, _Node] = field(default_factory=dict)
     item: _Node | None = None  # the fields of each list item, for `each`
+    # Printed only inside `{{^x}}` (read there with `../`): each entry the x's of one such
+    # read, any of which, given, makes the value unneeded.
+    unless: list[tuple[_Node, ...]] = field(default_factory=list)
 
     def child(self, key: str) -> _Node:
         if key not in self.children:
@@ -410,35 +413,42 @@ def _locate(scope: _Node, fillable: bool, path: str) -> _Node | None:
     return node
 
 
-def _infer(tags: list[Tag], scope: _Node, fillable: bool) -> None:
+def _infer(tags: list[Tag], scope: _Node, fillable: bool, unless: tuple[_Node, ...] = ()) -> None:
     for tag in tags:
         if tag.kind in ("text", "content"):
             continue
         node = _locate(scope, fillable, tag.path)
         if node is None:
             if tag.kind != "value":
-                _infer(tag.body, scope, False)
+                _infer(tag.body, scope, False, unless)
             continue
         if tag.kind == "value":
-            node.uses.add("value")
+            if node is scope and "section" in node.uses:
+                node.uses.add("self")  # `{{#x}}{{.}}{{/x}}`: printed only when x is there
+            elif unless:
+                node.uses.add("value-unless")
+                node.unless.append(unless)
+            else:
+                node.uses.add("value")
         elif tag.kind == "section":
             node.uses.add("section")
-            _infer(tag.body, node, True)
+            _infer(tag.body, node, True, unless)
         elif tag.kind == "inverted":
             node.uses.add("section")
-            _infer(tag.body, node, False)
+            _infer(tag.body, node, False, (*unless, node))
         else:
             node.uses.add("each")
             if node.item is None:
                 node.item = _Node("[]", _Node(node.key, node.parent, {"each-list"}))
-            _infer(tag.body, node.item, True)
+            _infer(tag.body, node.item, True, unless)
 
 
 def suggested_model(node: _Node) -> Any:
     """A model to fill in, shaped as Postmark's SuggestedTemplateModel
     (InferredTemplateModel.cs GetModelRepresentation): `name` -> "name_Value", a list of
     one item, or three "name_1".. values for a list of plain values."""
-    if node.uses == {"value"}:
+    printed = node.uses & {"value", "value-unless", "self"}
+    if printed and "each" not in node.uses and not node.children:
         return f"{node.key}_Value"
     if "each" in node.uses:
         item = node.item
@@ -450,7 +460,8 @@ def suggested_model(node: _Node) -> Any:
 
 def required_paths(node: _Node, prefix: str = "") -> list[str]:
     """Paths that render blank when missing: values outside any `{{#x}}` block, and those in
-    each item of a list (`items[].title`) when the list is given."""
+    each item of a list (`items[].title`) when the list is given. A value printed only
+    inside `{{^x}}` is not among them: `required_one_of` names it with its x."""
     paths: list[str] = []
     for key, child in node.children.items():
         path = f"{prefix}{key}"
@@ -461,3 +472,27 @@ def required_paths(node: _Node, prefix: str = "") -> list[str]:
         if not child.uses or child.uses == {"value"}:
             paths += required_paths(child, f"{path}.")
     return paths
+
+
+def required_one_of(node: _Node) -> list[list[str]]:
+    """Groups of paths of which the model needs one: a value printed only inside `{{^x}}`
+    with its x's (the FAQ's `{{#name}}{{.}}{{/name}}{{^name}}{{../job_title}}{{/name}}`
+    needs name or job_title)."""
+    groups: list[list[str]] = []
+    for child in node.children.values():
+        if "value-unless" in child.uses and "value" not in child.uses:
+            for conditions in child.unless:
+                group = [*(_path(c) for c in conditions), _path(child)]
+                if group not in groups:
+                    groups.append(group)
+        if not child.uses or child.uses <= {"value", "value-unless"}:
+            groups += required_one_of(child)
+    return groups
+
+
+def _path(node: _Node) -> str:
+    parts: list[str] = []
+    while node.parent is not None:
+        parts.append(node.key)
+        node = node.parent
+    return ".".join(reversed(parts))

@@ -69,7 +69,7 @@ INFERENCES = [
         {"items": ["items_1", "items_2", "items_3"], "currency": "currency_Value"},
         ["currency"],
     ),
-    ("{{^vip}}{{upsell}}{{../name}}{{/vip}}", {"vip": {}, "name": "name_Value"}, ["name"]),
+    ("{{^vip}}{{upsell}}{{../name}}{{/vip}}", {"vip": {}, "name": "name_Value"}, []),
     ("{{{ pm:unsubscribe }}}{{{@content}}}{{! x }}", {}, []),
 ]
 
@@ -81,6 +81,29 @@ def test_inferred_model_agrees_with_mustachio(
     tree = M.infer(template)
     assert M.suggested_model(tree) == model
     assert M.required_paths(tree) == required
+
+
+# (template, RequiredVariables, RequiredOneOf): a value printed only inside `{{^x}}` is
+# needed only when x is not given, so either suffices.
+ONE_OF = [
+    (  # Postmark's FAQ
+        "{{#name}}{{.}}{{/name}}{{^name}}{{../job_title}}{{/name}}",
+        [],
+        [["name", "job_title"]],
+    ),
+    ("{{^vip}}{{../name}}{{/vip}} {{name}}", ["name"], []),  # printed anyway: required
+    ("{{#a}}{{b}}{{/a}}{{^a}}{{../c}}{{../d}}{{/a}}", [], [["a", "c"], ["a", "d"]]),
+    ("{{^a}}{{^b}}{{../../c}}{{/b}}{{/a}}", [], [["a", "c"]]),  # b, read from a, is never there
+    ("{{name}}", ["name"], []),
+]
+
+
+@pytest.mark.parametrize(("template", "required", "one_of"), ONE_OF)
+def test_a_value_printed_only_without_another_is_one_of_two(
+    template: str, required: list[str], one_of: list[list[str]]
+) -> None:
+    tree = M.infer(template)
+    assert (M.required_paths(tree), M.required_one_of(tree)) == (required, one_of)
 
 
 # --- end to end ---------------------------------------------------------------------------
