@@ -8,8 +8,9 @@ context that can run this integration's own read tools (results cached briefly).
   the intent, and the check holds it. Streams are looked up once a minute per account.
 * Only Postmark's "not found" (422 with ErrorCode 1226 or 1101) makes a lookup say a stream
   or template does not exist; any other failure ends the call as the lookup ended.
-* A templated send refuses a TemplateModel that its template (or the template's layout)
-  would render blank or fail to render with, by Mustachio's rules (mustachio.py).
+* A templated send refuses a TemplateModel that its template (in its layout) would render
+  blank or fail to render with, by Mustachio's rules (mustachio.py); a bulk send, each
+  recipient's, against its template or its own templated Subject and bodies.
 * Under a recipient constraint (`email_domains`), a send refuses To/Cc/Bcc (and Resent-*)
   given as custom `Headers`, where the constraint would not see them, and header names or
   values that could inject another header.
@@ -226,14 +227,45 @@ async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
     )
 
 
-async def _texts(ctx: HookContext, template: dict[str, Any]) -> list[str | None]:
-    """A template's parts and its layout's: the layout reads the same model."""
-    texts = [template.get("Subject"), template.get("HtmlBody"), template.get("TextBody")]
+async def _parts(ctx: HookContext, template: dict[str, Any]) -> list[list[mustachio.Tag]]:
+    """A stored template's Subject, HtmlBody and TextBody, parsed; a body in its layout's
+    body, spliced in at `{{{@content}}}` as Mustachio does, so it reads the layout's scope."""
+    parts = [mustachio.parse(template.get(part)) for part in ("Subject", "HtmlBody", "TextBody")]
     layout = template.get("LayoutTemplate")
     if layout:
         outer = await _template(ctx, str(layout))
-        texts += [outer.get("HtmlBody"), outer.get("TextBody")]
-    return texts
+        for index, part in ((1, "HtmlBody"), (2, "TextBody")):
+            parts[index] = mustachio.with_layout(mustachio.parse(outer.get(part)), parts[index])
+    return parts
+
+
+async def _rendered_parts(
+    ctx: HookContext, message: dict[str, Any]
+) -> tuple[list[list[mustachio.Tag]], str]:
+    """What a message renders its TemplateModel into: its template's parts (TemplateId or
+    TemplateAlias), else its own Subject, HtmlBody and TextBody (a bulk send renders those
+    too); and how a problem names them."""
+    ref = message.get("TemplateId", message.get("TemplateAlias"))
+    if ref is None:
+        return [mustachio.parse(message.get(p)) for p in ("Subject", "HtmlBody", "TextBody")], ""
+    return await _parts(ctx, await _template(ctx, str(ref))), f" (template {ref!r})"
+
+
+def _model_problems(
+    parts: list[list[mustachio.Tag]], model: Any, where: str, about: str
+) -> list[str]:
+    return [
+        f"{where}.{problem}{about}" for part in parts for problem in mustachio.check(part, model)
+    ]
+
+
+def _refuse_models(problems: list[str]) -> None:
+    if problems:
+        raise HookRefused(
+            "TemplateModel does not fit the template: Postmark would send these blank or fail "
+            "to render. Nothing was sent.\n- " + "\n- ".join(dict.fromkeys(problems)) + "\n"
+            "get_single_postmark_template_model_by_id shows the model a template expects."
+        )
 
 
 async def check_template_model(ctx: HookContext, arguments: dict[str, Any]) -> None:
@@ -242,23 +274,22 @@ async def check_template_model(ctx: HookContext, arguments: dict[str, Any]) -> N
     problems = []
     batch = "Messages" in arguments
     for index, message in enumerate(_messages(arguments)):
-        ref = message.get("TemplateId", message.get("TemplateAlias"))
-        if ref is None:
-            continue  # the argument schema already said it is required
-        texts = await _texts(ctx, await _template(ctx, str(ref)))
-        model = message.get("TemplateModel")
+        parts, about = await _rendered_parts(ctx, message)
         where = f"Messages[{index}].TemplateModel" if batch else "TemplateModel"
-        for text in texts:
-            for problem in mustachio.check(mustachio.parse(text), model):
-                line = f"{where}.{problem} (template {ref!r})"
-                if line not in problems:
-                    problems.append(line)
-    if problems:
-        raise HookRefused(
-            "TemplateModel does not fit the template: Postmark would send these blank or fail "
-            "to render. Nothing was sent.\n- " + "\n- ".join(problems) + "\n"
-            "get_single_postmark_template_model_by_id shows the model a template expects."
-        )
+        problems += _model_problems(parts, message.get("TemplateModel"), where, about)
+    _refuse_models(problems)
+
+
+async def check_bulk_template_model(ctx: HookContext, arguments: dict[str, Any]) -> None:
+    """A bulk send renders its one template, or its own Subject and bodies, with each
+    recipient's TemplateModel: refuse the recipients whose model would render blank or
+    fail to render, as a batch's messages are."""
+    parts, about = await _rendered_parts(ctx, arguments)
+    problems = []
+    for index, recipient in enumerate(arguments.get("Messages") or []):
+        model = recipient.get("TemplateModel") if isinstance(recipient, dict) else None
+        problems += _model_problems(parts, model, f"Messages[{index}].TemplateModel", about)
+    _refuse_models(problems)
 
 
 async def template_model(
@@ -266,7 +297,7 @@ async def template_model(
 ) -> dict[str, Any]:
     """The model a template (and its layout) expects: a skeleton to fill in, and the paths
     that print blank when missing."""
-    tree = mustachio.infer(*await _texts(ctx, result))
+    tree = mustachio.infer(*await _parts(ctx, result))
     return {
         "TemplateId": result.get("TemplateId"),
         "Alias": result.get("Alias"),

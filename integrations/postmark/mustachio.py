@@ -390,11 +390,27 @@ class _Node:
         return self.children[key]
 
 
-def infer(*texts: str | None) -> _Node:
-    """Every model path these templates read where a model can give it."""
+def with_layout(layout: list[Tag], content: list[Tag]) -> list[Tag]:
+    """A layout with a template's content in it: Mustachio splices the content's tokens in
+    at `{{{@content}}}`, so they read from the scope the placeholder is in
+    (`{{#brand}}{{{@content}}}{{/brand}}` makes the content's `{{name}}` read `brand.name`)."""
+    spliced: list[Tag] = []
+    for tag in layout:
+        if tag.kind == "content":
+            spliced += content
+        elif tag.body:
+            spliced.append(Tag(tag.kind, tag.path, with_layout(tag.body, content), tag.raw))
+        else:
+            spliced.append(tag)
+    return spliced
+
+
+def infer(*templates: str | list[Tag] | None) -> _Node:
+    """Every model path these templates (texts, or parsed ones) read where a model can
+    give it."""
     root = _Node()
-    for text in texts:
-        _infer(parse(text), root, True)
+    for template in templates:
+        _infer(template if isinstance(template, list) else parse(template), root, True)
     return root
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.fake_postmark import SEED_TEMPLATES, FakePostmark, _template
 from tests.support.mcp_client import mcp_client
+from tests.support.postmark_calls import new_stream
 from tests.support.postmark_hooks import CASES, M, says
 from tests.support.serving import Yamcp
 
@@ -181,6 +182,92 @@ async def test_layout_variables_count(url: str, postmark: FakePostmark) -> None:
         )
     assert not full.is_error, full.content[0].text
     assert postmark.last("POST", "/email/withTemplate").json["TemplateModel"]["footer_note"] == "x"
+
+
+async def test_layout_content_reads_the_scope_of_its_placeholder(
+    url: str, postmark: FakePostmark
+) -> None:
+    # Mustachio splices the content's tokens in at {{{@content}}}: inside {{#brand}} the
+    # content's {{name}} is brand.name, and a top-level name leaves "Hi " in the mail.
+    layout = _add(postmark, "Layout", None, "{{#brand}}<b>{{logo}}</b>{{{@content}}}{{/brand}}")
+    alias = _add(postmark, "Standard", layout, "Hi {{name}}")
+    async with mcp_client(url) as client:
+        short = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"brand": {"logo": "L"}, "name": "Y"}},
+        )
+        assert short.is_error
+        assert "TemplateModel.brand.name: missing" in short.content[0].text
+        model = await client.call_tool("get_single_postmark_template_model_by_id", {"id": alias})
+        assert model.structured_content["TemplateModel"] == {
+            "brand": {"logo": "logo_Value", "name": "name_Value"}
+        }
+        full = await client.call_tool(
+            "create_a_postmark_templated_email",
+            SEND | {"TemplateAlias": alias, "TemplateModel": {"brand": {"logo": "L", "name": "Y"}}},
+        )
+    assert not full.is_error, full.content[0].text
+    assert [r.path for r in posts(postmark)] == ["/email/withTemplate"]
+
+
+def bulk(postmark: FakePostmark) -> dict[str, str]:
+    """A bulk send's sender, on a Broadcasts stream no other test looked up (the lookups
+    are cached a minute per account, and other tests count them)."""
+    return {"From": "sender@example.com", "MessageStream": new_stream(postmark, "Broadcasts")}
+
+
+async def test_bulk_checks_every_recipients_model_against_its_template(
+    url: str, postmark: FakePostmark
+) -> None:
+    send = bulk(postmark)
+    recipients = [
+        {"To": "a@example.com", "TemplateModel": WELCOME_MODEL},
+        {"To": "b@example.com", "TemplateModel": WELCOME_MODEL | {"items": "notalist"}},
+        {"To": "c@example.com", "TemplateModel": WELCOME_MODEL | {"name": None}},
+    ]
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_bulk_email",
+            send | {"TemplateAlias": "welcome", "Messages": recipients},
+        )
+        assert result.is_error
+        text = result.content[0].text
+        assert "Messages[1].TemplateModel.items: {{#each items}} needs a list" in text
+        assert "Messages[2].TemplateModel.name: null" in text
+        assert "Messages[0]" not in text and "Nothing was sent" in text
+        assert [r.path for r in posts(postmark)] == []
+        fixed = await client.call_tool(
+            "create_a_postmark_bulk_email",
+            send | {"TemplateAlias": "welcome", "Messages": recipients[:1]},
+        )
+    assert not fixed.is_error, fixed.content[0].text
+    assert [r.path for r in posts(postmark)] == ["/email/bulk"]
+
+
+async def test_bulk_checks_its_own_templated_subject_and_bodies(
+    url: str, postmark: FakePostmark
+) -> None:
+    send = bulk(postmark)
+    content = {"Subject": "Hi {{FirstName}}", "TextBody": "Your code: {{code}}"}
+    recipients = [
+        {"To": "a@example.com", "TemplateModel": {"FirstName": "Ann", "code": "1"}},
+        {"To": "b@example.com"},
+    ]
+    async with mcp_client(url) as client:
+        result = await client.call_tool(
+            "create_a_postmark_bulk_email", send | content | {"Messages": recipients}
+        )
+        assert result.is_error
+        text = result.content[0].text
+        assert "Messages[1].TemplateModel.FirstName: missing" in text
+        assert "Messages[1].TemplateModel.code: missing" in text
+        assert "Messages[0]" not in text and "(template" not in text
+        plain = await client.call_tool(
+            "create_a_postmark_bulk_email",
+            send | {"Subject": "News", "TextBody": "Hello"} | {"Messages": recipients},
+        )
+    assert not plain.is_error, plain.content[0].text  # nothing to fill: no model needed
+    assert [r.path for r in posts(postmark)] == ["/email/bulk"]
 
 
 async def test_batch_refusal_names_the_message(url: str, postmark: FakePostmark) -> None:
