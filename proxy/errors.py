@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class YamcpError(Exception):
     """Base of every error yamcp raises on purpose."""
@@ -32,7 +34,13 @@ class ToolArgumentError(YamcpError):
 
 
 class HookRefused(YamcpError):
-    """An integration hook refused the call before it left."""
+    """An integration hook refused the call before it left. `code` is the upstream's own
+    error code for what the hook caught (Postmark's ErrorCode 1235 for an unknown stream),
+    so the agent sees the code the upstream would have answered."""
+
+    def __init__(self, message: str, *, code: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UpstreamFailure(YamcpError):

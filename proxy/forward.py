@@ -84,6 +84,10 @@ def error_outcome(outcome: str, message: str, **details: Any) -> CallOutcome:
     return CallOutcome(tool_result(structured, message, error=True), outcome)
 
 
+def _refused(exc: HookRefused) -> CallOutcome:
+    return error_outcome("refused", str(exc), **({} if exc.code is None else {"code": exc.code}))
+
+
 def _header_value(name: str, value: Any) -> str:
     """OpenAPI's `simple` style: a scalar as text, an array joined by commas."""
     items = value if isinstance(value, list) else [value]
@@ -226,7 +230,7 @@ async def forward(
     except LookupFailed as exc:
         return _lookup_failed(exc)
     except HookRefused as exc:
-        return error_outcome("refused", str(exc))
+        return _refused(exc)
     if hold is not None:
         held = await hold(request, ctx)
         if held is not None:
@@ -329,7 +333,7 @@ async def _answer(
                 shaped = await tool.transform(ctx, arguments, outcome.result["structuredContent"])
                 outcome = CallOutcome(tool_result(shaped), "ok")
             except HookRefused as exc:
-                outcome = error_outcome("refused", str(exc))
+                outcome = _refused(exc)
     outcome.headers = rate
     return outcome
 

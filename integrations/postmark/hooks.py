@@ -35,6 +35,10 @@ LOOKUP_TTL = 60.0
 # failure is not evidence that the stream or template is missing, and says what it was.
 STREAM_NOT_FOUND = 1226
 TEMPLATE_NOT_FOUND = 1101
+# What Postmark answers a send on a stream that does not exist, or one it cannot send on
+# (an Inbound stream): a refusal carries the code the agent would have had from Postmark.
+SEND_STREAM_MISSING = 1235
+SEND_STREAM_CANNOT_SEND = 1236
 
 TRANSACTIONAL_TOOLS = (
     "create_a_postmark_email, create_a_postmark_templated_email or their batch tools"
@@ -43,6 +47,11 @@ BROADCAST_TOOLS = (
     "create_a_postmark_broadcast_email (one message) or create_a_postmark_bulk_email "
     "(one message to many recipients)"
 )
+
+
+class Missing(HookRefused):
+    """A stream or template the call names is not on the server; the message says which,
+    and `code` is Postmark's answer to a send naming it."""
 
 
 async def _lookup(
@@ -54,7 +63,7 @@ async def _lookup(
     not_found: int,
 ) -> dict[str, Any]:
     """A read tool's result, cached a minute per account. Fails closed: Postmark's own
-    "not found" refuses with `missing`; any other failure ends the call as the lookup
+    "not found" raises Missing with `missing`; any other failure ends the call as the lookup
     ended (a 429 is the caller's 429), saying nothing was sent."""
 
     async def load() -> dict[str, Any]:
@@ -62,7 +71,7 @@ async def _lookup(
             return await ctx.call(tool, arguments)
         except LookupFailed as exc:
             if exc.status == 422 and exc.code == not_found:
-                raise HookRefused(f"{missing} Nothing was sent.") from None
+                raise Missing(missing) from None
             what = f"{key[0]} {key[1]!r}"
             if exc.status == 401:
                 raise LookupFailed(
@@ -79,15 +88,20 @@ async def _lookup(
 
 
 async def _stream_type(ctx: HookContext, stream: str) -> str:
-    found = await _lookup(
-        ctx,
-        ("stream", stream),
-        "get_single_postmark_message_stream_by_id",
-        {"id": stream},
-        f"There is no message stream {stream!r} on this server; "
-        "list_all_postmark_message_streams shows the streams.",
-        STREAM_NOT_FOUND,
-    )
+    """The stream's type; Missing, with Postmark's ErrorCode 1235, when there is none."""
+    try:
+        found = await _lookup(
+            ctx,
+            ("stream", stream),
+            "get_single_postmark_message_stream_by_id",
+            {"id": stream},
+            f"MessageStream {stream!r} is not on this server (Postmark answers ErrorCode "
+            f"{SEND_STREAM_MISSING}: \"The stream provided: '{stream}' does not exist on this "
+            'server."); list_all_postmark_message_streams shows the streams.',
+            STREAM_NOT_FOUND,
+        )
+    except Missing as exc:
+        raise Missing(str(exc), code=SEND_STREAM_MISSING) from None
     return str(found.get("MessageStreamType", ""))
 
 
@@ -97,25 +111,70 @@ def _messages(arguments: dict[str, Any]) -> list[dict[str, Any]]:
     return batch if isinstance(batch, list) else [arguments]
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "AEIOU" else f"a {kind}"
+
+
+def _wrong_stream(stream: str, kind: str, want: str) -> Missing | None:
+    """Why a send meant for `want` streams cannot go on `stream` of type `kind`, if not."""
+    if kind == want:
+        return None
+    if kind == "Inbound":
+        return Missing(
+            f"MessageStream {stream!r} is an Inbound stream, which receives mail and sends "
+            f"none (Postmark answers ErrorCode {SEND_STREAM_CANNOT_SEND}).",
+            code=SEND_STREAM_CANNOT_SEND,
+        )
+    if want == "Transactional":
+        return Missing(
+            f"MessageStream {stream!r} is {_a(kind or 'non-transactional')} stream; this tool "
+            "sends transactional mail and accepts only Transactional streams (usually "
+            f'"outbound"). Broadcast (marketing) mail goes through {BROADCAST_TOOLS}, on a '
+            "Broadcasts stream."
+        )
+    return Missing(
+        f"MessageStream {stream!r} is {_a(kind or 'non-broadcast')} stream; this tool sends "
+        "broadcast (marketing) mail and accepts only Broadcasts streams. Transactional mail "
+        f"goes through {TRANSACTIONAL_TOOLS}, on a Transactional stream."
+    )
+
+
+async def _stream_refusal(ctx: HookContext, stream: str, want: str) -> Missing | None:
+    try:
+        return _wrong_stream(stream, await _stream_type(ctx, stream), want)
+    except Missing as exc:
+        return exc
+
+
+def _refuse(problems: list[tuple[str, HookRefused]]) -> None:
+    """One refusal naming each message (`where`) with its problem; Postmark's code when
+    every problem has the same one."""
+    if not problems:
+        return
+    codes = {exc.code for _, exc in problems}
+    code = codes.pop() if len(codes) == 1 else None
+    if len(problems) == 1:
+        where, exc = problems[0]
+        raise HookRefused(f"{where}{exc} Nothing was sent.", code=code)
+    lines = "\n".join(f"- {where}{exc}" for where, exc in problems)
+    raise HookRefused(f"Nothing was sent:\n{lines}", code=code)
+
+
 async def check_transactional_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
     """Transactional tools send on Transactional streams only; a batch's refusal names the
-    messages that use the stream."""
+    messages that use each stream it refuses."""
     streams: dict[str, list[int]] = {}
     for index, message in enumerate(_messages(arguments)):
         streams.setdefault(message.get("MessageStream") or "outbound", []).append(index)
+    problems = []
     for stream in sorted(streams):
-        kind = await _stream_type(ctx, stream)
-        if kind != "Transactional":
+        refusal = await _stream_refusal(ctx, stream, "Transactional")
+        if refusal is not None:
             where = ""
             if "Messages" in arguments:
                 where = ", ".join(f"Messages[{i}]" for i in streams[stream]) + ": "
-            raise HookRefused(
-                f"{where}MessageStream {stream!r} is a {kind or 'non-transactional'} stream; "
-                "this tool "
-                "sends transactional mail and accepts only Transactional streams (usually "
-                f'"outbound"). Broadcast (marketing) mail goes through {BROADCAST_TOOLS}, on '
-                "a Broadcasts stream. Nothing was sent."
-            )
+            problems.append((where, refusal))
+    _refuse(problems)
 
 
 async def check_broadcast_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
@@ -126,14 +185,8 @@ async def check_broadcast_stream(ctx: HookContext, arguments: dict[str, Any]) ->
             "MessageStream is required: name a Broadcasts stream "
             "(list_all_postmark_message_streams shows them). Nothing was sent."
         )
-    kind = await _stream_type(ctx, stream)
-    if kind != "Broadcasts":
-        raise HookRefused(
-            f"MessageStream {stream!r} is a {kind or 'non-broadcast'} stream; this tool sends "
-            "broadcast (marketing) mail and accepts only Broadcasts streams. Transactional "
-            f"mail goes through {TRANSACTIONAL_TOOLS}, on a Transactional stream. "
-            "Nothing was sent."
-        )
+    refusal = await _stream_refusal(ctx, stream, "Broadcasts")
+    _refuse([("", refusal)] if refusal else [])
 
 
 # --- batch results -----------------------------------------------------------------------
@@ -216,15 +269,19 @@ async def check_recipient_headers(ctx: HookContext, arguments: dict[str, Any]) -
 
 
 async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
-    return await _lookup(
-        ctx,
-        ("template", id_or_alias),
-        "get_single_postmark_template_by_id",
-        {"id": id_or_alias},
-        f"There is no template {id_or_alias!r} on this server; "
-        "list_all_postmark_templates shows them.",
-        TEMPLATE_NOT_FOUND,
-    )
+    """A stored template; Missing, with Postmark's ErrorCode 1101, when there is none."""
+    try:
+        return await _lookup(
+            ctx,
+            ("template", id_or_alias),
+            "get_single_postmark_template_by_id",
+            {"id": id_or_alias},
+            f"There is no template {id_or_alias!r} on this server (Postmark answers ErrorCode "
+            f"{TEMPLATE_NOT_FOUND}); list_all_postmark_templates shows them.",
+            TEMPLATE_NOT_FOUND,
+        )
+    except Missing as exc:
+        raise Missing(str(exc), code=TEMPLATE_NOT_FOUND) from None
 
 
 async def _parts(ctx: HookContext, template: dict[str, Any]) -> list[list[mustachio.Tag]]:
@@ -269,14 +326,19 @@ def _refuse_models(problems: list[str]) -> None:
 
 
 async def check_template_model(ctx: HookContext, arguments: dict[str, Any]) -> None:
-    """Refuse a templated send whose TemplateModel would render blank or fail to render,
-    message by message in a batch."""
-    problems = []
+    """Refuse a templated send whose template is not there, or whose TemplateModel would
+    render blank or fail to render, message by message in a batch."""
+    problems, missing = [], []
     batch = "Messages" in arguments
     for index, message in enumerate(_messages(arguments)):
-        parts, about = await _rendered_parts(ctx, message)
+        try:
+            parts, about = await _rendered_parts(ctx, message)
+        except Missing as exc:
+            missing.append((f"Messages[{index}]: " if batch else "", exc))
+            continue
         where = f"Messages[{index}].TemplateModel" if batch else "TemplateModel"
         problems += _model_problems(parts, message.get("TemplateModel"), where, about)
+    _refuse(missing)
     _refuse_models(problems)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,49 @@ async def test_batch_stream_refusal_names_the_messages_on_that_stream(
         f"Messages[1], Messages[3]: MessageStream {broadcasts!r} is a Broadcasts"
     )
     assert "Nothing was sent" in text
-    assert postmark.last("GET").path == f"/message-streams/{broadcasts}"
+    assert postmark.count("GET", f"/message-streams/{broadcasts}") == 1
+    assert posts(postmark) == []
+
+
+async def test_batch_refusals_name_each_message_with_postmarks_code(
+    url: str, postmark: FakePostmark
+) -> None:
+    # Postmark fails these per message: an unknown stream (ErrorCode 1235), an Inbound
+    # stream (1236), an unknown template (1101). The refusal names each message and code.
+    missing = f"gone-{uuid.uuid4().hex[:8]}"
+    messages = [
+        SEND | {"TextBody": "a"},
+        SEND | {"TextBody": "b", "MessageStream": missing},
+        SEND | {"TextBody": "c", "MessageStream": "inbound"},
+    ]
+    async with mcp_client(url) as client:
+        streams = await client.call_tool("create_a_postmark_email_batch", {"Messages": messages})
+        one = await client.call_tool(
+            "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": missing}
+        )
+        templated = [
+            SEND | {"TemplateAlias": "welcome", "TemplateModel": {}},
+            SEND | {"TemplateAlias": f"no-{missing}", "TemplateModel": {}},
+        ]
+        templates = await client.call_tool(
+            "create_a_postmark_templated_email_batch", {"Messages": templated}
+        )
+    text = streams.content[0].text
+    assert streams.is_error and text.startswith("Nothing was sent:\n- Messages[1]: ")
+    assert f"The stream provided: '{missing}' does not exist on this server." in text
+    assert "- Messages[2]: MessageStream 'inbound' is an Inbound stream" in text
+    assert "ErrorCode 1235" in text and "ErrorCode 1236" in text and "Messages[0]" not in text
+    assert "code" not in streams.structured_content["error"]  # two codes: none is the code
+    assert one.structured_content["error"] == {
+        "type": "refused",
+        "message": one.content[0].text,
+        "code": 1235,
+    }
+    text = templates.content[0].text
+    assert templates.is_error and text.startswith(
+        f"Messages[1]: There is no template 'no-{missing}'"
+    )
+    assert templates.structured_content["error"]["code"] == 1101
     assert posts(postmark) == []
 
 
