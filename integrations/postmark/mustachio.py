@@ -42,7 +42,9 @@ check says to give an object or iterate with `{{#each}}`.
 Rendering prints `{{x}}` HTML-escaped in an HtmlBody and `{{{x}}}`/`{{&x}}` as it is; a true
 or false prints as .NET does ("True", "False"). A strict parse refuses what Postmark refuses
 on save, with its line and column: a `{{` or `}}` that is no tag, an empty tag, a block or
-`{{#each}}` without a path, a close that matches no open, and a block left open.
+`{{#each}}` without a path (`{{#eachItem}}` is one), a path that is not word characters,
+'.' and '/' (`{{first-name}}`, `{{# each x}}`, `{{> partial}}`), a close that matches no
+open or is not its block's name as written (`{{/each }}`), and a block left open.
 """
 
 from __future__ import annotations
@@ -116,16 +118,21 @@ def parse(text: str | None, *, strict: bool = False) -> list[Tag]:
         token = raw.strip("{}").strip()
         if strict and not token:
             raise _syntax(text, _EMPTY_TAG, at)
-        if raw.startswith("{{#each"):
+        each = raw.startswith("{{#each") and raw[7:8].isspace()
+        if raw.startswith("{{#each") and (each or strict):
             block = Tag("each", token.lstrip("#").strip()[4:].strip())
-            if strict and not block.path:
+            if strict and not (each and block.path):  # `{{#eachItem}}` too (Tokenizer.cs)
                 raise _syntax(text, EACH_WITHOUT_PATH, at)
+            if strict and not _PATH.fullmatch(block.path):
+                raise _syntax(text, _invalid_path(block.path), at)
             stack[-1].body.append(block)
             stack.append(_Open(raw, block.body, block, at))
         elif raw.startswith(("{{#", "{{^")):
             name = token[1:].strip()
             if strict and not name:
                 raise _syntax(text, "A block must name a model path.", at)
+            if strict and not _PATH.fullmatch(name):
+                raise _syntax(text, _invalid_path(name), at)
             if len(stack) > 1 and stack[-1].token == name:
                 stack.pop()  # {{#x}}..{{^x}}: closes x, opens the new block
             block = Tag("section" if raw.startswith("{{#") else "inverted", name)
@@ -134,7 +141,14 @@ def parse(text: str | None, *, strict: bool = False) -> list[Tag]:
         elif raw.startswith("{{/"):
             name = token[1:].strip()
             top = stack[-1].token
-            if len(stack) > 1 and (top == name or (name == "each" and top.startswith("{{#"))):
+            # Mustachio compares a close with its block's name as written: `{{/each }}`
+            # closes nothing (Tokenizer.cs)
+            exact = not strict or raw.strip("{}")[1:] == name
+            if (
+                exact
+                and len(stack) > 1
+                and (top == name or (name == "each" and top.startswith("{{#")))
+            ):
                 stack.pop()
             elif strict and len(stack) == 1:
                 message = f"The closing element '{{{{/{name}}}}}' has no opening element."
@@ -151,7 +165,9 @@ def parse(text: str | None, *, strict: bool = False) -> list[Tag]:
             elif not path.startswith("pm:") and _PATH.fullmatch(path):
                 unescaped = raw.startswith("{{{") or token.startswith("&")
                 stack[-1].body.append(Tag("value", path, raw=unescaped))
-            # else: Postmark's own placeholders; a bad path Postmark refuses on save
+            elif strict and not path.startswith("pm:"):  # `{{first-name}}`, `{{> partial}}`
+                raise _syntax(text, _invalid_path(path), at)
+            # else: Postmark's own placeholders, or a path Postmark refuses on save
     _literal(text, pos, len(text), stack[-1].body, strict)
     if strict and len(stack) > 1:
         open_ = stack[-1]
@@ -162,6 +178,10 @@ def parse(text: str | None, *, strict: bool = False) -> list[Tag]:
         )
         raise _syntax(text, message, open_.at)
     return root
+
+
+def _invalid_path(path: str) -> str:
+    return f"The path '{path}' is not valid. Please see documentation for examples of valid paths."
 
 
 def _literal(text: str, start: int, end: int, body: list[Tag], strict: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.fake_postmark import SEED_TEMPLATES, FakePostmark, _template
@@ -29,6 +30,49 @@ def test_checker_agrees_with_mustachio(
     assert len(problems) == len(expected), problems
     for problem, fragments in zip(problems, expected, strict=True):
         assert says(problem, fragments), problem
+
+
+# What Postmark refuses when a template is saved (ErrorCode 1122), by Mustachio's tokenizer
+# (Tokenizer.cs): a block path follows its sigil, `{{#each` needs a space and a path, a
+# close names its block exactly, a path is word characters, '.' and '/' (no partials).
+REFUSED_ON_SAVE = [
+    ("{{# each items}}x{{/each}}", "The path 'each items' is not valid"),
+    ("{{#each items}}x{{/each }}", "mismatched"),
+    ("{{first-name}}", "The path 'first-name' is not valid"),
+    ("{{#eachItem}}x{{/eachItem}}", "requires a model path"),
+    ("{{> header}}", "The path '> header' is not valid"),
+    ("{{#x}}a{{/y}}", "mismatched"),
+    ("{{name", "never closed"),
+    ("}}", "without a matching"),
+    ("{{#x}}a", "opened but not closed: 'x'"),
+]
+ACCEPTED_ON_SAVE = [
+    "{{ spaced }} {{&amp}} {{{raw}}} {{! any comment, even with - and > }}",
+    "{{{ pm:unsubscribe }}} {{{@content}}} {{{ @content }}}",
+    "{{#each items}}{{title}}{{/each}} {{#x}}{{../y}}{{^x}}{{/x}} {{a.b_c}}",
+]
+
+
+@pytest.mark.parametrize(("template", "error"), REFUSED_ON_SAVE)
+def test_a_template_mustachio_cannot_parse_is_refused_on_save(
+    template: str, error: str, postmark: FakePostmark
+) -> None:
+    with pytest.raises(M.TemplateSyntaxError) as refused:
+        M.parse(template, strict=True)
+    assert error in refused.value.message
+    saved = httpx.post(
+        f"{postmark.url}/templates",
+        json={"Name": "t", "Subject": "s", "HtmlBody": template},
+        headers={"X-Postmark-Server-Token": postmark.server_token},
+        timeout=5,
+    )
+    assert (saved.status_code, saved.json()["ErrorCode"]) == (422, 1122), saved.text
+    assert error in saved.json()["Message"]
+
+
+@pytest.mark.parametrize("template", ACCEPTED_ON_SAVE)
+def test_what_mustachio_parses_is_accepted_on_save(template: str) -> None:
+    assert M.parse(template, strict=True) == M.parse(template)
 
 
 # (template, SuggestedTemplateModel, RequiredVariables): ParserFixture.cs's inference cases
