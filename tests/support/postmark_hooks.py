@@ -111,6 +111,10 @@ CASES = [
     # {{#x}}..{{^x}}..{{/x}}: the inverted tag closes the section (Tokenizer.cs)
     ("{{#x}}{{a}}{{^x}}{{../b}}{{/x}}", {}, "", ["b: missing"]),
     ("{{#x}}{{a}}{{^x}}{{../b}}{{/x}}", {"x": {"a": 1}}, "1", []),
+    # The two assumptions integrations/postmark/README.md records: keys are case-sensitive,
+    # and a JSON 0 does not exist (Exists)
+    ("{{Name}}", {"name": "Ann"}, "", ["Name: missing"]),
+    ("{{#count}}x{{/count}}{{^count}}y{{/count}}", {"count": 0}, "y", []),
     # Postmark's placeholders (token expanders), with or without spaces, and comments
     ("{{{ pm:unsubscribe }}} {{{@content}}} {{{ @content }}} {{! note }}", {}, "   ", []),
 ]
