@@ -488,8 +488,8 @@ def suggested_model(node: _Node) -> Any:
         return f"{node.key}_Value"
     if "each" in node.uses:
         item = node.item
-        if item is not None and item.children:
-            return [{k: suggested_model(v) for k, v in item.children.items()}]
+        if item is not None and (item.children or "each" in item.uses):
+            return [suggested_model(item)]  # an item that is itself iterated: `{{#each .}}`
         return [f"{node.key}_{i}" for i in (1, 2, 3)]
     return {k: suggested_model(v) for k, v in node.children.items()}
 
@@ -504,9 +504,18 @@ def required_paths(node: _Node, prefix: str = "") -> list[str]:
         if "value" in child.uses:
             paths.append(path)
         if "each" in child.uses and child.item is not None:
-            paths += required_paths(child.item, f"{path}[].")
+            paths += _item_paths(child.item, f"{path}[]")
         if not child.uses or child.uses == {"value"}:
             paths += required_paths(child, f"{path}.")
+    return paths
+
+
+def _item_paths(item: _Node, prefix: str) -> list[str]:
+    """What each item of a list must hold, and each item's items' when the item is itself
+    iterated (`{{#each .}}`: `rows[][].cell`)."""
+    paths = required_paths(item, f"{prefix}.")
+    if "each" in item.uses and item.item is not None:
+        paths += _item_paths(item.item, f"{prefix}[]")
     return paths
 
 

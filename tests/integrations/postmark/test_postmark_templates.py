@@ -116,6 +116,17 @@ INFERENCES = [
     ),
     ("{{^vip}}{{upsell}}{{../name}}{{/vip}}", {"vip": {}, "name": "name_Value"}, []),
     ("{{{ pm:unsubscribe }}}{{{@content}}}{{! x }}", {}, []),
+    # an item that is itself iterated keeps its fields: a list of lists
+    (
+        "{{#each rows}}{{#each .}}{{cell}}{{/each}}{{/each}}",
+        {"rows": [[{"cell": "cell_Value"}]]},
+        ["rows[][].cell"],
+    ),
+    (
+        "{{#order}}{{#each .}}{{name}} {{price}}{{/each}}{{/order}}",
+        {"order": [{"name": "name_Value", "price": "price_Value"}]},
+        ["order[].name", "order[].price"],
+    ),
 ]
 
 
