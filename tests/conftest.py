@@ -12,11 +12,13 @@ from tests.support.mcp_client import SchemaChecker
 from tests.support.serving import Yamcp, start_yamcp, stop_yamcp, write_workdir
 
 # coverage_floor prints line and branch coverage and holds the floor (pyproject.toml);
-# no_skips fails a test that skips (a missing Chromium is an error, never a pass).
+# no_skips fails a test that skips (a missing Chromium is an error, never a pass);
+# store_instances: a `yamcp serve` on SQLite and one on Redis, once per session.
 pytest_plugins = [
     "tests.support.coverage_floor",
     "tests.support.no_skips",
     "tests.support.inprocess",
+    "tests.support.store_instances",
 ]
 
 

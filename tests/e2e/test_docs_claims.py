@@ -113,7 +113,8 @@ POSTMARK_README = ROOT / "integrations" / "postmark" / "README.md"
 
 
 # Every `YAMCP_*` a doc names -> tests that run yamcp with a non-default value of it. The
-# module of each test (or tests/support/serving.py, which starts every `yamcp serve`) sets it.
+# module of each test (or tests/support/serving.py, which starts every `yamcp serve`, or
+# tests/support/store_instances.py, the session's short-deadline instance) sets it.
 SETTINGS: dict[str, tuple[str, ...]] = {
     "YAMCP_INTEGRATIONS_DIRS": (
         "tests/engine/test_drop_in_integration.py::test_yaml_only_integration_appears_as_tools_and_forwards",
@@ -138,7 +139,7 @@ SETTINGS: dict[str, tuple[str, ...]] = {
         f"{OC}::test_the_sdk_oauth_client_signs_in_calls_refreshes_and_is_cut_off",
     ),
     "YAMCP_POLICIES_DIR": (f"{T}::test_tools_list_size_is_the_figure_the_docs_quote",),
-    "YAMCP_DATA_DIR": ("tests/engine/test_hardening.py::test_sqlite_files_are_private",),
+    "YAMCP_DATA_DIR": ("tests/engine/test_store_contract.py::test_sqlite_files_are_private",),
     "YAMCP_STORE_URL": (
         "tests/e2e/test_redis_instances.py::test_minted_on_one_works_on_the_other_and_revocation_is_seen_at_once",
     ),
@@ -171,10 +172,10 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "YAMCP_MAX_REQUEST_BYTES": (f"{S}::test_max_request_bytes_bounds_the_body",),
     "YAMCP_REQUEST_BODY_TIMEOUT": (
-        "tests/engine/test_hardening.py::test_a_trickled_request_body_is_cut_off_with_408",
+        "tests/engine/test_deadlines.py::test_a_trickled_request_body_is_cut_off_with_408",
     ),
     "YAMCP_CALL_DEADLINE": (
-        "tests/engine/test_hardening.py::test_a_dripping_upstream_ends_at_the_whole_call_deadline",
+        "tests/engine/test_deadlines.py::test_a_dripping_upstream_ends_at_the_whole_call_deadline",
     ),
     "YAMCP_MAX_UPSTREAM_BYTES": (
         "tests/engine/test_upstream_failures.py::test_body_over_the_limit_is_an_error",
@@ -217,7 +218,7 @@ STATUSES: dict[int, tuple[str, ...]] = {
     ),
     403: (
         "tests/engine/test_mcp_http.py::test_foreign_origin_is_403_and_local_origin_is_fine",
-        "tests/engine/test_hardening.py::test_unparsable_origin_is_403_before_anything",
+        "tests/engine/test_hostile_input.py::test_unparsable_origin_is_403_before_anything",
     ),
     404: (
         "tests/engine/test_mcp_http.py::test_unknown_revoked_expired_and_malformed_tokens_get_the_same_404",
@@ -230,23 +231,23 @@ STATUSES: dict[int, tuple[str, ...]] = {
         "tests/engine/test_api_accounts.py::test_refused_input_is_422_with_field_and_reason",
         "tests/engine/test_api_accounts.py::test_file_accounts_cannot_be_changed_here",
     ),
-    408: ("tests/engine/test_hardening.py::test_a_trickled_request_body_is_cut_off_with_408",),
+    408: ("tests/engine/test_deadlines.py::test_a_trickled_request_body_is_cut_off_with_408",),
     413: (
         "tests/engine/test_mcp_http.py::test_oversized_body_is_413",
         f"{S}::test_max_request_bytes_bounds_the_body",
     ),
     421: (
-        "tests/engine/test_hardening.py::test_a_foreign_host_is_refused_on_every_path",
+        "tests/engine/test_hostile_input.py::test_a_foreign_host_is_refused_on_every_path",
         "tests/engine/test_mcp_http.py::test_foreign_host_is_421_misdirected",
     ),
     422: (
         "tests/engine/test_admin_api.py::test_validation_errors_are_422_with_field_and_reason",
-        "tests/engine/test_hardening.py::test_reload_with_a_broken_policy_is_refused_and_keeps_the_running_ones",
+        "tests/engine/test_policy_reload.py::test_reload_with_a_broken_policy_is_refused_and_keeps_the_running_ones",
     ),
     429: (
         "tests/engine/test_upstream_failures.py::test_429_passes_through_once_with_ietf_headers",
     ),
-    500: ("tests/engine/test_hardening.py::test_a_bug_inside_yamcp_is_a_counted_json_500",),
+    500: ("tests/engine/test_internal_error.py::test_a_bug_inside_yamcp_is_a_counted_json_500",),
     503: (
         "tests/e2e/test_redis_instances.py::test_redis_outage_is_503_and_the_process_recovers",
         "tests/engine/test_operations.py::test_readyz_is_503_while_the_store_is_down_and_200_when_it_answers",
@@ -369,7 +370,10 @@ def test_every_documented_variable_is_run_with_a_non_default_value() -> None:
     for doc in DOCS:
         named.update(re.findall(r"\bYAMCP_[A-Z0-9_]+[A-Z0-9]\b", doc.read_text()))
     assert named - set(SETTINGS) == set(), "variables the docs name with no test"
-    serving = (ROOT / "tests" / "support" / "serving.py").read_text()
+    serving = "".join(
+        (ROOT / "tests" / "support" / name).read_text()
+        for name in ("serving.py", "store_instances.py")
+    )
     for var, tests in SETTINGS.items():
         if var in REMOVED_SETTINGS:
             continue

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis
 
 from tests.support.mcp_client import mcp_client
+from tests.support.plain_http import admin_client, create, initialize
 from tests.support.serving import Yamcp
+from tests.support.store_instances import REDIS_URL
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +221,82 @@ def test_accounts_are_listed(admin: httpx.Client) -> None:
     listed = {a["id"]: a for a in admin.get("/integrated-account").json()}
     assert listed["acme"]["integration"] == "postmark"
     assert listed["acme"]["source"] == "file"
+
+
+# --- a PATCH with null must not corrupt a server, on either store (issue 13's review) ---
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+@pytest.mark.parametrize(
+    "patch", [{"name": None}, {"require_api_token_auth": None}, {"config": None}]
+)
+def test_patch_with_null_is_422_and_writes_nothing(
+    request: pytest.FixtureRequest, store: str, patch: dict
+) -> None:
+    server: Yamcp = request.getfixturevalue(f"{store}_instance")
+    with admin_client(server) as admin:
+        created = create(admin, name="keep-me", config={"methods": ["read"]})
+        path = f"/integrated-account/acme/mcp/{created['id']}"
+        response = admin.patch(path, json=patch)
+        assert response.status_code == 422, response.text
+        (field,) = patch
+        assert response.json()["errors"][0]["field"] == field
+        shown = admin.get(path)
+        assert shown.status_code == 200
+        assert shown.json()["name"] == "keep-me"
+        assert shown.json()["require_api_token_auth"] is False
+        assert shown.json()["config"]["methods"] == ["read"]
+        assert admin.get("/integrated-account/acme/mcp").status_code == 200
+        assert initialize(created["url"]).status_code == 200
+        assert admin.delete(path).status_code == 204
+
+
+def test_a_record_corrupted_by_an_older_version_is_revoked_not_a_500(
+    redis_instance: Yamcp,
+) -> None:
+    prefix = redis_instance.env["YAMCP_STORE_PREFIX"]
+    raw = redis.Redis.from_url(REDIS_URL)
+    with admin_client(redis_instance) as admin:
+        created = create(admin, name="soon-corrupt")
+        key = f"{prefix}server:{created['id']}"
+        record = json.loads(raw.hget(key, "record"))
+        raw.hset(key, "record", json.dumps({**record, "name": None}))  # what the bug stored
+        listed = admin.get("/integrated-account/acme/mcp")
+        assert listed.status_code == 200
+        assert created["id"] not in [s["id"] for s in listed.json()]
+        assert initialize(created["url"]).status_code == 404
+        assert admin.get(f"/integrated-account/acme/mcp/{created['id']}").status_code == 404
+    assert not raw.exists(key)
+    assert "Traceback" not in redis_instance.log()
+
+
+# --- constraints that cannot compile are refused where they are written (issue 13) ---
+
+BAD_CONSTRAINTS = [
+    ({"To": {"pattern": "("}}, "To"),
+    ({"To[": {"enum": ["a"]}}, "To["),
+    ({"To": {"regex": "x"}}, "To"),
+    ({"To": {}}, "To"),
+    ({"To": "x"}, "To"),
+]
+
+
+@pytest.mark.parametrize(("rule", "argument"), BAD_CONSTRAINTS)
+def test_constraints_that_cannot_compile_are_422_everywhere(
+    sqlite_instance: Yamcp, rule: dict, argument: str
+) -> None:
+    config = {"methods": ["read", "write"], "constraints": {"create_a_postmark_email": rule}}
+    field_prefix = f"config.constraints.create_a_postmark_email.{argument}"
+    with admin_client(sqlite_instance) as admin:
+        for response in (
+            admin.post("/integrated-account/acme/mcp", json={"name": "x", "config": config}),
+            admin.post("/integrated-account/acme/mcp-preview", json={"config": config}),
+        ):
+            assert response.status_code == 422, response.text
+            assert response.json()["errors"][0]["field"].startswith(field_prefix)
+        created = create(admin)
+        path = f"/integrated-account/acme/mcp/{created['id']}"
+        response = admin.patch(path, json={"config": config})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"].startswith(field_prefix)
+        assert initialize(created["url"]).status_code == 200

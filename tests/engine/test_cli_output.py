@@ -28,7 +28,7 @@ from proxy.settings import Settings
 from proxy.store import SQLiteStore
 from tests.support.fake_postmark import FakePostmark
 from tests.support.paths import ROOT
-from tests.support.serving import write_workdir
+from tests.support.serving import free_port, write_workdir
 
 PUBLIC = "http://127.0.0.1:8000"
 SERVER_ID = r"srv_[0-9a-f]+"
@@ -521,3 +521,27 @@ def test_tools_piped_into_head_prints_its_first_lines_and_nothing_else(cli: Cli)
     assert done.stdout.splitlines()[0] == "["
     assert len(done.stdout.splitlines()) == 3
     assert done.stderr == ""
+
+
+# A store that cannot be reached is one line too, never a traceback (issue 13's review).
+@pytest.mark.parametrize(
+    "args", [["servers", "list"], ["admin-token", "create"], ["mint", "--account", "acme"]]
+)
+def test_cli_with_redis_down_says_so_in_one_line(tmp_path: Path, args: list[str]) -> None:
+    write_workdir(tmp_path, "http://127.0.0.1:9")
+    env = {
+        **os.environ,
+        "YAMCP_STORE_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "YAMCP_INTEGRATIONS_DIRS": str(ROOT / "integrations"),  # mint counts their tools
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1 and "unreachable" in out.stderr, out.stderr

@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from proxy.errors import UpstreamFailure
+from proxy.accounts import load_accounts
+from proxy.errors import ConfigError, UpstreamFailure
 from proxy.logs import redact
 from proxy.settings import Settings
 from proxy.upstream import PyreqwestUpstream
@@ -520,3 +521,58 @@ def test_a_reload_refuses_an_account_lacking_a_setting(upstream: str, tmp_path: 
         assert "accounts.main.settings" in log and "{account_sid}" in log
     finally:
         stop_yamcp(server)
+
+
+# --- accounts.yaml: no literal secret, and no YAML error echoes one (issue 13's review) ---
+
+
+@pytest.mark.parametrize(
+    ("base_url", "secret"),
+    [
+        ("https://user:hunter2@api.postmarkapp.com", "hunter2"),
+        ("https://sk-live-abc@api.postmarkapp.com", "sk-live-abc"),
+        ("https://api.postmarkapp.com?api_key=sk-live-abc", "sk-live-abc"),
+        ("https://api.postmarkapp.com/v1?token=sk-live-abc", "sk-live-abc"),
+        ("https://api.postmarkapp.com/#sk-live-abc", "sk-live-abc"),
+    ],
+)
+def test_credentials_in_base_url_are_refused_without_echoing_them(
+    tmp_path: Path, base_url: str, secret: str
+) -> None:
+    file = tmp_path / "accounts.yaml"
+    file.write_text(f"accounts:\n  acme:\n    integration: postmark\n    base_url: {base_url}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_accounts(file, {})
+    assert "accounts.acme.base_url" in str(caught.value)
+    assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "accounts:\n  acme:\n    credentials:\n      server_token: *sk-live-secret\n",
+        "accounts:\n  acme: {credentials: {server_token: sk-live-secret}\n",
+        "accounts:\n  acme:\n\tserver_token: sk-live-secret\n",
+        "accounts: [sk-live-secret\n",
+        "accounts:\n  acme: 'sk-live-secret\n",
+    ],
+)
+def test_yaml_errors_do_not_echo_the_text(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "accounts.yaml"
+    file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_accounts(file, {})
+    assert "sk-live-secret" not in str(caught.value)
+    assert "line" in str(caught.value)
+
+
+def test_an_empty_credential_variable_is_refused_like_an_unset_one(tmp_path: Path) -> None:
+    file = tmp_path / "accounts.yaml"
+    file.write_text(
+        "accounts:\n  acme:\n    integration: postmark\n"
+        "    credentials:\n      server_token: ${POSTMARK_SERVER_TOKEN}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_accounts(file, {"POSTMARK_SERVER_TOKEN": ""})
+    assert "accounts.acme.credentials.server_token" in str(caught.value)
+    assert "POSTMARK_SERVER_TOKEN is not set or empty" in str(caught.value)

@@ -18,6 +18,7 @@ from proxy.tools import Tool
 from tests.support.fake_postmark import FakePostmark
 from tests.support.mcp_client import mcp_client
 from tests.support.paths import ROOT
+from tests.support.plain_http import EMAIL, rpc
 from tests.support.serving import Yamcp
 
 REGISTRY = load_registry([ROOT / "integrations"])
@@ -361,3 +362,124 @@ def test_deeply_nested_arguments_are_invalid_not_internal_errors(
     assert result["structuredContent"]["error"]["type"] == "invalid_arguments"
     assert "levels deep" in result["content"][0]["text"]
     assert postmark.requests == []
+
+
+# --- crafted input is a 4xx, never a 500 (each reproduced a finding of issue 13's review) ---
+
+MODERN = "2026-07-28"
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
+
+
+@pytest.mark.parametrize("origin", ["http://[::1", "http://[", "://", "http://%zz", "\x7f"])
+def test_unparsable_origin_is_403_before_anything(yamcp: Yamcp, origin: str) -> None:
+    before = yamcp.log().count("Traceback")
+    response = httpx.post(
+        f"{yamcp.base}/mcp/whatever", json={}, headers={"origin": origin}, timeout=10
+    )
+    # 403 from yamcp; a control character never gets past uvicorn's parser (400).
+    assert response.status_code == (400 if origin == "\x7f" else 403)
+    assert yamcp.log().count("Traceback") == before
+
+
+@pytest.mark.parametrize(
+    "cursor", ["\u00b2", "\u0661", "\u0663", "1e3", " 1", "-1", "+1", "1_0", "9" * 30]
+)
+@pytest.mark.parametrize("modern", [False, True])
+def test_odd_tools_list_cursors_are_invalid_params(url: str, cursor: str, modern: bool) -> None:
+    message: dict = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/list",
+        "params": {"cursor": cursor},
+    }
+    headers = {}
+    if modern:
+        message["params"]["_meta"] = {META_VERSION: MODERN, META_CAPABILITIES: {}}
+        headers = {"mcp-protocol-version": MODERN, "mcp-method": "tools/list"}
+    response = rpc(url, message, headers)
+    assert response.status_code in (200, 400)
+    assert response.json()["error"]["code"] == -32602
+
+
+DEEP = "\x00DEEP\x00"
+
+
+def rpc_text(url: str, text: str, headers: dict[str, str]) -> httpx.Response:
+    headers = {"content-type": "application/json", **headers}
+    return httpx.post(url, content=text.encode(), headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize("where", ["version", "capabilities", "meta", "name", "cursor", "id"])
+def test_deeply_nested_params_are_a_clean_error(url: str, where: str) -> None:
+    # 1,000 levels (objects and arrays alternate): within what a JSON parser accepts,
+    # past what a recursive encoder or repr() survives. Built as text for that reason.
+    deep = '{"x":[' * 500 + '"2026-07-28"' + "]}" * 500
+    meta: dict = {META_VERSION: MODERN, META_CAPABILITIES: {}}
+    params: dict = {"_meta": meta}
+    message: dict = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params}
+    if where == "version":
+        meta[META_VERSION] = DEEP
+    elif where == "capabilities":
+        meta[META_CAPABILITIES] = DEEP
+    elif where == "meta":
+        params["_meta"] = DEEP
+    elif where == "name":
+        message["method"], params["name"] = "tools/call", DEEP
+    elif where == "cursor":
+        params["cursor"] = DEEP
+    else:
+        message["id"] = DEEP
+    text = json.dumps(message).replace(json.dumps(DEEP), deep)
+    headers = {"mcp-protocol-version": MODERN, "mcp-method": message["method"]}
+    response = rpc_text(url, text, headers)
+    assert response.status_code < 500
+    # Capabilities are the client's own business: a deep one is served like any other.
+    assert ("result" if where == "capabilities" else "error") in response.json()
+    # The legacy era reads the same fields.
+    legacy = text.replace('"params": {"_meta"', '"params": {"protocolVersion": "2025-11-25", "_m"')
+    assert rpc_text(url, legacy, {}).status_code < 500
+
+
+async def test_a_deeply_nested_value_under_a_policy_rule_is_refused_cleanly(
+    yamcp: Yamcp, postmark: FakePostmark
+) -> None:
+    url = await yamcp.mint(
+        config={
+            "constraints": {
+                "create_a_postmark_email": {
+                    "MessageStream": {"enum": ["outbound"]},
+                    "To": {"pattern": "@example\\.com$"},
+                }
+            }
+        }
+    )
+    deep = "[" * 900 + '"outbound"' + "]" * 900
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {
+            "name": "create_a_postmark_email",
+            "arguments": {**EMAIL, "MessageStream": DEEP},
+        },
+    }
+    text = json.dumps(call).replace(json.dumps(DEEP), deep)
+    response = rpc_text(url, text, {})
+    assert response.status_code == 200
+    result = response.json()["result"]
+    assert result["isError"] is True
+    assert result["structuredContent"]["error"]["type"] == "policy_denied"
+    assert "plain value" in result["content"][0]["text"]
+    assert postmark.count("POST", "/email") == 0
+
+
+# --- a foreign Host is refused on every path, not only the MCP endpoint (issue 13) ---
+
+
+@pytest.mark.parametrize(
+    "path", ["/metrics", "/readyz", "/healthz", "/admin", "/integrated-account", "/nowhere"]
+)
+def test_a_foreign_host_is_refused_on_every_path(yamcp: Yamcp, path: str) -> None:
+    response = httpx.get(f"{yamcp.base}{path}", headers={"host": "evil.example"}, timeout=10)
+    assert response.status_code == 421

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -143,3 +144,38 @@ async def test_a_bug_in_a_call_is_an_internal_error_result_and_the_server_goes_o
     )
     assert counted and float(counted.group(1)) == 1.0, metrics
     assert 'tool="create_a_brittle_note"' in counted.group(0)
+
+
+# --- a bug outside any tool call, in the app itself: a JSON-RPC 500 the metrics count, with
+# no token in it (issue 13's review). In process: the bug is a store that raises. ---
+
+
+async def test_a_bug_inside_yamcp_is_a_counted_json_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proxy.app import create_app
+    from proxy.metrics import MCP_REQUESTS
+    from proxy.settings import Settings
+
+    app = create_app(
+        Settings(
+            _env_file=None,
+            data_dir=tmp_path,
+            accounts_file=tmp_path / "none.yaml",
+            integrations_dirs=[ROOT / "integrations"],
+            policies_dir=ROOT / "policies",
+        )
+    )
+
+    async def broken(token_hash: str) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app.gateway.store, "resolve", broken)
+    before = MCP_REQUESTS.labels("500")._value.get()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        response = await client.post("/mcp/sometoken", json={"jsonrpc": "2.0", "id": 1})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == -32603
+    assert "sometoken" not in response.text
+    assert MCP_REQUESTS.labels("500")._value.get() == before + 1

@@ -1,13 +1,17 @@
-"""Log lines: the audit line's own fast path writes what the logging module would."""
+"""Log lines: the audit line's own fast path writes what the logging module would, and no
+spelling of an MCP path puts its token in a `yamcp serve` log."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 
+import httpx
 import pytest
 
 from proxy import logs
+from tests.support.serving import Yamcp
 
 
 @pytest.fixture
@@ -75,3 +79,48 @@ def test_an_exception_stays_on_its_json_line(restore_logging, capsys) -> None:
     entry = json.loads(line)
     assert entry["level"] == "error"
     assert "ValueError: boom" in entry["exception"]
+
+
+# --- only the canonical path serves, and every form of it is redacted (issue 13's review) ---
+
+
+@pytest.fixture(scope="module")
+async def url(yamcp: Yamcp) -> str:
+    return await yamcp.mint()
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "/%6Dcp/{t}",
+        "/%6dcp/{t}",
+        "/mcp%2F{t}",
+        "/mcp%2f{t}",
+        "/MCP/{t}",
+        "/Mcp/{t}",
+        "/mcp/{t}/",
+        "/mcp//{t}",
+        "/mcp/%2F{t}",
+        "/mcp/{t}%00",
+    ],
+)
+def test_only_the_canonical_path_serves_and_no_form_is_logged(
+    yamcp: Yamcp, url: str, form: str
+) -> None:
+    token = url.rsplit("/", 1)[1]
+    raw = form.format(t=token)
+    with httpx.Client(base_url=yamcp.base, timeout=10) as client:
+        response = client.post(
+            httpx.URL(yamcp.base).copy_with(raw_path=raw.encode()),
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {}},
+            },
+        )
+    assert response.status_code == 404
+    time.sleep(0.2)  # let the access log line land
+    log = yamcp.log()
+    assert token not in log
+    assert token[5:25] not in log

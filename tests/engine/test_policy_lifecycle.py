@@ -20,6 +20,7 @@ from proxy.store import ServerConfig, ServerRecord, SQLiteStore, utcnow
 from proxy.tokens import hash_token, new_id, new_token
 from tests.support.fake_postmark import FakePostmark
 from tests.support.paths import ROOT
+from tests.support.plain_http import admin_client, create
 from tests.support.serving import Yamcp, start_yamcp, stop_yamcp, write_workdir
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
@@ -196,3 +197,37 @@ async def test_an_unlisted_browser_origin_is_403(lifecycle: Yamcp, origin: str) 
     response = httpx.post(url, json=PING, headers={"origin": origin}, timeout=10)
     assert response.status_code == 403
     assert response.json()["error"]["message"] == "Origin not allowed"
+
+
+# --- a policy's expiry in the admin API and at minting (issue 13's review) ---
+
+
+def _policy(server: Yamcp, name: str, expires_at: datetime) -> None:
+    (server.workdir / "policies" / f"{name}.yaml").write_text(lapsing(expires_at))
+
+
+def test_admin_api_shows_the_effective_expiry(lifecycle: Yamcp) -> None:
+    soon = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    _policy(lifecycle, "short-lived", soon)
+    with admin_client(lifecycle) as admin:
+        assert admin.post("/admin/reload").status_code == 200
+        created = create(admin, config={"policy": "short-lived"})
+        assert datetime.fromisoformat(created["expires_at"]) == soon
+        shown = admin.get(f"/integrated-account/acme/mcp/{created['id']}").json()
+        assert datetime.fromisoformat(shown["expires_at"]) == soon
+        listed = {s["id"]: s for s in admin.get("/integrated-account/acme/mcp").json()}
+        assert datetime.fromisoformat(listed[created["id"]]["expires_at"]) == soon
+
+
+def test_minting_under_an_expired_policy_is_refused(lifecycle: Yamcp) -> None:
+    _policy(lifecycle, "bygone", datetime.now(UTC) - timedelta(days=1))
+    with admin_client(lifecycle) as admin:
+        assert admin.post("/admin/reload").status_code == 200
+        response = admin.post(
+            "/integrated-account/acme/mcp", json={"name": "late", "config": {"policy": "bygone"}}
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "config.policy"
+        assert "expired" in response.json()["errors"][0]["reason"]
+    out = lifecycle.cli("mint", "--account", "acme", "--policy", "bygone", check=False)
+    assert out.returncode != 0 and "expired" in out.stderr and "Traceback" not in out.stderr

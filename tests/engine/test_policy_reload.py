@@ -13,6 +13,7 @@ import pytest
 from tests.support.fake_postmark import FakePostmark
 from tests.support.mcp_client import mcp_client
 from tests.support.paths import ROOT
+from tests.support.plain_http import admin_client, create, initialize
 from tests.support.serving import Yamcp, start_yamcp, stop_yamcp, write_workdir
 
 
@@ -86,3 +87,23 @@ async def test_broken_policy_file_keeps_the_running_policies(reloadable: Yamcp) 
     (reloadable.workdir / "policies" / "agent.yaml").write_text(
         "methods: [read]\ntags: [bounces]\n"
     )
+
+
+# --- a policy that cannot compile: the reload endpoint refuses it (issue 13's review) ---
+
+
+def test_reload_with_a_broken_policy_is_refused_and_keeps_the_running_ones(
+    reloadable: Yamcp,
+) -> None:
+    broken = reloadable.workdir / "policies" / "broken.yaml"
+    with admin_client(reloadable) as admin:
+        created = create(admin, config={"policy": "bounce-triage"})
+        broken.write_text("methods: [read]\nconstraints:\n  '*':\n    To: {pattern: '('}\n")
+        try:
+            response = admin.post("/admin/reload")
+            assert response.status_code == 422, response.text
+            assert "broken.yaml" in response.json()["message"]
+            assert initialize(created["url"]).status_code == 200
+        finally:
+            broken.unlink()
+        assert admin.post("/admin/reload").status_code == 200

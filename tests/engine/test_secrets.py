@@ -21,7 +21,10 @@ import redis.asyncio
 from proxy.secrets import SecretBox, SecretKeyError, key_id, load_box, new_key
 from proxy.settings import Settings
 from proxy.store import AccountRecord, SQLiteStore, open_store, utcnow
+from tests.support.fake_postmark import FakePostmark
 from tests.support.paths import ROOT
+from tests.support.plain_http import tool_call
+from tests.support.serving import Yamcp
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CREDENTIALS = {"server_token": "pm-SERVER-TOKEN-3f9a", "account_token": "pm-ACCOUNT-TOKEN-77c1"}
@@ -420,3 +423,24 @@ def test_serve_with_the_wrong_key_stops_at_start_naming_the_setting(tmp_path: Pa
     assert run.returncode != 0
     assert "YAMCP_SECRET_KEY" in run.stdout + run.stderr
     assert leaks(run.stdout + run.stderr, right, wrong, *CREDENTIALS.values()) == []
+
+
+# An upstream's error message that quotes the credential it was sent (issue 13's review).
+
+
+@pytest.fixture(scope="module")
+async def url(yamcp: Yamcp) -> str:
+    return await yamcp.mint()
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_upstream_messages_never_echo_a_credential(
+    url: str, postmark: FakePostmark, as_json: bool
+) -> None:
+    message = f"Request token '{FakePostmark.server_token}' is not valid."
+    body = {"ErrorCode": 10, "Message": message} if as_json else message.encode()
+    postmark.fail_next("status", status=401, body=body, path="/bounces")
+    response, result = tool_call(url, "list_all_postmark_bounces", {"limit": 2})
+    assert result["isError"] is True
+    assert FakePostmark.server_token not in response.text
+    assert "<redacted>" in result["content"][0]["text"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import stat
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -509,6 +510,23 @@ async def test_redis_unavailable_raises_store_unavailable_and_recovers() -> None
             assert await store.resolve(token_hash) is None
             assert await store.update_server(rec) is False
             await mint(store, record())
+    finally:
+        await store.close()
+
+
+# --- SQLite only ---
+
+
+# Its folder and files are the operator's alone (issue 13's review).
+async def test_sqlite_files_are_private(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "data")
+    try:
+        await store.create_admin_token("adm_1", "0" * 64)
+        files = [p for p in (tmp_path / "data").iterdir() if p.name.startswith("yamcp.sqlite3")]
+        assert {p.name for p in files} >= {"yamcp.sqlite3", "yamcp.sqlite3-wal"}
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
     finally:
         await store.close()
 

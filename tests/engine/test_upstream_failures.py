@@ -22,6 +22,7 @@ import pytest
 
 from tests.support.fake_postmark import FakePostmark
 from tests.support.mcp_client import mcp_client
+from tests.support.plain_http import EMAIL, tool_call
 from tests.support.serving import Yamcp, free_port, start_yamcp, stop_yamcp, write_workdir
 
 READ_TIMEOUT = 1.5
@@ -322,3 +323,83 @@ async def test_audit_log_has_one_line_per_call_without_arguments(
         assert entry["server"] == entries[0]["server"] and entry["server"].startswith("srv_")
         assert entry["account"] == "acme"
     assert secret_subject not in impatient.log()
+
+
+# --- a call that reached the upstream is never "yamcp failed" (issue 13's review) ---
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-RateLimit-Limit": "1e999"},
+        {"X-RateLimit-Reset": "inf"},
+        {"X-RateLimit-Remaining": "-inf"},
+        {"Retry-After": "nan"},
+        {"Retry-After": "1e400"},
+        {"X-RateLimit-Limit": "caf\u00e9"},  # a Latin-1 byte, not UTF-8
+        {"X-RateLimit-Limit": "\u00c3\u00a9"},  # UTF-8 bytes of é
+        {"X-Request-Id": "\u00ff\u00fe\u00fd"},
+    ],
+)
+def test_odd_upstream_headers_are_ignored(url: str, postmark: FakePostmark, headers: dict) -> None:
+    postmark.fail_next(
+        "status",
+        status=200,
+        body={"TotalCount": 0, "Bounces": []},
+        path="/bounces",
+        headers=headers,
+    )
+    response, result = tool_call(url, "list_all_postmark_bounces", {"limit": 2})
+    assert result["isError"] is False, result
+    assert result["structuredContent"]["result"] == []
+    # Ignored: nothing of it is passed on as IETF rate-limit data.
+    assert not [k for k in response.headers if k.startswith("ratelimit") or k == "retry-after"]
+    assert postmark.count("GET", "/bounces") == 1
+
+
+def test_a_429_with_an_infinite_retry_after_is_still_rate_limited(
+    url: str, postmark: FakePostmark
+) -> None:
+    postmark.fail_next("status", status=429, path="/bounces", headers={"Retry-After": "inf"})
+    _, result = tool_call(url, "list_all_postmark_bounces", {"limit": 2})
+    error = result["structuredContent"]["error"]
+    assert error["type"] == "rate_limited" and error["retry_after_seconds"] is None
+
+
+@pytest.mark.parametrize("depth", [300, 2000])
+def test_an_answer_too_deep_to_relay_may_have_taken_effect(
+    url: str, postmark: FakePostmark, depth: int
+) -> None:
+    body = b'{"MessageID":' + b"[" * depth + b"]" * depth + b"}"
+    postmark.fail_next("status", status=200, body=body, path="/email")
+    _, result = tool_call(url, "create_a_postmark_email", EMAIL)
+    assert result["isError"] is True
+    error = result["structuredContent"]["error"]
+    assert error["type"] == "upstream_error" and error["status"] == 200
+    assert "may have taken effect" in result["content"][0]["text"]
+    assert "yamcp failed" not in result["content"][0]["text"]
+    assert postmark.count("POST", "/email") == 1
+
+
+# --- a redirect is not a success (issue 13's review) ---
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirected_call_is_an_error_that_says_where(
+    url: str, postmark: FakePostmark, status: int
+) -> None:
+    postmark.fail_next(
+        "status",
+        status=status,
+        body=b"",
+        path="/email",
+        headers={"Location": "https://elsewhere.example/email"},
+    )
+    _, result = tool_call(url, "create_a_postmark_email", EMAIL)
+    assert result["isError"] is True
+    text = result["content"][0]["text"]
+    assert f"HTTP {status}" in text and "https://elsewhere.example/email" in text
+    assert "may have taken effect" in text
+    error = result["structuredContent"]["error"]
+    assert error["status"] == status and error["location"] == "https://elsewhere.example/email"
+    assert postmark.count("POST", "/email") == 1
