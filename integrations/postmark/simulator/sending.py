@@ -18,6 +18,7 @@ from . import records
 from .call import EMAIL, ApiError, Call, get, has, json_object, now
 from .routing import route
 from .state import PostmarkState
+from .suppressions import inactive_recipients
 
 
 def split_addresses(value: str) -> list[str]:
@@ -82,16 +83,30 @@ def _check_recipients(msg: dict[str, Any], *, need_to: bool = True) -> list[str]
     return recipients
 
 
-def _check_inactive(recipients: list[str]) -> None:
-    inactive = [a for a in recipients if "inactive" in a.lower()]
-    if inactive:
+_INACTIVE_WHY = (
+    "Inactive recipients are ones that have generated a hard bounce, a spam complaint, "
+    "or a manual suppression."
+)
+
+
+def deliverable(state: PostmarkState, stream: str, recipients: list[str]) -> tuple[list[str], str]:
+    """The recipients Postmark delivers to, and the send's answer Message. Postmark refuses
+    a message only when every recipient is inactive (ErrorCode 406); otherwise it accepts it
+    for the others and its "OK" names the ones it skips."""
+    inactive = inactive_recipients(state, stream, recipients)
+    if not inactive:
+        return recipients, "OK"
+    names = ", ".join(inactive)
+    active = [a for a in recipients if a.lower() not in inactive]
+    if not active:
         raise ApiError(
             406,
             "You tried to send to recipient(s) that have been marked as inactive. "
-            f"Found inactive addresses: {', '.join(inactive)}. Inactive recipients "
-            "are ones that have generated a hard bounce, a spam complaint, or a "
-            "manual suppression.",
+            f"Found inactive addresses: {names}. {_INACTIVE_WHY}",
         )
+    return active, (
+        f"Message OK, but will not deliver to these inactive addresses: {names}. {_INACTIVE_WHY}"
+    )
 
 
 def _resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, Any]:
@@ -148,13 +163,15 @@ def _send_one(call: Call, msg: Any, *, templated: bool) -> dict[str, Any]:
         html_body, text_body = get(msg, "HtmlBody"), get(msg, "TextBody")
         if not html_body and not text_body:
             raise ApiError(300, "Provide either email TextBody or HtmlBody or both.")
-    _check_inactive(recipients)
+    message = "OK"
+    if not call.test_mode:  # the test token is no server's: it has no suppressions to check
+        recipients, message = deliverable(call.state, stream, recipients)
     result = {
         "To": get(msg, "To"),
         "SubmittedAt": now(),
         "MessageID": str(uuid.uuid4()),
         "ErrorCode": 0,
-        "Message": "OK",
+        "Message": message,
     }
     if call.test_mode:
         return result
