@@ -17,6 +17,7 @@ from .. import mustachio
 from . import records
 from .call import EMAIL, ApiError, Call, get, has, json_object, now
 from .routing import route
+from .senders import check_sender
 from .state import PostmarkState
 from .suppressions import inactive_recipients
 
@@ -53,6 +54,13 @@ def _send_stream(state: PostmarkState, msg: dict[str, Any]) -> str:
             f"Sending is not supported on the '{stream['ID']}' stream: it is an Inbound stream.",
         )
     return str(stream["ID"])
+
+
+def _check_sender(call: Call, msg: dict[str, Any]) -> None:
+    if call.test_mode:  # the test token is no account's: it has no signatures to check
+        return
+    sender = str(get(msg, "From"))
+    check_sender(call.state, sender, split_addresses(sender)[0])
 
 
 def _check_recipients(msg: dict[str, Any], *, need_to: bool = True) -> list[str]:
@@ -148,6 +156,7 @@ def _send_one(call: Call, msg: Any, *, templated: bool) -> dict[str, Any]:
     failed = ""  # why the template did not render: accepted, then bounced, as Postmark does
     recipients = _check_recipients(msg)
     stream = _send_stream(call.state, msg)
+    _check_sender(call, msg)
     if templated:
         template = _resolve_template(call.state, msg)
         model = get(msg, "TemplateModel")
@@ -273,6 +282,7 @@ def _send_bulk(call: Call) -> Any:
     body = json_object(call.body)
     _check_recipients(body, need_to=False)
     _send_stream(call.state, body)
+    _check_sender(call, body)
     messages = get(body, "Messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError(300, "'Messages' must be a non-empty list of recipients.")
