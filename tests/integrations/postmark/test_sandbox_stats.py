@@ -47,3 +47,31 @@ def test_date_filters_keep_whole_days_both_bounds_inclusive(
     }
     overview = client.get("/stats/outbound", params=params).json()
     assert overview["Sent"] == sum(SENT[day] for day in days)
+
+
+def test_delivery_stats_give_each_bounce_type_its_type_code(client: httpx.Client) -> None:
+    stats = client.get("/deliverystats").json()
+    assert stats["Bounces"][0] == {"Name": "All", "Count": 7}  # as Postmark's example has it
+    by_type = {entry["Type"]: entry for entry in stats["Bounces"][1:]}
+    assert by_type == {
+        "HardBounce": {"Type": "HardBounce", "TypeCode": 1, "Name": "Hard bounce", "Count": 2},
+        "SoftBounce": {"Type": "SoftBounce", "TypeCode": 4096, "Name": "Soft bounce", "Count": 2},
+        "Transient": {"Type": "Transient", "TypeCode": 2, "Name": "Message delayed", "Count": 1},
+        "SpamComplaint": {
+            "Type": "SpamComplaint",
+            "TypeCode": 100001,
+            "Name": "Spam complaint",
+            "Count": 1,
+        },
+        "BadEmailAddress": {
+            "Type": "BadEmailAddress",
+            "TypeCode": 100000,
+            "Name": "Invalid email address",
+            "Count": 1,
+        },
+    }
+    # The same codes as the bounces themselves carry.
+    bounces = client.get("/bounces", params={"count": 500, "offset": 0}).json()["Bounces"]
+    assert {b["Type"]: b["TypeCode"] for b in bounces} == {
+        kind: entry["TypeCode"] for kind, entry in by_type.items()
+    }
