@@ -23,13 +23,13 @@ SEND = "create_a_postmark_email"
 TEMPLATED = "create_a_postmark_templated_email"
 EMAIL = {
     "From": "sender@example.com",
-    "To": "jim@example.com",
+    "To": "receiver@example.com",
     "Subject": "Your receipt",
     "TextBody": "Thanks for your order",
 }
 WELCOME = {
     "From": "sender@example.com",
-    "To": "ann@example.com",
+    "To": "customer@example.com",
     "TemplateAlias": "welcome",
     "TemplateModel": {
         "name": "Ann",
@@ -185,7 +185,7 @@ async def test_the_review_page_in_chromium_shows_the_rendered_email(
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         await page.goto(held["approval_url"])
         main = await page.locator("main").inner_text()
-        assert "Welcome to Acme, Ann!" in main and "ann@example.com" in main
+        assert "Welcome to Acme, Ann!" in main and "customer@example.com" in main
         frame = page.frame_locator("iframe.mail")
         assert await frame.locator("h1").inner_text() == "Hello Ann"
         assert await frame.locator("li").inner_text() == "Docs"

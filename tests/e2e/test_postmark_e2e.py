@@ -233,7 +233,7 @@ async def test_upstream_422_is_a_tool_error_with_code_and_message(
     async with mcp_client(url) as client:
         result = await client.call_tool(
             "create_a_postmark_email",
-            {"From": "sender@example.com", "To": "inactive@example.com", "TextBody": "x"},
+            {"From": "sender@example.com", "To": "jim@example.com", "TextBody": "x"},
         )
     assert result.is_error
     error = result.structured_content["error"]

@@ -25,7 +25,7 @@ SEND = "create_a_postmark_email"
 TEMPLATED = "create_a_postmark_templated_email"
 EMAIL = {
     "From": "sender@example.com",
-    "To": "jim@example.com",
+    "To": "receiver@example.com",
     "Subject": "Your receipt",
     "HtmlBody": "<p>Thanks for <b>your order</b></p>",
     "TextBody": "Thanks for your order",
@@ -121,7 +121,7 @@ def test_nothing_is_sent_until_a_person_approves_then_exactly_once(
     }
     assert sends(postmark) == ["POST /email"]
     body = postmark.last("POST", "/email").json
-    assert body["To"] == "jim@example.com" and body["Subject"] == "Your receipt"
+    assert body["To"] == "receiver@example.com" and body["Subject"] == "Your receipt"
 
     # a further identical call needs a new approval
     after = call(app, server.url, SEND, EMAIL, server.api_token)
@@ -197,7 +197,7 @@ def test_the_page_shows_the_email_as_it_will_be_sent(app: App) -> None:
     text = page.text
     for shown in (
         "sender@example.com",
-        "jim@example.com",
+        "receiver@example.com",
         "boss@example.com",
         "Your receipt",
         "outbound",
@@ -225,7 +225,7 @@ def test_a_templated_send_is_shown_rendered_from_the_template_and_model(app: App
     }
     arguments = {
         "From": "sender@example.com",
-        "To": "jim@example.com",
+        "To": "receiver@example.com",
         "TemplateAlias": "welcome",
         "TemplateModel": model,
     }
@@ -354,7 +354,7 @@ def test_the_admin_api_lists_shows_and_decides(
     shown = app.http.get(f"/approvals/{one['approval_id']}", headers=as_admin).json()
     assert shown["status"] == "pending" and shown["tool"] == SEND
     # the one-line summary comes from the integration's preview hook, never a body
-    assert shown["summary"] == f"{SEND} To=jim@example.com Subject=Your receipt"
+    assert shown["summary"] == f"{SEND} To=receiver@example.com Subject=Your receipt"
 
     denied = app.http.post(
         f"/approvals/{two['approval_id']}/deny",
@@ -441,7 +441,7 @@ def test_the_webhook_hears_of_each_new_request_without_a_secret_or_body(
     (payload,) = received
     assert payload["id"] == held["approval_id"] and payload["tool"] == SEND
     assert payload["url"] == held["approval_url"]
-    assert held["approval_url"] in payload["text"] and "To=jim@example.com" in payload["text"]
+    assert held["approval_url"] in payload["text"] and "To=receiver@example.com" in payload["text"]
     flat = json.dumps(payload)
     for secret in (server.token, server.api_token, FakePostmark.server_token, "Thanks for"):
         assert secret not in flat
@@ -474,7 +474,7 @@ def test_the_cli_lists_shows_and_decides(app: App, postmark: FakePostmark) -> No
 
     listed = cli("list", "--status", "pending")
     assert re.search(
-        rf"{held['approval_id']}  pending  {server.server_id}  {SEND} To=jim@example.com",
+        rf"{held['approval_id']}  pending  {server.server_id}  {SEND} To=receiver@example.com",
         listed.stdout,
     )
     shown = cli("show", held["approval_id"])

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from . import (
     bounces,
+    bulk,
     data_removals,
     domains,
     inbound_rules,
@@ -32,6 +33,7 @@ from .state import seed_state
 
 ROUTES: tuple[Route, ...] = (
     *sending.ROUTES,
+    *bulk.ROUTES,
     *bounces.ROUTES,
     *templates.ROUTES,
     *streams.ROUTES,

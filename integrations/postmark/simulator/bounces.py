@@ -36,7 +36,9 @@ def _delivery_stats(call: Call) -> Any:
         "InactiveMails": sum(1 for b in call.state.bounces if b["Inactive"]),
         "Bounces": [{"Name": "All", "Count": len(call.state.bounces)}]
         + [
-            {"Type": kind, "Name": BOUNCE_TYPES[kind][1], "Count": n} for kind, n in by_type.items()
+            {"Type": kind, "TypeCode": code, "Name": name, "Count": n}
+            for kind, n in by_type.items()
+            for code, name in [BOUNCE_TYPES[kind]]
         ],
     }
 

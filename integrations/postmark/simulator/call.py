@@ -150,6 +150,11 @@ def date_range(q: Query, code: int) -> tuple[str, str]:
 
 
 def in_range(timestamp: str, bounds: tuple[str, str]) -> bool:
+    """Whether a record's time is within `date_range` bounds. A bare date (a statistics day)
+    compares by date: Postmark's statistics count whole days, so a bound's time of day does
+    not cut its day out."""
+    if len(timestamp) == 10:
+        return bounds[0][:10] <= timestamp <= bounds[1][:10]
     return bounds[0] <= timestamp[:19] <= bounds[1]
 
 

@@ -1,5 +1,5 @@
 """Sender signatures: create (not on a public mail domain), read, edit, delete, resend the
-confirmation, verify SPF and request a new DKIM key."""
+confirmation, verify SPF and request a new DKIM key; and which From addresses may send."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .call import EMAIL, ApiError, Call, get, has, json_object, ok, page
 from .crud import Collection
 from .domains import check_return_path, rotate_dkim
 from .routing import route
+from .state import PostmarkState
 
 SENDERS = Collection(
     "senders",
@@ -19,6 +20,27 @@ SENDERS = Collection(
 )
 _PUBLIC_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com")
 _LISTED = ("ID", "Domain", "EmailAddress", "ReplyToEmailAddress", "Name", "Confirmed")
+
+
+def check_sender(state: PostmarkState, sender: str, address: str) -> None:
+    """Postmark sends from a confirmed sender signature, or from any address of a domain
+    whose DKIM is verified; `sender` is the From as supplied, which its refusal quotes."""
+    domain = address.rsplit("@", 1)[-1].lower()
+    if any(d["Name"].lower() == domain and d["DKIMVerified"] for d in state.domains.values()):
+        return
+    wanted = address.lower()
+    signature = next(
+        (s for s in state.senders.values() if s["EmailAddress"].lower() == wanted), None
+    )
+    if signature is None:
+        raise ApiError(
+            400,
+            f"The 'From' address you supplied ({sender}) is not a Sender Signature on your "
+            "account. Please add and confirm this address in order to be able to use it in "
+            "the 'From' field of your messages.",
+        )
+    if not signature["Confirmed"]:
+        raise ApiError(401, "Sender signature not confirmed")
 
 
 def _settings(sender: dict[str, Any], body: dict[str, Any]) -> None:

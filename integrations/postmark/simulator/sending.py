@@ -1,4 +1,4 @@
-"""Sending: one message, a batch, templated ones, and bulk (broadcast) requests.
+"""Sending: one message, a batch, and templated ones (bulk requests are bulk.py's).
 
 A send is validated as Postmark validates it, then recorded among the outbound messages
 under the MessageID it answers (unless sent with the POSTMARK_API_TEST token). A templated
@@ -15,9 +15,11 @@ from typing import Any
 
 from .. import mustachio
 from . import records
-from .call import EMAIL, ApiError, Call, get, has, json_object, now
+from .call import EMAIL, ApiError, Call, get, json_object, now
 from .routing import route
+from .senders import check_sender
 from .state import PostmarkState
+from .suppressions import inactive_recipients
 
 
 def split_addresses(value: str) -> list[str]:
@@ -41,7 +43,7 @@ def split_addresses(value: str) -> list[str]:
     return addresses
 
 
-def _send_stream(state: PostmarkState, msg: dict[str, Any]) -> str:
+def send_stream(state: PostmarkState, msg: dict[str, Any]) -> str:
     stream_id = get(msg, "MessageStream") or "outbound"
     stream = state.stream(str(stream_id))
     if stream is None or stream["ArchivedAt"] is not None:
@@ -54,7 +56,14 @@ def _send_stream(state: PostmarkState, msg: dict[str, Any]) -> str:
     return str(stream["ID"])
 
 
-def _check_recipients(msg: dict[str, Any], *, need_to: bool = True) -> list[str]:
+def check_from(call: Call, msg: dict[str, Any]) -> None:
+    if call.test_mode:  # the test token is no account's: it has no signatures to check
+        return
+    sender = str(get(msg, "From"))
+    check_sender(call.state, sender, split_addresses(sender)[0])
+
+
+def check_recipients(msg: dict[str, Any], *, need_to: bool = True) -> list[str]:
     sender = get(msg, "From")
     if not isinstance(sender, str) or not sender.strip():
         raise ApiError(300, "Invalid 'From' address: a sender address is required.")
@@ -82,19 +91,33 @@ def _check_recipients(msg: dict[str, Any], *, need_to: bool = True) -> list[str]
     return recipients
 
 
-def _check_inactive(recipients: list[str]) -> None:
-    inactive = [a for a in recipients if "inactive" in a.lower()]
-    if inactive:
+_INACTIVE_WHY = (
+    "Inactive recipients are ones that have generated a hard bounce, a spam complaint, "
+    "or a manual suppression."
+)
+
+
+def deliverable(state: PostmarkState, stream: str, recipients: list[str]) -> tuple[list[str], str]:
+    """The recipients Postmark delivers to, and the send's answer Message. Postmark refuses
+    a message only when every recipient is inactive (ErrorCode 406); otherwise it accepts it
+    for the others and its "OK" names the ones it skips."""
+    inactive = inactive_recipients(state, stream, recipients)
+    if not inactive:
+        return recipients, "OK"
+    names = ", ".join(inactive)
+    active = [a for a in recipients if a.lower() not in inactive]
+    if not active:
         raise ApiError(
             406,
             "You tried to send to recipient(s) that have been marked as inactive. "
-            f"Found inactive addresses: {', '.join(inactive)}. Inactive recipients "
-            "are ones that have generated a hard bounce, a spam complaint, or a "
-            "manual suppression.",
+            f"Found inactive addresses: {names}. {_INACTIVE_WHY}",
         )
+    return active, (
+        f"Message OK, but will not deliver to these inactive addresses: {names}. {_INACTIVE_WHY}"
+    )
 
 
-def _resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, Any]:
+def resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, Any]:
     tid, alias = get(msg, "TemplateId"), get(msg, "TemplateAlias")
     if tid is None and not alias:
         raise ApiError(1101, "A 'TemplateId' or 'TemplateAlias' must be provided.")
@@ -109,7 +132,7 @@ def _resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, An
     return template
 
 
-def _render_for_send(
+def render_template(
     state: PostmarkState, template: dict[str, Any], model: dict[str, Any]
 ) -> tuple[str, str, str]:
     def render(text: str | None, escape: bool, content: str = "") -> str:
@@ -126,45 +149,39 @@ def _render_for_send(
     return subject, html_body, text_body
 
 
-def _send_one(call: Call, msg: Any, *, templated: bool) -> dict[str, Any]:
-    """Validate one message like Postmark, record it as sent, and answer its send result."""
-    if not isinstance(msg, dict):
-        raise ApiError(403, "Incompatible JSON: a message must be a JSON object.")
-    failed = ""  # why the template did not render: accepted, then bounced, as Postmark does
-    recipients = _check_recipients(msg)
-    stream = _send_stream(call.state, msg)
-    if templated:
-        template = _resolve_template(call.state, msg)
-        model = get(msg, "TemplateModel")
-        if not isinstance(model, dict):
-            raise ApiError(1120, "The 'TemplateModel' field is required and must be an object.")
-        try:
-            subject, html_body, text_body = _render_for_send(call.state, template, model)
-        except mustachio.RenderError as exc:
-            failed = str(exc)
-            subject, html_body, text_body = str(template["Subject"] or ""), "", ""
-    else:
-        subject = str(get(msg, "Subject") or "")
-        html_body, text_body = get(msg, "HtmlBody"), get(msg, "TextBody")
-        if not html_body and not text_body:
-            raise ApiError(300, "Provide either email TextBody or HtmlBody or both.")
-    _check_inactive(recipients)
-    result = {
-        "To": get(msg, "To"),
-        "SubmittedAt": now(),
-        "MessageID": str(uuid.uuid4()),
-        "ErrorCode": 0,
-        "Message": "OK",
-    }
-    if call.test_mode:
-        return result
+Content = tuple[str, str, str]  # a sent message's Subject, HtmlBody and TextBody
+
+
+def render_templated(
+    state: PostmarkState, template: dict[str, Any], model: dict[str, Any]
+) -> tuple[Content, str]:
+    """What a templated send renders, and why it failed to render ("" when it did not):
+    Postmark accepts a send that fails to render, then bounces it."""
+    try:
+        return render_template(state, template, model), ""
+    except mustachio.RenderError as exc:
+        return (str(template["Subject"] or ""), "", ""), str(exc)
+
+
+def record_sent(
+    state: PostmarkState,
+    msg: dict[str, Any],
+    stream: str,
+    recipients: list[str],
+    content: Content,
+    failed: str,
+    answered: tuple[str, str],
+) -> None:
+    """List a message among the outbound ones under the (MessageID, SubmittedAt) it was
+    answered with; one that failed to render bounces for each recipient."""
+    subject, html_body, text_body = content
     to = split_addresses(str(get(msg, "To")))
     sent = records.outbound(
-        result["MessageID"],
+        answered[0],
         to[0],
         subject,
         str(get(msg, "Tag") or ""),
-        result["SubmittedAt"],
+        answered[1],
         stream=stream,
         sender=str(get(msg, "From")),
         metadata=get(msg, "Metadata") or {},
@@ -180,13 +197,47 @@ def _send_one(call: Call, msg: Any, *, templated: bool) -> dict[str, Any]:
         TrackOpens=bool(get(msg, "TrackOpens", False)),
         TrackLinks=get(msg, "TrackLinks") or "None",
     )
-    call.state.outbound.insert(0, sent)
+    state.outbound.insert(0, sent)
     if failed:
-        _bounce_rendering(call.state, sent, failed)
+        bounce_rendering(state, sent, failed)
+
+
+def _send_one(call: Call, msg: Any, *, templated: bool) -> dict[str, Any]:
+    """Validate one message like Postmark, record it as sent, and answer its send result."""
+    if not isinstance(msg, dict):
+        raise ApiError(403, "Incompatible JSON: a message must be a JSON object.")
+    failed = ""  # why the template did not render: accepted, then bounced, as Postmark does
+    recipients = check_recipients(msg)
+    stream = send_stream(call.state, msg)
+    check_from(call, msg)
+    if templated:
+        template = resolve_template(call.state, msg)
+        model = get(msg, "TemplateModel")
+        if not isinstance(model, dict):
+            raise ApiError(1120, "The 'TemplateModel' field is required and must be an object.")
+        content, failed = render_templated(call.state, template, model)
+    else:
+        html_body, text_body = get(msg, "HtmlBody"), get(msg, "TextBody")
+        if not html_body and not text_body:
+            raise ApiError(300, "Provide either email TextBody or HtmlBody or both.")
+        content = (str(get(msg, "Subject") or ""), html_body, text_body)
+    message = "OK"
+    if not call.test_mode:  # the test token is no server's: it has no suppressions to check
+        recipients, message = deliverable(call.state, stream, recipients)
+    result = {
+        "To": get(msg, "To"),
+        "SubmittedAt": now(),
+        "MessageID": str(uuid.uuid4()),
+        "ErrorCode": 0,
+        "Message": message,
+    }
+    if not call.test_mode:
+        answered = (result["MessageID"], result["SubmittedAt"])
+        record_sent(call.state, msg, stream, recipients, content, failed, answered)
     return result
 
 
-def _bounce_rendering(state: PostmarkState, sent: dict[str, Any], reason: str) -> None:
+def bounce_rendering(state: PostmarkState, sent: dict[str, Any], reason: str) -> None:
     """Postmark accepts a templated send that fails to render, then reports a bounce of the
     type TemplateRenderingFailed for each recipient."""
     for address in sent["Recipients"]:
@@ -252,47 +303,9 @@ def _send_batch_with_templates(call: Call) -> Any:
     return _batch(call, messages, templated=True)
 
 
-def _send_bulk(call: Call) -> Any:
-    body = json_object(call.body)
-    _check_recipients(body, need_to=False)
-    _send_stream(call.state, body)
-    messages = get(body, "Messages")
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(300, "'Messages' must be a non-empty list of recipients.")
-    for item in messages:
-        if not isinstance(item, dict) or not get(item, "To"):
-            raise ApiError(300, "Every entry of 'Messages' needs a 'To' address.")
-    if has(body, "TemplateId") or has(body, "TemplateAlias"):
-        subject = _resolve_template(call.state, body)["Subject"]
-    else:
-        subject = get(body, "Subject")
-        if not subject or not (get(body, "HtmlBody") or get(body, "TextBody")):
-            raise ApiError(300, "Provide a Subject and HtmlBody or TextBody, or a template.")
-    bulk_id, at = str(uuid.uuid4()), now()
-    call.state.bulk[bulk_id] = {
-        "Id": bulk_id,
-        "SubmittedAt": at,
-        "TotalMessages": len(messages),
-        "PercentageCompleted": 0.0,
-        "Status": "Accepted",
-        "Subject": subject,
-    }
-    return {"ID": bulk_id, "Status": "Accepted", "SubmittedAt": at}
-
-
-def _bulk_status(call: Call) -> Any:
-    wanted = call.params["bulkRequestId"].lower()
-    for bulk_id, status in call.state.bulk.items():
-        if bulk_id.lower() == wanted:
-            return status
-    raise ApiError(12, "The bulk request was not found.", status=404)
-
-
 ROUTES = (
     route("POST", "/email", _send_email, sending=True),
     route("POST", "/email/withTemplate", _send_with_template, sending=True),
     route("POST", "/email/batch", _send_batch, sending=True),
     route("POST", "/email/batchWithTemplates", _send_batch_with_templates, sending=True),
-    route("POST", "/email/bulk", _send_bulk, sending=True),
-    route("GET", "/email/bulk/{bulkRequestId}", _bulk_status),
 )

@@ -1,5 +1,5 @@
 """A message stream's suppression list: dump it (filtered), suppress addresses, and lift
-suppressions (not a recipient's spam complaint)."""
+suppressions (not a recipient's spam complaint); and which recipients a send may not reach."""
 
 from __future__ import annotations
 
@@ -7,9 +7,24 @@ from typing import Any
 
 from .call import EMAIL, ApiError, Call, date_range, equals, get, in_range, json_object, now
 from .routing import route
+from .state import PostmarkState
 from .streams import find_stream
 
 _INVALID = "An invalid email address was provided."
+
+
+def inactive_recipients(state: PostmarkState, stream: str, addresses: list[str]) -> list[str]:
+    """The addresses Postmark will not deliver to on `stream`, lower-cased as its answers name
+    them, each once. Suppressions are per stream; an Inactive bounce on the stream blocks
+    too, even with no suppression row (the seed's older hard bounces have none), until it
+    is reactivated."""
+    blocked = {s["EmailAddress"].lower() for s in state.suppressions.get(stream, [])}
+    blocked |= {
+        b["Email"].lower()
+        for b in state.bounces
+        if b["Inactive"] and b["MessageStream"].lower() == stream.lower()
+    }
+    return list(dict.fromkeys(a.lower() for a in addresses if a.lower() in blocked))
 
 
 def _dump_suppressions(call: Call) -> Any:

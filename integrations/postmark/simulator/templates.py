@@ -14,6 +14,9 @@ from .routing import route
 from .state import PostmarkState
 
 _TEMPLATE_FIELDS = ("Name", "Subject", "HtmlBody", "TextBody", "Alias", "LayoutTemplate")
+# A layout's content slot: Postmark's docs write it `{{{ @content }}}` and accept it with or
+# without whitespace inside the braces, as Mustachio reads every tag.
+_CONTENT = re.compile(r"\{\{\{\s*@content\s*\}\}\}")
 
 
 def find_template(call: Call) -> dict[str, Any]:
@@ -124,7 +127,7 @@ def _check_content(state: PostmarkState, t: dict[str, Any]) -> None:
         if t["Subject"]:
             raise ApiError(1123, "A layout may not have a Subject.")
         for name in ("HtmlBody", "TextBody"):
-            if t[name] and t[name].count("{{{@content}}}") != 1:
+            if t[name] and len(_CONTENT.findall(t[name])) != 1:
                 raise ApiError(
                     1131,
                     f"The layout {name} must contain the '{{{{{{@content}}}}}}' "

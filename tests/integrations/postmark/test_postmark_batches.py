@@ -136,7 +136,7 @@ async def test_mixed_batch_answers_each_message_and_counts_the_failed_ones(
 ) -> None:
     messages = [
         SEND | {"TextBody": "a"},
-        SEND | {"TextBody": "b", "To": "inactive@example.com"},
+        SEND | {"TextBody": "b", "To": "jim@example.com"},
         SEND | {"TextBody": "c"},
     ]
     async with mcp_client(url) as client:

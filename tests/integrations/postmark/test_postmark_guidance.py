@@ -30,18 +30,16 @@ async def test_inactive_recipient_error_names_bounces_and_suppressions(
     url: str, postmark: FakePostmark
 ) -> None:
     async with mcp_client(url) as client:
-        result = await client.call_tool(
-            "create_a_postmark_email", SEND | {"To": "inactive@example.com"}
-        )
+        result = await client.call_tool("create_a_postmark_email", SEND | {"To": "jim@example.com"})
     assert result.is_error
     error = result.structured_content["error"]
     assert error["status"] == 422 and error["code"] == 406
     text = result.content[0].text
-    assert "Found inactive addresses: inactive@example.com" in text
+    assert "Found inactive addresses: jim@example.com" in text
     assert "list_all_postmark_bounces" in text and "list_all_postmark_suppressions" in text
     assert "list_all_postmark_suppressions" in error["hint"]
     assert postmark.last("POST").path == "/email"
-    assert postmark.last("POST").json["To"] == "inactive@example.com"
+    assert postmark.last("POST").json["To"] == "jim@example.com"
 
 
 async def test_invalid_email_request_says_to_fix_and_resend(

@@ -146,7 +146,7 @@ def test_the_seed_holds_what_the_shipped_workflows_need(sim: TestClient) -> None
 
 
 def test_sends_are_listed_with_the_message_id_they_answered(sim: TestClient) -> None:
-    message = {"From": "sender@example.com", "To": "ann@example.com", "Subject": "Hi"}
+    message = {"From": "sender@example.com", "To": "customer@example.com", "Subject": "Hi"}
     plain = sim.post("/email", json={**message, "TextBody": "plain"}).json()["MessageID"]
     model = {"name": "Ann", "product_name": "Acme", "company": {"address": "1 Road"}}
     templated = sim.post(
@@ -168,7 +168,7 @@ def test_activation_and_template_edits_change_what_follows(sim: TestClient) -> N
     assert sim.get("/deliverystats").json()["InactiveMails"] == 4
     edited = sim.put("/templates/password-reset", json={"Subject": "Reset, {{name}}: {{code}}"})
     assert edited.status_code == 200
-    message = {"From": "sender@example.com", "To": "ann@example.com"}
+    message = {"From": "sender@example.com", "To": "customer@example.com"}
     sent = sim.post(
         "/email/withTemplate",
         json={**message, "TemplateAlias": "password-reset", "TemplateModel": {"name": "Ann"}},
@@ -182,7 +182,7 @@ def test_a_templated_send_that_fails_to_render_bounces(sim: TestClient) -> None:
         "/email/withTemplate",
         json={
             "From": "sender@example.com",
-            "To": "ann@example.com",
+            "To": "customer@example.com",
             "TemplateAlias": "welcome",
             "TemplateModel": {"name": "Ann", "items": "not a list"},
         },
@@ -192,7 +192,7 @@ def test_a_templated_send_that_fails_to_render_bounces(sim: TestClient) -> None:
         "/bounces", params={"count": 10, "offset": 0, "messageID": answer["MessageID"]}
     ).json()["Bounces"]
     assert [(b["Type"], b["Email"]) for b in bounces] == [
-        ("TemplateRenderingFailed", "ann@example.com")
+        ("TemplateRenderingFailed", "customer@example.com")
     ]
     assert "'items' is used like an array" in bounces[0]["Details"]
 
@@ -365,7 +365,7 @@ async def test_transactional_sender_sends_and_sees_template_edits(sandbox: Serve
     assert set(expected["TemplateModel"]) == set(WELCOME)
     send = {
         "From": "sender@example.com",
-        "To": "ann@example.com",
+        "To": "customer@example.com",
         "TemplateAlias": "welcome",
         "TemplateModel": WELCOME,
         "MessageStream": "outbound",
@@ -596,7 +596,7 @@ async def test_the_welcome_email_waits_for_a_person_in_the_sandbox(sandbox: Serv
     sender = sandbox.policy["transactional-sender-approved"]
     send = {
         "From": "sender@example.com",
-        "To": "ann@example.com",
+        "To": "customer@example.com",
         "TemplateAlias": "welcome",
         "TemplateModel": WELCOME,
     }
