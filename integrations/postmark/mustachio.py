@@ -340,20 +340,18 @@ def _check_value(tag: Tag, ctx: _Ctx, found: _Ctx, problems: list[str]) -> None:
 # --- rendering ----------------------------------------------------------------------------
 
 
-def render(tags: list[Tag], model: Any, *, escape: bool, content: str = "") -> str:
+def render(tags: list[Tag], model: Any, *, escape: bool) -> str:
     """The template as Postmark sends it with this model; raises RenderError where Mustachio
-    fails to render. `escape` HTML-escapes `{{x}}` (an HtmlBody); `content` fills a
-    layout's `{{{@content}}}`."""
-    return _render(tags, _Ctx(model if model is not None else {}, ""), escape, content)
+    fails to render. `escape` HTML-escapes `{{x}}` (an HtmlBody). A layout's content comes
+    in through `with_layout`; an unfilled `{{{@content}}}` prints nothing."""
+    return _render(tags, _Ctx(model if model is not None else {}, ""), escape)
 
 
-def _render(tags: list[Tag], ctx: _Ctx, escape: bool, content: str) -> str:
+def _render(tags: list[Tag], ctx: _Ctx, escape: bool) -> str:
     out: list[str] = []
     for tag in tags:
-        if tag.kind == "text":
-            out.append(tag.path)
-        elif tag.kind == "content":
-            out.append(content)
+        if tag.kind in ("text", "content"):
+            out.append(tag.path if tag.kind == "text" else "")
         elif tag.kind == "value":
             text = _printable(_resolve(ctx, tag.path).value)
             out.append(html.escape(text) if escape and not tag.raw else text)
@@ -361,10 +359,10 @@ def _render(tags: list[Tag], ctx: _Ctx, escape: bool, content: str) -> str:
             found = _resolve(ctx, tag.path)
             if tag.kind == "section":  # Parser.cs HandleElementOpen: once, no iteration
                 if exists(found.value):
-                    out.append(_render(tag.body, found, escape, content))
+                    out.append(_render(tag.body, found, escape))
             elif tag.kind == "inverted":
                 if not exists(found.value):
-                    out.append(_render(tag.body, found, escape, content))
+                    out.append(_render(tag.body, found, escape))
             elif exists(found.value):  # each: Parser.cs HandleCollectionOpen
                 if not isinstance(found.value, list):
                     raise RenderError(
@@ -372,7 +370,7 @@ def _render(tags: list[Tag], ctx: _Ctx, escape: bool, content: str) -> str:
                         "scalar value or object in your model."
                     )
                 for item in found.value:
-                    out.append(_render(tag.body, _Ctx(item, "", found), escape, content))
+                    out.append(_render(tag.body, _Ctx(item, "", found), escape))
     return "".join(out)
 
 

@@ -135,17 +135,16 @@ def resolve_template(state: PostmarkState, msg: dict[str, Any]) -> dict[str, Any
 def render_template(
     state: PostmarkState, template: dict[str, Any], model: dict[str, Any]
 ) -> tuple[str, str, str]:
-    def render(text: str | None, escape: bool, content: str = "") -> str:
-        tags = mustachio.parse(text, strict=True)
-        return mustachio.render(tags, model, escape=escape, content=content)
-
-    subject = render(template["Subject"], False)
-    html_body = render(template["HtmlBody"], True)
-    text_body = render(template["TextBody"], False)
+    parts = [mustachio.parse(template[p], strict=True) for p in ("Subject", "HtmlBody", "TextBody")]
     layout = state.template(template["LayoutTemplate"] or "")
     if layout is not None and layout["TemplateType"] == "Layout":
-        html_body = render(layout["HtmlBody"], True, html_body)
-        text_body = render(layout["TextBody"], False, text_body)
+        # the content's tokens go in at {{{@content}}}, reading the scope around it
+        for index, part in ((1, "HtmlBody"), (2, "TextBody")):
+            outer = mustachio.parse(layout[part], strict=True)
+            parts[index] = mustachio.with_layout(outer, parts[index])
+    subject, html_body, text_body = (
+        mustachio.render(tags, model, escape=index == 1) for index, tags in enumerate(parts)
+    )
     return subject, html_body, text_body
 
 

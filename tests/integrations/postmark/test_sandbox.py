@@ -105,7 +105,7 @@ def test_placeholders_are_not_model_variables() -> None:
     suggested = M.suggested_model(M.infer(template))
     assert suggested == {"name": "name_Value"}
     model = {"pm:unsubscribe": "leak", "@content": "leak", "name": "Ann"}
-    assert M.render(nodes, model, escape=True, content="<p>") == "<p>Ann"
+    assert M.render(M.with_layout(nodes, M.parse("<p>")), model, escape=True) == "<p>Ann"
 
 
 # --- the simulator's seed and state ---------------------------------------------------------

@@ -73,3 +73,40 @@ def test_a_send_renders_its_content_in_a_spaced_layout(client: httpx.Client) -> 
     details = client.get(f"/messages/outbound/{sent['MessageID']}/details").json()
     assert details["HtmlBody"].startswith("<body><h1>Hello Ann</h1>")
     assert details["HtmlBody"].endswith("<footer>1 Road</footer></body>")
+
+
+def test_a_send_renders_its_content_in_the_scope_around_the_placeholder(
+    client: httpx.Client,
+) -> None:
+    # Mustachio splices the content's tokens in at the placeholder: inside {{#brand}} the
+    # content's {{name}} reads brand.name, as the send check (hooks.py) expects.
+    layout = client.post(
+        "/templates",
+        json=_layout("{{#brand}}{{{@content}}}{{/brand}}", "{{#brand}}{{{@content}}}{{/brand}}")
+        | {"Alias": "brand-layout", "Name": "Brand layout"},
+    )
+    assert layout.status_code == 200, layout.text
+    content = client.post(
+        "/templates",
+        json={
+            "Name": "Branded",
+            "Alias": "branded",
+            "Subject": "Hi",
+            "HtmlBody": "<p>Hi {{name}}</p>",
+            "TextBody": "Hi {{name}}",
+            "LayoutTemplate": "brand-layout",
+        },
+    )
+    assert content.status_code == 200, content.text
+    sent = client.post(
+        "/email/withTemplate",
+        json={
+            "From": "sender@example.com",
+            "To": "receiver@example.com",
+            "TemplateAlias": "branded",
+            "TemplateModel": {"brand": {"name": "B"}, "name": "Y"},
+        },
+    ).json()
+    assert sent["ErrorCode"] == 0, sent
+    details = client.get(f"/messages/outbound/{sent['MessageID']}/details").json()
+    assert (details["HtmlBody"], details["TextBody"]) == ("<p>Hi B</p>", "Hi B")
