@@ -477,14 +477,29 @@ def test_stall_fault_times_out_the_client_and_stop_ends_it() -> None:
                 timeout=0.3,
                 headers={"X-Postmark-Server-Token": fake.server_token},
             )
+        # The timed-out request stays stalled until the fake sees it hang up; only then
+        # can wait_stalled() below be about the second one.
+        gone_by = time.monotonic() + 5
+        while fake.stalled and time.monotonic() < gone_by:
+            time.sleep(0.01)
+        assert fake.stalled == 0
         fake.fail_next("stall")
-        stalled = threading.Thread(target=lambda: httpx.get(fake.url + "/server", timeout=10))
+        answered: list[object] = []
+
+        def get() -> None:
+            try:
+                answered.append(httpx.get(fake.url + "/server", timeout=10).status_code)
+            except httpx.HTTPError as exc:
+                answered.append(exc)
+
+        stalled = threading.Thread(target=get)
         stalled.start()
         fake.wait_stalled()
         started = time.monotonic()
     assert time.monotonic() - started < 5
     stalled.join(timeout=5)
     assert not stalled.is_alive()
+    assert len(answered) == 1 and isinstance(answered[0], int), answered  # released, answered
 
 
 _PATH_VALUES = {
