@@ -61,9 +61,11 @@ async def _lookup(
     arguments: dict[str, Any],
     missing: str,
     not_found: int,
+    send_code: int,
 ) -> dict[str, Any]:
     """A read tool's result, cached a minute per account. Fails closed: Postmark's own
-    "not found" raises Missing with `missing`; any other failure ends the call as the lookup
+    "not found" raises Missing with `missing` and `send_code`, what Postmark answers a send
+    naming it; any other failure ends the call as the lookup
     ended (a 429 is the caller's 429), saying nothing was sent."""
 
     async def load() -> dict[str, Any]:
@@ -71,7 +73,7 @@ async def _lookup(
             return await ctx.call(tool, arguments)
         except LookupFailed as exc:
             if exc.status == 422 and exc.code == not_found:
-                raise Missing(missing) from None
+                raise Missing(missing, code=send_code) from None
             what = f"{key[0]} {key[1]!r}"
             if exc.status == 401:
                 raise LookupFailed(
@@ -89,19 +91,17 @@ async def _lookup(
 
 async def _stream_type(ctx: HookContext, stream: str) -> str:
     """The stream's type; Missing, with Postmark's ErrorCode 1235, when there is none."""
-    try:
-        found = await _lookup(
-            ctx,
-            ("stream", stream),
-            "get_single_postmark_message_stream_by_id",
-            {"id": stream},
-            f"MessageStream {stream!r} is not on this server (Postmark answers ErrorCode "
-            f"{SEND_STREAM_MISSING}: \"The stream provided: '{stream}' does not exist on this "
-            'server."); list_all_postmark_message_streams shows the streams.',
-            STREAM_NOT_FOUND,
-        )
-    except Missing as exc:
-        raise Missing(str(exc), code=SEND_STREAM_MISSING) from None
+    found = await _lookup(
+        ctx,
+        ("stream", stream),
+        "get_single_postmark_message_stream_by_id",
+        {"id": stream},
+        f"MessageStream {stream!r} is not on this server (Postmark answers ErrorCode "
+        f"{SEND_STREAM_MISSING}: \"The stream provided: '{stream}' does not exist on this "
+        'server."); list_all_postmark_message_streams shows the streams.',
+        STREAM_NOT_FOUND,
+        SEND_STREAM_MISSING,
+    )
     return str(found.get("MessageStreamType", ""))
 
 
@@ -115,31 +115,31 @@ def _a(kind: str) -> str:
     return f"an {kind}" if kind[:1] in "AEIOU" else f"a {kind}"
 
 
-def _wrong_stream(stream: str, kind: str, want: str) -> Missing | None:
+def _wrong_stream(stream: str, kind: str, want: str) -> HookRefused | None:
     """Why a send meant for `want` streams cannot go on `stream` of type `kind`, if not."""
     if kind == want:
         return None
     if kind == "Inbound":
-        return Missing(
+        return HookRefused(
             f"MessageStream {stream!r} is an Inbound stream, which receives mail and sends "
             f"none (Postmark answers ErrorCode {SEND_STREAM_CANNOT_SEND}).",
             code=SEND_STREAM_CANNOT_SEND,
         )
     if want == "Transactional":
-        return Missing(
+        return HookRefused(
             f"MessageStream {stream!r} is {_a(kind or 'non-transactional')} stream; this tool "
             "sends transactional mail and accepts only Transactional streams (usually "
             f'"outbound"). Broadcast (marketing) mail goes through {BROADCAST_TOOLS}, on a '
             "Broadcasts stream."
         )
-    return Missing(
+    return HookRefused(
         f"MessageStream {stream!r} is {_a(kind or 'non-broadcast')} stream; this tool sends "
         "broadcast (marketing) mail and accepts only Broadcasts streams. Transactional mail "
         f"goes through {TRANSACTIONAL_TOOLS}, on a Transactional stream."
     )
 
 
-async def _stream_refusal(ctx: HookContext, stream: str, want: str) -> Missing | None:
+async def _stream_refusal(ctx: HookContext, stream: str, want: str) -> HookRefused | None:
     try:
         return _wrong_stream(stream, await _stream_type(ctx, stream), want)
     except Missing as exc:
@@ -270,18 +270,16 @@ async def check_recipient_headers(ctx: HookContext, arguments: dict[str, Any]) -
 
 async def _template(ctx: HookContext, id_or_alias: str) -> dict[str, Any]:
     """A stored template; Missing, with Postmark's ErrorCode 1101, when there is none."""
-    try:
-        return await _lookup(
-            ctx,
-            ("template", id_or_alias),
-            "get_single_postmark_template_by_id",
-            {"id": id_or_alias},
-            f"There is no template {id_or_alias!r} on this server (Postmark answers ErrorCode "
-            f"{TEMPLATE_NOT_FOUND}); list_all_postmark_templates shows them.",
-            TEMPLATE_NOT_FOUND,
-        )
-    except Missing as exc:
-        raise Missing(str(exc), code=TEMPLATE_NOT_FOUND) from None
+    return await _lookup(
+        ctx,
+        ("template", id_or_alias),
+        "get_single_postmark_template_by_id",
+        {"id": id_or_alias},
+        f"There is no template {id_or_alias!r} on this server (Postmark answers ErrorCode "
+        f"{TEMPLATE_NOT_FOUND}); list_all_postmark_templates shows them.",
+        TEMPLATE_NOT_FOUND,
+        TEMPLATE_NOT_FOUND,
+    )
 
 
 async def _parts(ctx: HookContext, template: dict[str, Any]) -> list[list[mustachio.Tag]]:
