@@ -35,7 +35,7 @@ class ToolArgumentError(YamcpError):
 
 class HookRefused(YamcpError):
     """An integration hook refused the call before it left. `code` is the upstream's own
-    error code for what the hook caught (Postmark's ErrorCode 1235 for an unknown stream),
+    error code for what the hook caught (the code it answers a request naming a missing thing),
     so the agent sees the code the upstream would have answered."""
 
     def __init__(self, message: str, *, code: Any = None) -> None:
