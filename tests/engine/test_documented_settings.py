@@ -104,8 +104,25 @@ def _free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
+def _held_on_loopback(port: int) -> socket.socket | None:
+    """127.0.0.1:port bound and not listening, so a connection there is refused whatever
+    else runs (another test's server took that number once); None if it is taken."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
 def test_host_and_port_choose_where_serve_listens(tmp_path: Path) -> None:
-    host, port = "127.0.0.2", _free_port("127.0.0.2")
+    host = "127.0.0.2"
+    while True:
+        port = _free_port(host)
+        held = _held_on_loopback(port)
+        if held is not None:
+            break
     write_workdir(tmp_path, "http://127.0.0.1:9")
     env = {k: v for k, v in os.environ.items() if not k.startswith("YAMCP_")}
     env |= {
@@ -131,6 +148,7 @@ def test_host_and_port_choose_where_serve_listens(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        held.close()
 
 
 def _env_without_public_url(workdir: Path, **extra: str) -> dict[str, str]:
