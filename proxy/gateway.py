@@ -267,9 +267,11 @@ class Gateway:
             listed: dict[str, Any] = tools
             if effective.tool_exposure == "discovery":
                 # Three tools in the listing; the decided ones behind them, unchanged.
+                whole = listed_definitions(
+                    tools, account.defaults, frozenset(approvals), alone=True
+                )
                 discovery = Discovery(
-                    ToolIndex(tools, frozenset(approvals)),
-                    {d["name"]: d for d in definitions},
+                    ToolIndex(tools, frozenset(approvals)), {d["name"]: d for d in whole}
                 )
                 listed, definitions = META, DEFINITIONS
                 instructions = f"{instructions.split('. ')[0]}. {DISCOVERY_INSTRUCTIONS}"

@@ -396,6 +396,13 @@ class Method(Strict):
     any_of: list[list[str]] = Field(
         default_factory=list, description="Groups of arguments of which at least one is given."
     )
+    like: str | None = Field(
+        None,
+        description="Another tool of this integration whose arguments this one shares but "
+        "for a few (a broadcast send beside its transactional twin): a server listing both "
+        "gives each argument the two declare alike as its type alone here, with a pointer "
+        "to that tool, rather than a second copy. That tool names no `like` itself.",
+    )
     items: ItemGroups | None = Field(
         None,
         description="one_of / any_of groups checked on each item of an array argument; "

@@ -156,6 +156,9 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
     for name, tool in tools.items():
         if tool.like is not None:
             tools[name] = _with_pointer(tool, tools, declared)
+    for name, (method, file, where) in declared.items():
+        if method.like is not None:
+            tools[name] = _sharing(tools[name], method.like, tools, declared)
     if m.verify is not None:
         probe = tools.get(m.verify)
         if probe is None or probe.access != "read" or probe.input_schema.get("required"):
@@ -211,6 +214,26 @@ def _with_pointer(
             f"{of}'s items differ from {like}'s arguments in {', '.join(differences)}",
         )
     return replace(tool, brief=brief_definition(tool.definition, of, like))
+
+
+def _sharing(
+    tool: Tool, like: str, tools: dict[str, Tool], declared: dict[str, tuple[Method, str, str]]
+) -> Tool:
+    """`tool`, whose arguments are mostly those of the tool `like` (`like`). One hop only: a
+    pointer to a tool that itself points elsewhere would leave the shared arguments described
+    nowhere in a listing of all three."""
+    _, file, where = declared[tool.name]
+    target = tools.get(like)
+    if target is None or target is tool:
+        raise ConfigError(file, f"{where}.like", f"no other tool {like!r} here")
+    if declared[like][0].like is not None:
+        reason = f"{like} names a `like` itself; point to the tool it points to"
+        raise ConfigError(file, f"{where}.like", reason)
+    mine = tool.definition["inputSchema"].get("properties", {})
+    theirs = target.definition["inputSchema"].get("properties", {})
+    if not any(theirs.get(name) == prop for name, prop in mine.items()):
+        raise ConfigError(file, f"{where}.like", f"declares no argument as {like} does")
+    return replace(tool, shares=like)
 
 
 def _check_schema(schema: Any, file: str, where: str) -> None:

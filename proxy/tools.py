@@ -80,6 +80,8 @@ class Tool:
     like: tuple[str, str] | None = None
     # the definition for a server that lists that tool too, its items a pointer to it
     brief: dict[str, Any] | None = field(default=None, repr=False)
+    # another tool whose arguments this one shares but for a few (`like`)
+    shares: str | None = None
     body_encoding: BodyEncoding = "json"  # how body fields go on the wire
     form_style: FormStyle = "deep_object"  # nested values of a form body
     # multipart file fields (`contentEncoding: base64`) -> their `contentMediaType`
@@ -160,17 +162,24 @@ APPROVAL_NOTE = (
 
 
 def listed_definitions(
-    tools: dict[str, Tool], defaults: dict[str, Any], approval: frozenset[str] = frozenset()
+    tools: dict[str, Tool],
+    defaults: dict[str, Any],
+    approval: frozenset[str] = frozenset(),
+    *,
+    alone: bool = False,
 ) -> list[dict[str, Any]]:
     """The definitions a server granted `tools` lists, for an account with `defaults`;
-    the tools in `approval` say that each call waits for a person."""
+    the tools in `approval` say that each call waits for a person. `alone`: each whole, as
+    if listed without the others, for a client that reads one tool's schema at a time
+    (discovery), where a pointer to another tool would cost it a second fetch."""
     listed = []
     for tool in tools.values():
-        definition = defaulted_definition(
-            tool.brief if tool.like and tool.brief and tool.like[1] in tools else tool.definition,
-            defaults,
-            tool.like[0] if tool.like else None,
-        )
+        definition = tool.definition
+        if tool.like and tool.brief and tool.like[1] in tools and not alone:
+            definition = tool.brief
+        if tool.shares in tools and not alone:
+            definition = shared_definition(definition, tools[tool.shares].definition)
+        definition = defaulted_definition(definition, defaults, tool.like[0] if tool.like else None)
         if tool.name in approval:
             definition = {**definition, "description": definition["description"] + APPROVAL_NOTE}
         listed.append(definition)
@@ -192,6 +201,25 @@ def brief_definition(definition: dict[str, Any], of: str, like: str) -> dict[str
     return {
         **definition,
         "inputSchema": {**schema, "properties": {**schema["properties"], of: brief}},
+    }
+
+
+def shared_definition(definition: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """`definition` with each argument it declares exactly as the tool `other` does given as
+    its type alone, and a pointer to `other`, listed beside it. A broadcast send repeating its
+    transactional twin's whole schema cost Postmark's `tools/list` some 1,000 bytes a tool
+    for what the model reads once in the twin."""
+    schema = definition["inputSchema"]
+    theirs = other["inputSchema"].get("properties", {})
+    properties = {
+        name: {"type": prop["type"]} if "type" in prop and theirs.get(name) == prop else prop
+        for name, prop in schema.get("properties", {}).items()
+    }
+    pointer = f" Arguments given by type alone are as in {other['name']}."
+    return {
+        **definition,
+        "description": definition["description"] + pointer,
+        "inputSchema": {**schema, "properties": properties},
     }
 
 

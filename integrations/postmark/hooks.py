@@ -4,8 +4,9 @@ Named by `checks:` and `transform:` in the manifest; the engine calls them with 
 context that can run this integration's own read tools (results cached briefly).
 
 * A transactional send tool refuses a stream that is not Transactional, and a broadcast
-  one (the broadcast and bulk tools) a stream that is not Broadcasts: the tool's name states
-  the intent, and the check holds it. Streams are looked up once a minute per account.
+  one (the broadcast and bulk tools) a stream that is not Broadcasts, message by message in
+  a batch: the tool's name states the intent, and the check holds it. Streams are looked up
+  once a minute per account.
 * Only Postmark's "not found" (422 with ErrorCode 1226 or 1101) makes a lookup say a stream
   or template does not exist; any other failure ends the call as the lookup ended.
 * A templated send refuses a TemplateModel that its template (in its layout) would render
@@ -44,8 +45,8 @@ TRANSACTIONAL_TOOLS = (
     "create_a_postmark_email, create_a_postmark_templated_email or their batch tools"
 )
 BROADCAST_TOOLS = (
-    "create_a_postmark_broadcast_email (one message) or create_a_postmark_bulk_email "
-    "(one message to many recipients)"
+    "create_a_postmark_broadcast_email, create_a_postmark_templated_broadcast_email, their "
+    "batch tools, or create_a_postmark_bulk_email (one message to many recipients)"
 )
 
 
@@ -160,33 +161,50 @@ def _refuse(problems: list[tuple[str, HookRefused]]) -> None:
     raise HookRefused(f"Nothing was sent:\n{lines}", code=code)
 
 
-async def check_transactional_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
-    """Transactional tools send on Transactional streams only; a batch's refusal names the
-    messages that use each stream it refuses."""
-    streams: dict[str, list[int]] = {}
-    for index, message in enumerate(_messages(arguments)):
-        streams.setdefault(message.get("MessageStream") or "outbound", []).append(index)
+def _streams(arguments: dict[str, Any], default: str | None) -> dict[str | None, list[str]]:
+    """Each stream a call sends on (None: not named, and no default), with where the call
+    names it: "" for one message or a bulk send (whose Messages are recipients, on the
+    send's one stream), "Messages[i]" for each message of a batch."""
+    messages = arguments.get("Messages")
+    if "MessageStream" in arguments or not isinstance(messages, list):
+        return {arguments.get("MessageStream") or default: [""]}
+    streams: dict[str | None, list[str]] = {}
+    for index, message in enumerate(messages):
+        stream = message.get("MessageStream") if isinstance(message, dict) else None
+        streams.setdefault(stream or default, []).append(f"Messages[{index}]")
+    return streams
+
+
+async def _check_streams(
+    ctx: HookContext, arguments: dict[str, Any], want: str, default: str | None
+) -> None:
+    """Refuse a send whose messages are not all on `want` streams; a batch's refusal names
+    the messages that use each stream it refuses."""
     problems = []
-    for stream in sorted(streams):
-        refusal = await _stream_refusal(ctx, stream, "Transactional")
+    streams = _streams(arguments, default)
+    for stream in sorted(streams, key=lambda s: (s is None, s or "")):
+        if stream is None:
+            refusal: HookRefused | None = HookRefused(
+                f"MessageStream is required: name {_a(want)} stream "
+                "(list_all_postmark_message_streams shows them)."
+            )
+        else:
+            refusal = await _stream_refusal(ctx, stream, want)
         if refusal is not None:
-            where = ""
-            if "Messages" in arguments:
-                where = ", ".join(f"Messages[{i}]" for i in streams[stream]) + ": "
-            problems.append((where, refusal))
+            where = ", ".join(w for w in streams[stream] if w)
+            problems.append((f"{where}: " if where else "", refusal))
     _refuse(problems)
 
 
+async def check_transactional_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
+    """Transactional tools send on Transactional streams only ("outbound" by default)."""
+    await _check_streams(ctx, arguments, "Transactional", "outbound")
+
+
 async def check_broadcast_stream(ctx: HookContext, arguments: dict[str, Any]) -> None:
-    """Broadcast tools send on a Broadcasts stream, named by the call (no default)."""
-    stream = arguments.get("MessageStream")
-    if not stream:
-        raise HookRefused(
-            "MessageStream is required: name a Broadcasts stream "
-            "(list_all_postmark_message_streams shows them). Nothing was sent."
-        )
-    refusal = await _stream_refusal(ctx, stream, "Broadcasts")
-    _refuse([("", refusal)] if refusal else [])
+    """Broadcast tools send on Broadcasts streams only, each message naming its own (no
+    default: a broadcast is never sent on a stream the agent did not choose)."""
+    await _check_streams(ctx, arguments, "Broadcasts", None)
 
 
 # --- batch results -----------------------------------------------------------------------

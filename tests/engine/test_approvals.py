@@ -23,6 +23,7 @@ from tests.support.inprocess import BASE, App, upstream_calls
 
 SEND = "create_a_postmark_email"
 TEMPLATED = "create_a_postmark_templated_email"
+TEMPLATED_BROADCAST = "create_a_postmark_templated_broadcast_email"
 EMAIL = {
     "From": "sender@example.com",
     "To": "receiver@example.com",
@@ -33,7 +34,9 @@ EMAIL = {
         {"Name": "receipt.pdf", "Content": "JVBERi0xLjQK", "ContentType": "application/pdf"}
     ],
 }
-APPROVE_SENDS = {"approval": {"tools": [SEND, TEMPLATED], "expires_in": "15m"}}
+APPROVE_SENDS = {
+    "approval": {"tools": [SEND, TEMPLATED, TEMPLATED_BROADCAST], "expires_in": "15m"}
+}
 
 
 def call(app: App, server_url: str, name: str, arguments: dict, bearer: str = "") -> dict:
@@ -215,7 +218,12 @@ def test_the_page_shows_the_email_as_it_will_be_sent(app: App) -> None:
     assert "img-src data:" in frame.headers["content-security-policy"]
 
 
-def test_a_templated_send_is_shown_rendered_from_the_template_and_model(app: App) -> None:
+@pytest.mark.parametrize(
+    ("tool", "stream"), [(TEMPLATED, "outbound"), (TEMPLATED_BROADCAST, "broadcasts")]
+)
+def test_a_templated_send_is_shown_rendered_from_the_template_and_model(
+    app: App, tool: str, stream: str
+) -> None:
     server = app.mint(secured=False, config={"methods": ["read", "create"], **APPROVE_SENDS})
     model = {
         "name": "Jim",
@@ -228,9 +236,11 @@ def test_a_templated_send_is_shown_rendered_from_the_template_and_model(app: App
         "To": "receiver@example.com",
         "TemplateAlias": "welcome",
         "TemplateModel": model,
+        "MessageStream": stream,
     }
-    held = call(app, server.url, TEMPLATED, arguments)["structuredContent"]
+    held = call(app, server.url, tool, arguments)["structuredContent"]
     page = app.http.get(held["approval_url"].removeprefix(BASE)).text
+    assert f"<dt>Stream</dt><dd>{stream}</dd>" in page  # the stream it goes out on
     assert "Welcome to Acme Mail, Jim!" in page  # the rendered subject
     assert "Hello Jim," in page and "- First steps" in page  # the rendered text body
     frame = app.http.get(f"/approve/{held['approval_id']}/html").text

@@ -116,6 +116,27 @@ def test_get_tool_schema_is_the_definition_tools_list_would_give(app: App) -> No
     assert send["needs_approval"] is True and send["access"] == "write"
 
 
+def test_get_tool_schema_gives_a_tool_whole_not_a_pointer_to_another(app: App) -> None:
+    """tools/list sends a batch's items and a twin's shared arguments as pointers to the
+    tool beside them; discovery reads one schema at a time, so it gets each whole."""
+    plain = app.mint(secured=False, config={"methods": ["read", "create"]})
+    discovery = app.mint(
+        secured=False, config={"methods": ["read", "create"], "tool_exposure": "discovery"}
+    )
+    listed = {t["name"]: t for t in rpc(app, plain.url, "tools/list", {}).json()["result"]["tools"]}
+
+    def schema(name: str) -> dict:
+        found = meta(app, discovery.url, "get_tool_schema", {"name": name})
+        return found["structuredContent"]["inputSchema"]["properties"]
+
+    twin = "create_a_postmark_templated_broadcast_email"
+    assert listed[twin]["inputSchema"]["properties"]["From"] == {"type": "string"}
+    assert "sender signature" in schema(twin)["From"]["description"]
+    batch = "create_a_postmark_email_batch"
+    assert listed[batch]["inputSchema"]["properties"]["Messages"]["items"] == {"type": "object"}
+    assert "From" in schema(batch)["Messages"]["items"]["properties"]
+
+
 def _reachable(app: App, url: str, names: list[str]) -> set[str]:
     return {n for n in names if not meta(app, url, "get_tool_schema", {"name": n})["isError"]}
 

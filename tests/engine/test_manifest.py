@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from proxy.errors import ConfigError
-from proxy.registry import load_registry
+from proxy.registry import Registry, load_registry
+from proxy.tools import listed_definitions
 from tests.support.manifests import GOOD, error_of, write
 from tests.support.paths import ROOT
 
@@ -210,6 +211,85 @@ def test_items_like_must_be_true(tmp_path: Path, change: str, reason: str) -> No
     err = error_of(write(tmp_path, BATCH.replace(change, reason)))
     assert err.path == "resources.note_batch.methods.create.items.like"
     assert "no other tool" in err.reason or "differ from create_a_tiny_note" in err.reason
+
+
+TWINS = """
+name: tiny
+title: Tiny
+base_url: http://127.0.0.1:9
+resources:
+  note:
+    methods:
+      create:
+        http: POST /notes
+        description: One note.
+        body: &note
+          Text: {type: string, description: "What the note says."}
+          Tags: {type: array, items: {type: string}}
+          Folder: {type: string, default: inbox, description: "Any folder."}
+        required: [Text]
+  pinned_note:
+    methods:
+      create:
+        http: POST /notes
+        like: create_a_tiny_note
+        description: One pinned note.
+        body:
+          <<: *note
+          Folder: {type: string, description: "A pinned folder."}
+        required: [Text, Folder]
+"""
+
+
+def _listed(registry: Registry, *names: str) -> dict[str, dict]:
+    tools = {name: registry.tools[name] for name in names}
+    return {d["name"]: d for d in listed_definitions(tools, {})}
+
+
+def test_like_lists_shared_arguments_by_type_beside_the_twin(tmp_path: Path) -> None:
+    registry = load_registry([write(tmp_path, TWINS)])
+    both = _listed(registry, "create_a_tiny_note", "create_a_tiny_pinned_note")
+    pinned = both["create_a_tiny_pinned_note"]
+    properties = pinned["inputSchema"]["properties"]
+    # what the twin declares alike: its type alone; what differs: in full
+    assert properties["Text"] == {"type": "string"}
+    assert properties["Tags"] == {"type": "array"}
+    assert properties["Folder"] == {"type": "string", "description": "A pinned folder."}
+    assert pinned["inputSchema"]["required"] == ["Text", "Folder"]
+    assert pinned["description"] == (
+        "One pinned note. Arguments given by type alone are as in create_a_tiny_note."
+    )
+    assert both["create_a_tiny_note"]["inputSchema"]["properties"]["Text"]["description"]
+    # without its twin, a tool lists its whole schema
+    alone = _listed(registry, "create_a_tiny_pinned_note")["create_a_tiny_pinned_note"]
+    assert alone["description"] == "One pinned note."
+    assert alone["inputSchema"]["properties"]["Tags"]["items"] == {"type": "string"}
+    # and the arguments are checked against the whole schema either way
+    tool = registry.tools["create_a_tiny_pinned_note"]
+    assert tool.validate({"Text": "x", "Folder": "a", "Tags": [1]})
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "says"),
+    [
+        ("like: create_a_tiny_note", "like: create_a_tiny_nope", "no other tool"),
+        ("like: create_a_tiny_note", "like: create_a_tiny_pinned_note", "no other tool"),
+        ("<<: *note", "Text: {type: integer}", "declares no argument as create_a_tiny_note"),
+        (
+            "        required: [Text]\n  pinned",
+            "        required: [Text]\n        like: create_a_tiny_pinned_note\n  pinned",
+            "names a `like` itself",
+        ),
+    ],
+)
+def test_like_must_name_a_twin_one_hop_away(
+    tmp_path: Path, change: str, reason: str, says: str
+) -> None:
+    """A pointer to a pointer would leave the shared arguments described nowhere."""
+    manifest = TWINS.replace(change, reason)
+    assert manifest != TWINS
+    err = error_of(write(tmp_path, manifest))
+    assert err.path.endswith("methods.create.like") and says in err.reason, err
 
 
 FIXED = """

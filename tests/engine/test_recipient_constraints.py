@@ -319,6 +319,9 @@ def test_every_send_tool_with_headers_runs_the_recipient_header_check() -> None:
         "create_a_postmark_templated_email_batch",
         "create_a_postmark_bulk_email",
         "create_a_postmark_broadcast_email",
+        "create_a_postmark_templated_broadcast_email",
+        "create_a_postmark_broadcast_email_batch",
+        "create_a_postmark_templated_broadcast_email_batch",
     }
     for name in takes:
         checks = [check.__name__ for check in REGISTRY.tools[name].checks]

@@ -63,6 +63,8 @@ TEMPLATED_EMAIL = {
     "To": "customer@example.com",
     "MessageStream": "outbound",
 }
+BROADCAST = {**EMAIL, "MessageStream": "broadcasts"}
+TEMPLATED_BROADCAST = {**TEMPLATED_EMAIL, "MessageStream": "broadcasts"}
 STATS_FILTERS = {
     "tag": "receipt",
     "fromdate": "2024-01-13",
@@ -106,6 +108,29 @@ CASES: dict[str, Case] = {
             {"Messages": [TEMPLATED_EMAIL, {**TEMPLATED_EMAIL, "To": "other@example.com"}]},
             "POST /email/batchWithTemplates",
             body={"Messages": [TEMPLATED_EMAIL, {**TEMPLATED_EMAIL, "To": "other@example.com"}]},
+            returns="result",
+        ),
+        Case(
+            "create_a_postmark_templated_broadcast_email",
+            {**TEMPLATED_EMAIL, "MessageStream": "broadcasts"},
+            "POST /email/withTemplate",
+            body={**TEMPLATED_EMAIL, "MessageStream": "broadcasts"},
+            returns="MessageID",
+        ),
+        Case(
+            "create_a_postmark_broadcast_email_batch",
+            {"Messages": [BROADCAST, {**BROADCAST, "To": "other@example.com"}]},
+            "POST /email/batch",
+            body=[BROADCAST, {**BROADCAST, "To": "other@example.com"}],
+            returns="result",
+        ),
+        Case(
+            "create_a_postmark_templated_broadcast_email_batch",
+            {"Messages": [TEMPLATED_BROADCAST, {**TEMPLATED_BROADCAST, "To": "b@example.com"}]},
+            "POST /email/batchWithTemplates",
+            body={
+                "Messages": [TEMPLATED_BROADCAST, {**TEMPLATED_BROADCAST, "To": "b@example.com"}]
+            },
             returns="result",
         ),
         Case(

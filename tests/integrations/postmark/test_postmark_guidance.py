@@ -105,7 +105,8 @@ async def test_descriptions_say_no_id_and_what_sends_answer(url: str) -> None:
     assert server["description"].startswith("Takes no arguments.")
     assert server["inputSchema"].get("properties", {}) == {}
     for name in ("create_a_postmark_email", "create_a_postmark_broadcast_email"):
-        assert tools[name]["description"].endswith("Answers MessageID and SubmittedAt."), name
+        assert "Cannot be undone." in tools[name]["description"], name
+        assert "Answers MessageID and SubmittedAt." in tools[name]["description"], name
 
 
 async def test_template_edit_is_flagged_destructive(url: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 from tests.support.fake_postmark import FakePostmark
 from tests.support.mcp_client import mcp_client
 from tests.support.postmark_calls import SEND, new_stream, posts
+from tests.support.postmark_inventory import postmark_tools
 from tests.support.serving import Yamcp, start_yamcp, stop_yamcp, write_workdir
 
 BULK = {
@@ -147,7 +148,14 @@ async def test_the_transactional_sender_policy_cannot_send_broadcasts(
     async with mcp_client(url) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
     assert "create_a_postmark_email" in names
-    assert not names & {"create_a_postmark_broadcast_email", "create_a_postmark_bulk_email"}
+    broadcasts = {
+        "create_a_postmark_broadcast_email",
+        "create_a_postmark_templated_broadcast_email",
+        "create_a_postmark_broadcast_email_batch",
+        "create_a_postmark_templated_broadcast_email_batch",
+        "create_a_postmark_bulk_email",
+    }
+    assert broadcasts <= {tool.name for tool in postmark_tools()} and not names & broadcasts
     denied = await call(
         url,
         "create_a_postmark_broadcast_email",
