@@ -8,7 +8,7 @@ takes the same path as calling a tool directly.
 
 Ranking is SQLite's FTS5 with BM25 and the Porter stemmer, which ship with Python: no
 dependency, and an index per server view built once, in memory, in about a millisecond
-for Postmark's 90 tools.
+for Postmark's 93 tools.
 """
 
 from __future__ import annotations

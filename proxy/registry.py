@@ -156,7 +156,7 @@ def compile_manifest(loaded: LoadedManifest) -> Integration:
     for name, tool in tools.items():
         if tool.like is not None:
             tools[name] = _with_pointer(tool, tools, declared)
-    for name, (method, file, where) in declared.items():
+    for name, (method, _, _) in declared.items():
         if method.like is not None:
             tools[name] = _sharing(tools[name], method.like, tools, declared)
     if m.verify is not None:

@@ -496,7 +496,7 @@ def test_endpoint_and_tool_counts_match_the_inventory() -> None:
     assert (int(m.group(1)), int(m.group(2))) == (len(rows), len(tools))
     named = [route(*found.split(" ", 1)) for found in re.findall(r"`([A-Z]+ /[^`]+)`", m.group(4))]
     assert sorted(shared) == sorted(named)
-    assert ["one", "two", "three", "four", "five"].index(m.group(3)) + 1 == len(named)
+    assert ["one", "two", "three", "four", "five", "six"].index(m.group(3)) + 1 == len(named)
     assert all(per_route[r] == 2 for r in shared)
     quoting = [*FROM_README, ROOT / "docs" / "performance.md", POSTMARK_README]
     assert any(re.search(r"\((\d+) tools\)", doc.read_text()) for doc in quoting)

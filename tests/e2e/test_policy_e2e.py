@@ -182,7 +182,7 @@ async def test_a_bare_mint_serves_what_it_says_the_guardrails_left(yamcp: Yamcp)
             headers = {"authorization": f"Bearer {token}"}
         async with mcp_client(url, headers=headers) as client:
             served = {t.name for t in (await client.list_tools()).tools}
-        assert said.startswith(f"{len(served)} of 90 tools; "), said
+        assert said.startswith(f"{len(served)} of 93 tools; "), said
         assert "create_a_postmark_data_removal" not in served
         assert ("list_all_postmark_domains" in served) == bool(extra)
         assert ("need API-token auth" in said) != bool(extra)

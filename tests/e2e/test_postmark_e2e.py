@@ -343,7 +343,7 @@ def test_mint_cli_prints_url_and_json(yamcp: Yamcp) -> None:
         ).stdout
     )
     assert set(as_json) == {"id", "name", "config", "expires_at", "url", "summary"}
-    assert as_json["summary"]["text"] == f"{as_json['summary']['exposed']} of 90 tools"
+    assert as_json["summary"]["text"] == f"{as_json['summary']['exposed']} of 93 tools"
     assert as_json["config"] == {"methods": ["read"], "tags": ["bounces"]}
     assert as_json["name"] == "triage"
     unknown = yamcp.cli("mint", "--account", "nobody", check=False)

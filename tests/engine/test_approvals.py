@@ -34,9 +34,7 @@ EMAIL = {
         {"Name": "receipt.pdf", "Content": "JVBERi0xLjQK", "ContentType": "application/pdf"}
     ],
 }
-APPROVE_SENDS = {
-    "approval": {"tools": [SEND, TEMPLATED, TEMPLATED_BROADCAST], "expires_in": "15m"}
-}
+APPROVE_SENDS = {"approval": {"tools": [SEND, TEMPLATED, TEMPLATED_BROADCAST], "expires_in": "15m"}}
 
 
 def call(app: App, server_url: str, name: str, arguments: dict, bearer: str = "") -> dict:
