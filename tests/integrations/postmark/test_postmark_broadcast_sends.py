@@ -117,11 +117,12 @@ async def test_a_templated_broadcast_refuses_a_transactional_stream_and_a_blank_
     url: str, postmark: FakePostmark
 ) -> None:
     blank = {**WELCOME["TemplateModel"], "name": None}
+    news = new_stream(postmark, "Broadcasts")
     async with mcp_client(url) as client:
         outbound = await client.call_tool(TEMPLATED, SEND | WELCOME | {"MessageStream": "outbound"})
         unnamed = await client.call_tool(TEMPLATED, SEND | WELCOME)
         nulled = await client.call_tool(
-            TEMPLATED, SEND | WELCOME | {"TemplateModel": blank, "MessageStream": "broadcasts"}
+            TEMPLATED, SEND | WELCOME | {"TemplateModel": blank, "MessageStream": news}
         )
     text = outbound.content[0].text
     assert outbound.is_error and "'outbound' is a Transactional stream" in text

@@ -28,16 +28,17 @@ async def url(yamcp: Yamcp) -> str:
 async def test_transactional_tool_refuses_a_broadcast_stream(
     url: str, postmark: FakePostmark
 ) -> None:
+    stream = new_stream(postmark, "Broadcasts")  # not cached by an earlier test: looked up
     async with mcp_client(url) as client:
         result = await client.call_tool(
-            "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": "broadcasts"}
+            "create_a_postmark_email", SEND | {"TextBody": "x", "MessageStream": stream}
         )
     assert result.is_error
     text = result.content[0].text
-    assert "'broadcasts' is a Broadcasts stream" in text and "Nothing was sent" in text
+    assert f"{stream!r} is a Broadcasts stream" in text and "Nothing was sent" in text
     assert result.structured_content["error"]["type"] == "refused"
     assert posts(postmark) == []
-    assert postmark.last("GET").path == "/message-streams/broadcasts"
+    assert postmark.last("GET").path == f"/message-streams/{stream}"
 
 
 async def test_batch_refuses_when_any_message_uses_a_broadcast_stream(
