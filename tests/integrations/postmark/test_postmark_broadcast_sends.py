@@ -17,20 +17,13 @@ import pytest
 from tests.support.fake_postmark import FakePostmark
 from tests.support.mcp_client import mcp_client
 from tests.support.postmark_calls import SEND, new_stream, posts
+from tests.support.postmark_cases import WELCOME_MODEL
 from tests.support.serving import Yamcp
 
 BATCH = "create_a_postmark_broadcast_email_batch"
 TEMPLATED = "create_a_postmark_templated_broadcast_email"
 TEMPLATED_BATCH = "create_a_postmark_templated_broadcast_email_batch"
-WELCOME = {
-    "TemplateAlias": "welcome",
-    "TemplateModel": {
-        "name": "Ann",
-        "product_name": "Acme",
-        "items": [{"title": "Widget"}],
-        "company": {"address": "1 Road"},
-    },
-}
+WELCOME = {"TemplateAlias": "welcome", "TemplateModel": WELCOME_MODEL}
 
 
 @pytest.fixture
