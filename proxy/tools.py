@@ -206,9 +206,9 @@ def brief_definition(definition: dict[str, Any], of: str, like: str) -> dict[str
 
 def shared_definition(definition: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """`definition` with each argument it declares exactly as the tool `other` does given as
-    its type alone, and a pointer to `other`, listed beside it. A broadcast send repeating its
-    transactional twin's whole schema cost Postmark's `tools/list` some 1,000 bytes a tool
-    for what the model reads once in the twin."""
+    its type alone, and a pointer to `other`, listed beside it. A tool repeating its twin's
+    whole schema (a broadcast send beside the transactional one) cost a `tools/list` some
+    1,000 bytes for what the model reads once in the twin."""
     schema = definition["inputSchema"]
     theirs = other["inputSchema"].get("properties", {})
     properties = {
